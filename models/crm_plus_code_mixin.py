@@ -1,0 +1,66 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+def _escape_like(value):
+    return value.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+
+
+class CrmPlusCodeMixin(models.AbstractModel):
+    """A short code, unique per company whatever its case, as the seed product identifies
+    account types, lead phases and close reasons; records without company share one namespace."""
+
+    _name = "crm.plus.code.mixin"
+    _description = "CRM+ code"
+
+    code = fields.Char(
+        size=16,
+        index=True,
+        help="Short unique code (per company, case-insensitive), e.g. LEAD.",
+    )
+
+    def _code_company(self):
+        return self.company_id
+
+    @api.constrains("code", "company_id")
+    def _check_code_unique(self):
+        for record in self.filtered("code"):
+            code = record.code.strip()
+            if not code:
+                raise ValidationError(_("A code cannot be only spaces."))
+            duplicates = (
+                self.with_context(active_test=False)
+                .sudo()
+                .search(
+                    [
+                        ("id", "!=", record.id),
+                        ("code", "=ilike", _escape_like(code)),
+                        ("company_id", "=", record._code_company().id),
+                    ],
+                    limit=1,
+                )
+            )
+            if duplicates:
+                raise ValidationError(
+                    _(
+                        "The code %(code)s is already used by %(other)s (%(model)s). "
+                        "Codes are unique per company, whatever their case.",
+                        code=record.code,
+                        other=duplicates.display_name,
+                        model=self._description,
+                    )
+                )
+
+    def _init_code_index(self):
+        # Safety net for concurrent creates the Python check cannot see.
+        self.env.cr.execute(
+            f"""CREATE UNIQUE INDEX IF NOT EXISTS {self._table}_code_company_uniq
+                ON {self._table} (COALESCE(company_id, 0), lower(code)) WHERE code IS NOT NULL"""
+        )
+
+    @api.model
+    def _search_display_name(self, operator, value):
+        domain = super()._search_display_name(operator, value)
+        if isinstance(value, str) and value and operator in ("ilike", "=ilike", "=", "like"):
+            return ["|", ("code", "=ilike", _escape_like(value)), *domain]
+        return domain

@@ -1,0 +1,198 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+
+class CrmPlusLeadPhase(models.Model):
+    _name = "crm.plus.lead.phase"
+    _inherit = ["crm.plus.code.mixin"]
+    _description = "Lead Phase"
+    _order = "account_type_id, sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    account_type_id = fields.Many2one(
+        "crm.plus.account.type", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="account_type_id.company_id", store=True, index=True)
+    phase_type = fields.Selection(
+        [("normal", "Normal"), ("closing", "Closing")],
+        required=True,
+        default="normal",
+        help="The closing phase is the last one: there a close reason says won or lost.",
+    )
+    default_score = fields.Integer(
+        default=10, help="Score (1–100) a partner's line starts with in this phase."
+    )
+    description = fields.Text(translate=True)
+    active = fields.Boolean(default=True)
+    fold = fields.Boolean(string="Folded in Pipeline")
+    stale_after_days = fields.Integer(
+        string="Stale After (days)",
+        help="A partner sitting longer than this in the phase is marked stale. Empty: never.",
+    )
+    activity_type_id = fields.Many2one(
+        "mail.activity.type",
+        string="Activity to Schedule",
+        help="Entering the phase schedules this activity for the partner's salesperson, once.",
+    )
+    activity_delay_days = fields.Integer(string="Activity Due In (days)", default=0)
+
+    _sql_constraints = [
+        (
+            "default_score_range",
+            "CHECK (default_score BETWEEN 1 AND 100)",
+            "The default score of a lead phase must be between 1 and 100.",
+        ),
+        (
+            "stale_after_days_positive",
+            "CHECK (stale_after_days IS NULL OR stale_after_days >= 0)",
+            "Stale after (days) cannot be negative.",
+        ),
+        (
+            "activity_delay_positive",
+            "CHECK (activity_delay_days >= 0)",
+            "The activity delay cannot be negative.",
+        ),
+    ]
+
+    def init(self):
+        self._init_code_index()
+
+    @api.constrains("default_score")
+    def _check_default_score(self):
+        for phase in self:
+            if not 1 <= phase.default_score <= 100:
+                raise ValidationError(
+                    _(
+                        "The default score of %(phase)s must be between 1 and 100 (got %(score)s).",
+                        phase=phase.name,
+                        score=phase.default_score,
+                    )
+                )
+
+    @api.constrains("stale_after_days", "activity_delay_days")
+    def _check_days(self):
+        for phase in self:
+            if phase.stale_after_days < 0 or phase.activity_delay_days < 0:
+                raise ValidationError(
+                    _("Days cannot be negative on the lead phase %s.", phase.name)
+                )
+
+    @api.constrains("phase_type", "sequence", "account_type_id", "active")
+    def _check_phase_order(self):
+        if not self.env.context.get("crm_plus_defer_phase_check"):
+            self.account_type_id._check_phase_order()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        phases = super().create(vals_list)
+        phases._funnel_add_lines_to_open_partners()
+        return phases
+
+    def write(self, vals):
+        if "account_type_id" in vals and any(
+            phase.account_type_id.id != vals["account_type_id"] for phase in self
+        ):
+            lines = self.env["crm.plus.phase.line"].sudo().search_count(
+                [("phase_id", "in", self.ids)], limit=1
+            )
+            if lines:
+                raise UserError(
+                    _("A lead phase that has funnel lines cannot move to another account type.")
+                )
+        if vals.get("active") is False:
+            self._funnel_check_can_archive()
+        result = super().write(vals)
+        if "active" in vals:
+            if vals["active"]:
+                self._funnel_add_lines_to_open_partners()
+            else:
+                self._funnel_drop_todo_lines()
+        return result
+
+    def _funnel_check_can_archive(self):
+        current = self.env["crm.plus.phase.line"].sudo().search(
+            [
+                ("phase_id", "in", self.ids),
+                ("state", "=", "current"),
+                ("is_active_funnel", "=", True),
+            ],
+            limit=1,
+        )
+        if current:
+            raise UserError(
+                _(
+                    "Partners are currently in the lead phase %(phase)s (e.g. %(partner)s): "
+                    "move them to another phase before archiving it.",
+                    phase=current.phase_id.name,
+                    partner=current.partner_id.display_name,
+                )
+            )
+
+    def _funnel_drop_todo_lines(self):
+        # Lines of phases no partner has reached yet hold no history; an archived phase
+        # would leave them stranded between done and current lines.
+        self.env["crm.plus.phase.line"].sudo().search(
+            [("phase_id", "in", self.ids), ("state", "=", "todo")]
+        ).with_context(crm_plus_funnel_op=True).unlink()
+
+    def _funnel_add_lines_to_open_partners(self):
+        """A phase added (or restored) on a type appears on the type's open partners: as todo
+        when it comes after the partner's current phase, as done (skipped) when before."""
+        phases = self.filtered("active")
+        if not phases:
+            return
+        partners = self.env["res.partner"].sudo().with_context(active_test=False).search(
+            [
+                ("account_type_id", "in", phases.account_type_id.ids),
+                ("funnel_state", "=", "open"),
+            ]
+        )
+        if not partners:
+            return
+        existing = set(
+            self.env["crm.plus.phase.line"]
+            .sudo()
+            ._read_group(
+                [("phase_id", "in", phases.ids), ("partner_id", "in", partners.ids)],
+                ["partner_id", "phase_id"],
+            )
+        )
+        now = fields.Datetime.now()
+        vals_list = []
+        for partner in partners:
+            current = partner.lead_phase_id
+            for phase in phases.filtered(lambda p, t=partner.account_type_id: p.account_type_id == t):
+                if (partner, phase) in existing:
+                    continue
+                before_current = current and (phase.sequence, phase.id) < (
+                    current.sequence,
+                    current.id,
+                )
+                vals_list.append(
+                    {
+                        "partner_id": partner.id,
+                        "phase_id": phase.id,
+                        "state": "done" if before_current else "todo",
+                        "date_done": now if before_current else False,
+                        "score": phase.default_score,
+                    }
+                )
+        if vals_list:
+            self.env["crm.plus.phase.line"].sudo().with_context(crm_plus_funnel_op=True).create(
+                vals_list
+            )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_has_lines(self):
+        line = self.env["crm.plus.phase.line"].sudo().search(
+            [("phase_id", "in", self.ids)], limit=1
+        )
+        if line:
+            raise UserError(
+                _(
+                    "The lead phase %s has funnel lines on contacts: archive it instead of "
+                    "deleting it.",
+                    line.phase_id.name,
+                )
+            )

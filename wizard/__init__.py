@@ -1,0 +1,2 @@
+from . import crm_plus_close_wizard
+from . import crm_plus_account_type_wizard

@@ -1,0 +1,28 @@
+from odoo import api, fields, models
+
+
+class CrmPlusAccountTypeWizard(models.TransientModel):
+    _name = "crm.plus.account.type.wizard"
+    _description = "Set Account Type on Contacts"
+
+    partner_ids = fields.Many2many("res.partner", string="Contacts", required=True)
+    partner_count = fields.Integer(compute="_compute_partner_count")
+    account_type_id = fields.Many2one("crm.plus.account.type", string="Account Type", required=True)
+
+    @api.model
+    def default_get(self, fields_list):
+        res = super().default_get(fields_list)
+        if self.env.context.get("active_model") == "res.partner":
+            res["partner_ids"] = [fields.Command.set(self.env.context.get("active_ids", []))]
+        return res
+
+    @api.depends("partner_ids")
+    def _compute_partner_count(self):
+        for wizard in self:
+            wizard.partner_count = len(wizard.partner_ids)
+
+    def action_apply(self):
+        self.ensure_one()
+        self.partner_ids._funnel_check_access()
+        self.partner_ids.write({"account_type_id": self.account_type_id.id})
+        return {"type": "ir.actions.act_window_close"}

@@ -1,0 +1,36 @@
+from odoo import api, fields, models
+
+
+class CrmPlusCloseWizard(models.TransientModel):
+    _name = "crm.plus.close.wizard"
+    _description = "Close a Funnel"
+
+    partner_ids = fields.Many2many("res.partner", string="Contacts", required=True)
+    in_closing_phase = fields.Boolean(compute="_compute_in_closing_phase")
+    close_reason_id = fields.Many2one(
+        "crm.plus.close.reason",
+        string="Close Reason",
+        required=True,
+        domain="[('outcome', 'in', ['won', 'lost'] if in_closing_phase else ['lost'])]",
+    )
+    outcome = fields.Selection(related="close_reason_id.outcome")
+    note = fields.Text()
+
+    @api.model
+    def default_get(self, fields_list):
+        res = super().default_get(fields_list)
+        if self.env.context.get("active_model") == "res.partner":
+            res["partner_ids"] = [fields.Command.set(self.env.context.get("active_ids", []))]
+        return res
+
+    @api.depends("partner_ids")
+    def _compute_in_closing_phase(self):
+        for wizard in self:
+            wizard.in_closing_phase = bool(wizard.partner_ids) and all(
+                partner.lead_phase_id.phase_type == "closing" for partner in wizard.partner_ids
+            )
+
+    def action_confirm(self):
+        self.ensure_one()
+        self.partner_ids.action_close(self.close_reason_id.id, note=self.note or None)
+        return {"type": "ir.actions.act_window_close"}
