@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 
@@ -82,7 +82,7 @@ class CrmPlusAccountType(models.Model):
             self.search_count([("is_default", "=", True)]) > 1
         ):
             raise ValidationError(
-                _("Only one account type can be the default for new contacts.")
+                self.env._("Only one account type can be the default for new contacts.")
             )
 
     @api.constrains("won_account_type_id")
@@ -90,7 +90,9 @@ class CrmPlusAccountType(models.Model):
         for account_type in self:
             if account_type.won_account_type_id == account_type:
                 raise ValidationError(
-                    _("The account type %s cannot switch to itself when won.", account_type.name)
+                    self.env._(
+                        "The account type %s cannot switch to itself when won.", account_type.name
+                    )
                 )
 
     def _check_phase_order(self):
@@ -103,7 +105,7 @@ class CrmPlusAccountType(models.Model):
             closing = phases.filtered(lambda p: p.phase_type == "closing")
             if len(closing) > 1:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The account type %(type)s has %(count)s closing phases (%(phases)s); "
                         "it can have only one.",
                         type=account_type.name,
@@ -113,7 +115,7 @@ class CrmPlusAccountType(models.Model):
                 )
             if closing and phases[-1] != closing:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The closing phase %(closing)s must be the last phase of %(type)s, "
                         "but %(after)s comes after it.",
                         closing=closing.name,
@@ -141,15 +143,19 @@ class CrmPlusAccountType(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_used(self):
-        used = self.env["res.partner"].with_context(active_test=False).search(
-            [("account_type_id", "in", self.ids)], limit=1
+        used = (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search([("account_type_id", "in", self.ids)], limit=1)
         )
-        lines = self.env["crm.plus.phase.line"].sudo().search(
-            [("account_type_id", "in", self.ids)], limit=1
+        lines = (
+            self.env["crm.plus.phase.line"]
+            .sudo()
+            .search([("account_type_id", "in", self.ids)], limit=1)
         )
         if used or lines:
             raise UserError(
-                _(
+                self.env._(
                     "The account type %s is used by contacts or their funnel history: "
                     "archive it instead of deleting it.",
                     (used.account_type_id or lines.account_type_id)[:1].name,

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -27,7 +27,7 @@ class CrmPlusCodeMixin(models.AbstractModel):
         for record in self.filtered("code"):
             code = record.code.strip()
             if not code:
-                raise ValidationError(_("A code cannot be only spaces."))
+                raise ValidationError(self.env._("A code cannot be only spaces."))
             duplicates = (
                 self.with_context(active_test=False)
                 .sudo()
@@ -42,7 +42,7 @@ class CrmPlusCodeMixin(models.AbstractModel):
             )
             if duplicates:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The code %(code)s is already used by %(other)s (%(model)s). "
                         "Codes are unique per company, whatever their case.",
                         code=record.code,

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 
@@ -63,7 +63,7 @@ class CrmPlusLeadPhase(models.Model):
         for phase in self:
             if not 1 <= phase.default_score <= 100:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The default score of %(phase)s must be between 1 and 100 (got %(score)s).",
                         phase=phase.name,
                         score=phase.default_score,
@@ -75,7 +75,7 @@ class CrmPlusLeadPhase(models.Model):
         for phase in self:
             if phase.stale_after_days < 0 or phase.activity_delay_days < 0:
                 raise ValidationError(
-                    _("Days cannot be negative on the lead phase %s.", phase.name)
+                    self.env._("Days cannot be negative on the lead phase %s.", phase.name)
                 )
 
     @api.constrains("phase_type", "sequence", "account_type_id", "active")
@@ -85,6 +85,18 @@ class CrmPlusLeadPhase(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # The row is inserted before constraints run: refuse a bad score before the database
+        # check does, so the user gets the readable error.
+        for vals in vals_list:
+            score = vals.get("default_score", 10)
+            if not isinstance(score, int) or not 1 <= score <= 100:
+                raise ValidationError(
+                    self.env._(
+                        "The default score of %(phase)s must be between 1 and 100 (got %(score)s).",
+                        phase=vals.get("name") or "?",
+                        score=score,
+                    )
+                )
         phases = super().create(vals_list)
         phases._funnel_add_lines_to_open_partners()
         return phases
@@ -93,12 +105,16 @@ class CrmPlusLeadPhase(models.Model):
         if "account_type_id" in vals and any(
             phase.account_type_id.id != vals["account_type_id"] for phase in self
         ):
-            lines = self.env["crm.plus.phase.line"].sudo().search_count(
-                [("phase_id", "in", self.ids)], limit=1
+            lines = (
+                self.env["crm.plus.phase.line"]
+                .sudo()
+                .search_count([("phase_id", "in", self.ids)], limit=1)
             )
             if lines:
                 raise UserError(
-                    _("A lead phase that has funnel lines cannot move to another account type.")
+                    self.env._(
+                        "A lead phase that has funnel lines cannot move to another account type."
+                    )
                 )
         if vals.get("active") is False:
             self._funnel_check_can_archive()
@@ -111,17 +127,21 @@ class CrmPlusLeadPhase(models.Model):
         return result
 
     def _funnel_check_can_archive(self):
-        current = self.env["crm.plus.phase.line"].sudo().search(
-            [
-                ("phase_id", "in", self.ids),
-                ("state", "=", "current"),
-                ("is_active_funnel", "=", True),
-            ],
-            limit=1,
+        current = (
+            self.env["crm.plus.phase.line"]
+            .sudo()
+            .search(
+                [
+                    ("phase_id", "in", self.ids),
+                    ("state", "=", "current"),
+                    ("is_active_funnel", "=", True),
+                ],
+                limit=1,
+            )
         )
         if current:
             raise UserError(
-                _(
+                self.env._(
                     "Partners are currently in the lead phase %(phase)s (e.g. %(partner)s): "
                     "move them to another phase before archiving it.",
                     phase=current.phase_id.name,
@@ -142,11 +162,16 @@ class CrmPlusLeadPhase(models.Model):
         phases = self.filtered("active")
         if not phases:
             return
-        partners = self.env["res.partner"].sudo().with_context(active_test=False).search(
-            [
-                ("account_type_id", "in", phases.account_type_id.ids),
-                ("funnel_state", "=", "open"),
-            ]
+        partners = (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("account_type_id", "in", phases.account_type_id.ids),
+                    ("funnel_state", "=", "open"),
+                ]
+            )
         )
         if not partners:
             return
@@ -162,7 +187,9 @@ class CrmPlusLeadPhase(models.Model):
         vals_list = []
         for partner in partners:
             current = partner.lead_phase_id
-            for phase in phases.filtered(lambda p, t=partner.account_type_id: p.account_type_id == t):
+            for phase in phases.filtered(
+                lambda p, t=partner.account_type_id: p.account_type_id == t
+            ):
                 if (partner, phase) in existing:
                     continue
                 before_current = current and (phase.sequence, phase.id) < (
@@ -179,18 +206,16 @@ class CrmPlusLeadPhase(models.Model):
                     }
                 )
         if vals_list:
-            self.env["crm.plus.phase.line"].sudo().with_context(crm_plus_funnel_op=True).create(
-                vals_list
-            )
+            self.env["crm.plus.phase.line"].sudo()._funnel_insert(vals_list)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_has_lines(self):
-        line = self.env["crm.plus.phase.line"].sudo().search(
-            [("phase_id", "in", self.ids)], limit=1
+        line = (
+            self.env["crm.plus.phase.line"].sudo().search([("phase_id", "in", self.ids)], limit=1)
         )
         if line:
             raise UserError(
-                _(
+                self.env._(
                     "The lead phase %s has funnel lines on contacts: archive it instead of "
                     "deleting it.",
                     line.phase_id.name,

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
@@ -60,7 +60,6 @@ class CrmPlusPhaseLine(models.Model):
         [("month", "Monthly"), ("quarter", "Quarterly"), ("year", "Yearly")],
         default="month",
         required=True,
-        string="Recurring Interval",
     )
     recurring_value_monthly = fields.Monetary(
         compute="_compute_recurring_value_monthly",
@@ -151,7 +150,7 @@ class CrmPlusPhaseLine(models.Model):
         for line in self:
             if not 1 <= line.score <= 100:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The score of %(partner)s in %(phase)s must be between 1 and 100 "
                         "(got %(score)s).",
                         partner=line.partner_id.display_name,
@@ -161,7 +160,7 @@ class CrmPlusPhaseLine(models.Model):
                 )
             if line.forecast_value < 0 or line.recurring_value < 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Forecast and recurring values of %(partner)s in %(phase)s cannot be "
                         "negative.",
                         partner=line.partner_id.display_name,
@@ -171,19 +170,65 @@ class CrmPlusPhaseLine(models.Model):
             # Beyond what numeric(…) columns and sums over many lines can hold sensibly.
             if max(line.forecast_value, line.recurring_value) >= 1e15:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "Forecast and recurring values of %(partner)s must be below "
                         "1,000,000,000,000,000.",
                         partner=line.partner_id.display_name,
                     )
                 )
 
+    @api.model
+    def _funnel_insert(self, vals_list):
+        """Create funnel lines in one INSERT whatever their number (the ORM inserts by chunks
+        of 100 and then recomputes the related columns in more UPDATEs). Each vals holds
+        partner_id, phase_id, state, score and optionally date_done."""
+        if not vals_list:
+            return self.browse()
+        self.env["res.partner"].flush_model(["company_id", "account_type_id"])
+        self.env["crm.plus.lead.phase"].flush_model(["account_type_id", "sequence", "phase_type"])
+        self.env.cr.execute(
+            """
+            INSERT INTO crm_plus_phase_line (
+                partner_id, phase_id, account_type_id, sequence, phase_type, company_id,
+                is_active_funnel, state, score, date_done, recurring_interval,
+                forecast_value, recurring_value, recurring_value_monthly,
+                create_uid, create_date, write_uid, write_date)
+            SELECT v.partner_id, v.phase_id, ph.account_type_id, ph.sequence, ph.phase_type,
+                   p.company_id, ph.account_type_id = p.account_type_id, v.state, v.score,
+                   v.date_done, 'month', 0, 0, 0,
+                   %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM unnest(%(partner_ids)s::int[], %(phase_ids)s::int[], %(states)s::varchar[],
+                          %(scores)s::int[], %(dates_done)s::timestamp[])
+                   AS v(partner_id, phase_id, state, score, date_done)
+              JOIN crm_plus_lead_phase ph ON ph.id = v.phase_id
+              JOIN res_partner p ON p.id = v.partner_id
+            RETURNING id
+            """,
+            {
+                "uid": self.env.uid,
+                "now": fields.Datetime.now(),
+                "partner_ids": [vals["partner_id"] for vals in vals_list],
+                "phase_ids": [vals["phase_id"] for vals in vals_list],
+                "states": [vals.get("state", "todo") for vals in vals_list],
+                "scores": [vals["score"] for vals in vals_list],
+                "dates_done": [vals.get("date_done") or None for vals in vals_list],
+            },
+        )
+        lines = self.browse([row[0] for row in self.env.cr.fetchall()])
+        # The partners' line lists changed behind the ORM's back.
+        self.env["res.partner"].invalidate_model(
+            ["phase_line_ids", "funnel_line_ids", "funnel_history_line_ids"]
+        )
+        return lines
+
     def _funnel_enter(self, now, carry_from=None):
         """Make these lines current. Figures the sales person entered on the phase just left
         carry over when the new line has none, so the partner's forecast does not drop to zero
         at each step."""
         lines = self.with_context(crm_plus_funnel_op=True)
-        lines.write({"state": "current", "date_start": now, "date_done": False, "done_by_id": False})
+        lines.write(
+            {"state": "current", "date_start": now, "date_done": False, "done_by_id": False}
+        )
         previous_by_partner = {line.partner_id.id: line for line in (carry_from or self.browse())}
         for line in lines:
             previous = previous_by_partner.get(line.partner_id.id)
@@ -243,7 +288,7 @@ class CrmPlusPhaseLine(models.Model):
         managed = FUNNEL_MANAGED_FIELDS.intersection(vals)
         if managed:
             raise UserError(
-                _(
+                self.env._(
                     "Funnel lines are moved by the funnel itself: use Complete phase, Close or "
                     "Reopen on the contact, or set its lead phase (cannot write %s).",
                     ", ".join(sorted(managed)),
@@ -254,7 +299,7 @@ class CrmPlusPhaseLine(models.Model):
     def create(self, vals_list):
         if not self.env.context.get("crm_plus_funnel_op"):
             raise UserError(
-                _(
+                self.env._(
                     "Funnel lines are created by the funnel: give the contact an account type "
                     "with lead phases."
                 )
@@ -269,7 +314,7 @@ class CrmPlusPhaseLine(models.Model):
     def _unlink_except_funnel(self):
         if not self.env.context.get("crm_plus_funnel_op"):
             raise UserError(
-                _(
+                self.env._(
                     "Funnel lines are the contact's history and cannot be deleted; change the "
                     "contact's account type or archive the lead phase instead."
                 )

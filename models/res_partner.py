@@ -2,13 +2,28 @@ from collections import defaultdict
 
 from markupsafe import Markup
 
-from odoo import Command, _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
+from odoo.tools.mail import generate_tracking_message_id
 
 # Changes the funnel's batch actions log themselves, in one message per partner.
 FUNNEL_TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
+LINE_FIELDS_READ = [
+    "partner_id",
+    "phase_id",
+    "state",
+    "sequence",
+    "phase_type",
+    "score",
+    "forecast_value",
+    "recurring_value",
+    "recurring_interval",
+    "close_outcome",
+    "close_date",
+    "close_reason_id",
+]
 
 
 class ResPartner(models.Model):
@@ -64,7 +79,6 @@ class ResPartner(models.Model):
     )
     funnel_state = fields.Selection(
         [("open", "Open"), ("won", "Won"), ("lost", "Lost")],
-        string="Funnel State",
         tracking=True,
         index=True,
         copy=False,
@@ -144,10 +158,21 @@ class ResPartner(models.Model):
         "phase_line_ids.date_start",
     )
     def _compute_funnel_figures(self):
+        lines = self.phase_line_ids
+        lines.fetch(
+            [
+                "partner_id",
+                "phase_id",
+                "score",
+                "forecast_value",
+                "recurring_value_monthly",
+                "date_start",
+            ]
+        )
+        line_by_phase = {(line.partner_id.id, line.phase_id.id): line for line in lines}
+        no_line = self.env["crm.plus.phase.line"]
         for partner in self:
-            line = partner.phase_line_ids.filtered(
-                lambda line, phase=partner.lead_phase_id: phase and line.phase_id == phase
-            )[:1]
+            line = line_by_phase.get((partner.id, partner.lead_phase_id.id), no_line)
             partner.funnel_score = line.score
             partner.funnel_forecast_value = line.forecast_value
             partner.funnel_recurring_value = line.recurring_value_monthly
@@ -169,7 +194,7 @@ class ResPartner(models.Model):
 
     def _search_funnel_is_stale(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise UserError(_("The Stale filter only supports = True / = False."))
+            raise UserError(self.env._("The Stale filter only supports = True / = False."))
         today = fields.Date.context_today(self)
         # Same day arithmetic as the compute: whole days in the user's timezone, no cron needed.
         tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
@@ -232,7 +257,7 @@ class ResPartner(models.Model):
         funnel_vals = {"lead_phase_id", "funnel_state", "close_reason_id", "close_date"}
         if funnel_vals.intersection(vals) - {"lead_phase_id"}:
             raise UserError(
-                _(
+                self.env._(
                     "The funnel state, close reason and close date are set by Close and Reopen, "
                     "not written directly."
                 )
@@ -262,7 +287,7 @@ class ResPartner(models.Model):
 
     def _funnel_check_access(self):
         if not self.env.su and not self.env.user.has_group(FUNNEL_GROUP):
-            raise AccessError(_("Only CRM+ users can move contacts through the funnel."))
+            raise AccessError(self.env._("Only CRM+ users can move contacts through the funnel."))
         self.check_access("write")
 
     def _funnel_line_model(self):
@@ -274,9 +299,15 @@ class ResPartner(models.Model):
             [("partner_id", "in", self.ids), ("is_active_funnel", "=", True)],
             order="partner_id, sequence, phase_id",
         )
-        by_partner = defaultdict(lambda: self._funnel_line_model())
+        # Everything the funnel reads from lines and phases, fetched once for the whole batch.
+        lines.fetch(LINE_FIELDS_READ)
+        lines.phase_id.fetch(["active", "phase_type", "sequence", "default_score"])
+        ids_by_partner = defaultdict(list)
         for line in lines:
-            by_partner[line.partner_id.id] |= line
+            ids_by_partner[line.partner_id.id].append(line.id)
+        by_partner = defaultdict(lambda: self._funnel_line_model())
+        for partner_id, line_ids in ids_by_partner.items():
+            by_partner[partner_id] = lines.browse(line_ids).with_prefetch(lines._prefetch_ids)
         return by_partner
 
     def _funnel_snapshot(self):
@@ -290,21 +321,25 @@ class ResPartner(models.Model):
         single batch (the generic tracking posts them one by one)."""
         partners = self.sudo()
         col_info = partners.fields_get(
-            list(FUNNEL_TRACKED_FIELDS), attributes=("string", "type", "selection", "currency_field")
+            list(FUNNEL_TRACKED_FIELDS),
+            attributes=("string", "type", "selection", "currency_field"),
         )
         tracking_model = self.env["mail.tracking.value"]
         author = self.env.user.partner_id
         subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        # What mail.thread's _message_log_batch precomputes once, instead of per message.
+        reply_to = self.env["mail.thread"]._notify_get_reply_to(default=author.email_formatted)[
+            False
+        ]
         vals_list = []
+        tracking_by_index = []
         for partner in partners:
             before = initial.get(partner.id)
             if before is None:
                 continue
             tracking = [
-                Command.create(
-                    tracking_model._create_tracking_values(
-                        before[fname], partner[fname], fname, col_info[fname], partner
-                    )
+                tracking_model._create_tracking_values(
+                    before[fname], partner[fname], fname, col_info[fname], partner
                 )
                 for fname in FUNNEL_TRACKED_FIELDS
                 if before[fname] != partner[fname]
@@ -320,11 +355,25 @@ class ResPartner(models.Model):
                         "is_internal": True,
                         "subtype_id": subtype_id,
                         "body": body or "",
-                        "tracking_value_ids": tracking,
+                        "reply_to": reply_to,
+                        "message_id": generate_tracking_message_id("message-notify"),
+                        "email_add_signature": False,
+                        "record_alias_domain_id": False,
+                        "record_company_id": False,
+                        "record_name": False,
                     }
                 )
+                tracking_by_index.append(tracking)
         if vals_list:
-            self.env["mail.message"].sudo().create(vals_list)
+            messages = self.env["mail.message"].sudo().create(vals_list)
+            # One INSERT for all tracking values (nested o2m commands insert per message).
+            tracking_model.sudo().create(
+                [
+                    dict(values, mail_message_id=message.id)
+                    for message, tracking in zip(messages, tracking_by_index, strict=True)
+                    for values in tracking
+                ]
+            )
 
     def _funnel_sync_account_type(self, log=False):
         """Partners whose account type changed: start (or resume) the new type's funnel; the
@@ -355,7 +404,7 @@ class ResPartner(models.Model):
                 for phase in phases - existing
             )
         if to_create:
-            self._funnel_line_model().create(to_create)
+            self._funnel_line_model()._funnel_insert(to_create)
             lines_by_partner = partners._funnel_active_lines()
         now = fields.Datetime.now()
         start_lines = reset_lines = self._funnel_line_model()
@@ -371,7 +420,12 @@ class ResPartner(models.Model):
             if current:
                 partner_updates[("open", current.phase_id.id)] |= partner
             elif closed:
-                key = ("closed", closed.phase_id.id, closed.close_outcome, closed.close_reason_id.id)
+                key = (
+                    "closed",
+                    closed.phase_id.id,
+                    closed.close_outcome,
+                    closed.close_reason_id.id,
+                )
                 partner_updates[(*key, closed.close_date)] |= partner
             else:
                 start_lines |= lines[0]
@@ -407,21 +461,30 @@ class ResPartner(models.Model):
         if log:
             partners._funnel_log_changes(initial)
 
+    def _funnel_write_phases(self, phase_by_partner, **common_vals):
+        """Write each partner's new phase in one write per phase: res.partner.write costs
+        queries per call, so the count depends on the number of phases, not of partners."""
+        partner_ids_by_phase = defaultdict(list)
+        for partner_id, phase_id in phase_by_partner.items():
+            partner_ids_by_phase[phase_id].append(partner_id)
+        for phase_id, partner_ids in partner_ids_by_phase.items():
+            self.browse(partner_ids).write(dict(common_vals, lead_phase_id=phase_id))
+
     def _funnel_check_open(self, action_label):
         for partner in self.sudo():
             if not partner.account_type_id.has_phases or not partner.lead_phase_id:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(partner)s cannot %(action)s: its account type (%(type)s) has no lead "
                         "phases.",
                         partner=partner.display_name,
                         action=action_label,
-                        type=partner.account_type_id.name or _("none"),
+                        type=partner.account_type_id.name or self.env._("none"),
                     )
                 )
             if partner.funnel_state != "open":
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(partner)s cannot %(action)s: its funnel is closed (%(state)s). "
                         "Reopen it first.",
                         partner=partner.display_name,
@@ -435,7 +498,7 @@ class ResPartner(models.Model):
     def action_advance_phase(self):
         """Complete the current phase and make the next one current, for every partner."""
         self._funnel_check_access()
-        self._funnel_check_open(_("complete its phase"))
+        self._funnel_check_open(self.env._("complete its phase"))
         partners = self.sudo().with_context(crm_plus_funnel_op=True, mail_notrack=True)
         initial = partners._funnel_snapshot()
         lines_by_partner = partners._funnel_active_lines()
@@ -446,11 +509,13 @@ class ResPartner(models.Model):
             current = lines.filtered(lambda line: line.state == "current")
             if len(current) != 1:
                 raise UserError(
-                    _("%s has no current phase line; reopen or reassign its type.", partner.name)
+                    self.env._(
+                        "%s has no current phase line; reopen or reassign its type.", partner.name
+                    )
                 )
             if current.phase_type == "closing":
                 raise UserError(
-                    _(
+                    self.env._(
                         "%s is in the closing phase: close it with a close reason (won or lost) "
                         "instead of completing the phase.",
                         partner.display_name,
@@ -459,7 +524,7 @@ class ResPartner(models.Model):
             following = lines[list(lines).index(current) + 1 :]
             if not following:
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(partner)s is in the last phase of %(type)s, which has no closing phase "
                         "yet: add a closing phase to the account type, or close it as lost.",
                         partner=partner.display_name,
@@ -471,8 +536,9 @@ class ResPartner(models.Model):
         now = fields.Datetime.now()
         done_lines.write({"state": "done", "date_done": now, "done_by_id": self.env.uid})
         next_lines._funnel_enter(now, carry_from=done_lines)
-        for line in next_lines:
-            line.partner_id.lead_phase_id = line.phase_id
+        partners._funnel_write_phases(
+            {line.partner_id.id: line.phase_id.id for line in next_lines}
+        )
         partners._funnel_log_changes(initial)
         return True
 
@@ -481,25 +547,27 @@ class ResPartner(models.Model):
         current, later lines back to todo."""
         self._funnel_check_access()
         if not phase:
-            raise UserError(_("A partner in a funnel always has a lead phase; close it instead."))
+            raise UserError(
+                self.env._("A partner in a funnel always has a lead phase; close it instead.")
+            )
         phase = phase.sudo().exists()
         if not phase:
-            raise UserError(_("This lead phase does not exist (anymore)."))
+            raise UserError(self.env._("This lead phase does not exist (anymore)."))
         if not phase.active:
-            raise UserError(_("The lead phase %s is archived.", phase.name))
+            raise UserError(self.env._("The lead phase %s is archived.", phase.name))
         for partner in self.sudo():
             if partner.account_type_id != phase.account_type_id:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The lead phase %(phase)s belongs to %(phase_type)s, not to %(partner)s's "
                         "account type (%(type)s).",
                         phase=phase.name,
                         phase_type=phase.account_type_id.name,
                         partner=partner.display_name,
-                        type=partner.account_type_id.name or _("none"),
+                        type=partner.account_type_id.name or self.env._("none"),
                     )
                 )
-        self._funnel_check_open(_("change phase"))
+        self._funnel_check_open(self.env._("change phase"))
         partners = self.sudo().with_context(crm_plus_funnel_op=True, mail_notrack=True)
         partners = partners.filtered(lambda p: p.lead_phase_id != phase)
         if not partners:
@@ -529,13 +597,15 @@ class ResPartner(models.Model):
         open phase. A won partner whose type names a "type when won" switches to it."""
         self._funnel_check_access()
         reason = self.env["crm.plus.close.reason"].browse(
-            close_reason_id.id if isinstance(close_reason_id, models.BaseModel) else close_reason_id
+            close_reason_id.id
+            if isinstance(close_reason_id, models.BaseModel)
+            else close_reason_id
         )
         if not isinstance(reason.id, int) or not reason.exists():
-            raise UserError(_("The close reason %s does not exist.", close_reason_id))
+            raise UserError(self.env._("The close reason %s does not exist.", close_reason_id))
         if not reason.active:
-            raise UserError(_("The close reason %s is archived.", reason.name))
-        self._funnel_check_open(_("be closed"))
+            raise UserError(self.env._("The close reason %s is archived.", reason.name))
+        self._funnel_check_open(self.env._("be closed"))
         partners = self.sudo().with_context(crm_plus_funnel_op=True, mail_notrack=True)
         initial = partners._funnel_snapshot()
         lines_by_partner = partners._funnel_active_lines()
@@ -543,12 +613,12 @@ class ResPartner(models.Model):
         for partner in partners:
             current = lines_by_partner[partner.id].filtered(lambda line: line.state == "current")
             if len(current) != 1:
-                raise UserError(_("%s has no current phase line.", partner.display_name))
+                raise UserError(self.env._("%s has no current phase line.", partner.display_name))
             if reason.outcome == "won" and current.phase_type != "closing":
                 closing = partner.account_type_id.closing_phase_id
                 if not closing:
                     raise UserError(
-                        _(
+                        self.env._(
                             "%(partner)s cannot be closed as won: its account type %(type)s has "
                             "no closing phase yet. Add one in Configuration → Lead phases.",
                             partner=partner.display_name,
@@ -556,7 +626,7 @@ class ResPartner(models.Model):
                         )
                     )
                 raise UserError(
-                    _(
+                    self.env._(
                         "%(partner)s can only be closed as won from the closing phase "
                         "(%(closing)s); it is in %(phase)s. A lost close is possible from any "
                         "phase.",
@@ -610,7 +680,9 @@ class ResPartner(models.Model):
         for partner in partners:
             if partner.funnel_state not in ("won", "lost"):
                 raise UserError(
-                    _("%s is not closed (won or lost): there is nothing to reopen.", partner.name)
+                    self.env._(
+                        "%s is not closed (won or lost): there is nothing to reopen.", partner.name
+                    )
                 )
         initial = partners._funnel_snapshot()
         closed_lines = self._funnel_line_model().search(
@@ -626,7 +698,7 @@ class ResPartner(models.Model):
             line = last_close.get(partner.id)
             if not line or not line.phase_id.active:
                 raise UserError(
-                    _("%s has no closed phase to reopen.", partner.display_name)
+                    self.env._("%s has no closed phase to reopen.", partner.display_name)
                 )
             if partner.account_type_id != line.account_type_id:
                 back_to_type[line.account_type_id] |= partner
@@ -636,24 +708,21 @@ class ResPartner(models.Model):
             super(ResPartner, group).write({"account_type_id": account_type.id})
         self.env.flush_all()
         reopen_lines.write({"state": "current", "date_done": False, "done_by_id": False})
-        for line in reopen_lines:
-            line.partner_id.write(
-                {
-                    "lead_phase_id": line.phase_id.id,
-                    "funnel_state": "open",
-                    "close_reason_id": False,
-                    "close_date": False,
-                }
-            )
+        partners._funnel_write_phases(
+            {line.partner_id.id: line.phase_id.id for line in reopen_lines},
+            funnel_state="open",
+            close_reason_id=False,
+            close_date=False,
+        )
         partners._funnel_log_changes(initial)
         return True
 
     def action_open_close_wizard(self):
         self._funnel_check_access()
-        self._funnel_check_open(_("be closed"))
+        self._funnel_check_open(self.env._("be closed"))
         return {
             "type": "ir.actions.act_window",
-            "name": _("Close"),
+            "name": self.env._("Close"),
             "res_model": "crm.plus.close.wizard",
             "view_mode": "form",
             "target": "new",
@@ -674,6 +743,4 @@ class ResPartner(models.Model):
 
     @api.model
     def _funnel_open_domain(self):
-        return expression.AND(
-            [[("funnel_state", "=", "open")], [("lead_phase_id", "!=", False)]]
-        )
+        return expression.AND([[("funnel_state", "=", "open")], [("lead_phase_id", "!=", False)]])

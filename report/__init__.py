@@ -1,1 +1,3 @@
-
+from . import crm_plus_funnel_report
+from . import crm_plus_winloss_report
+from . import crm_plus_forecast_report

@@ -26,10 +26,20 @@ class CrmPlusCase(TransactionCase):
                 "won_account_type_id": cls.customer_type.id,
                 "phase_ids": [
                     Command.create(
-                        {"name": "T-First contact", "code": "T-FC", "sequence": 1, "default_score": 10}
+                        {
+                            "name": "T-First contact",
+                            "code": "T-FC",
+                            "sequence": 1,
+                            "default_score": 10,
+                        }
                     ),
                     Command.create(
-                        {"name": "T-Qualification", "code": "T-QU", "sequence": 2, "default_score": 30}
+                        {
+                            "name": "T-Qualification",
+                            "code": "T-QU",
+                            "sequence": 2,
+                            "default_score": 30,
+                        }
                     ),
                     Command.create(
                         {"name": "T-Proposal", "code": "T-PR", "sequence": 3, "default_score": 60}
@@ -56,7 +66,12 @@ class CrmPlusCase(TransactionCase):
                 "phase_ids": [
                     Command.create({"name": "T-P1", "sequence": 1, "default_score": 20}),
                     Command.create(
-                        {"name": "T-P-Closing", "sequence": 2, "phase_type": "closing", "default_score": 80}
+                        {
+                            "name": "T-P-Closing",
+                            "sequence": 2,
+                            "phase_type": "closing",
+                            "default_score": 80,
+                        }
                     ),
                 ],
             }
@@ -72,14 +87,18 @@ class CrmPlusCase(TransactionCase):
                 "name": "T-Sales",
                 "login": "t_crm_plus_sales",
                 "email": "sales@example.com",
-                "groups_id": [Command.set([group_user.id, cls.env.ref("base.group_partner_manager").id])],
+                "groups_id": [
+                    Command.set([group_user.id, cls.env.ref("base.group_partner_manager").id])
+                ],
             }
         )
         cls.user_manager = users.create(
             {
                 "name": "T-Manager",
                 "login": "t_crm_plus_manager",
-                "groups_id": [Command.set([group_manager.id, cls.env.ref("base.group_partner_manager").id])],
+                "groups_id": [
+                    Command.set([group_manager.id, cls.env.ref("base.group_partner_manager").id])
+                ],
             }
         )
         cls.user_internal = users.create(
@@ -94,7 +113,9 @@ class CrmPlusCase(TransactionCase):
         account_type = self.lead_type if account_type is None else account_type
         return self.Partner.create(
             [
-                dict({"name": f"T-Partner {i}", "account_type_id": account_type.id or False}, **vals)
+                dict(
+                    {"name": f"T-Partner {i}", "account_type_id": account_type.id or False}, **vals
+                )
                 for i in range(count)
             ]
         )
@@ -114,7 +135,9 @@ class CrmPlusCase(TransactionCase):
                 self.assertEqual(current.phase_id, partner.lead_phase_id, partner.name)
                 self.assertFalse(partner.close_reason_id, partner.name)
                 states = [order[state] for state in lines.mapped("state")]
-                self.assertEqual(states, sorted(states), f"{partner.name}: {lines.mapped('state')}")
+                self.assertEqual(
+                    states, sorted(states), f"{partner.name}: {lines.mapped('state')}"
+                )
             elif partner.funnel_state in ("won", "lost"):
                 self.assertFalse(current, partner.name)
                 self.assertTrue(partner.close_reason_id, partner.name)

@@ -7,7 +7,9 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
 
     partner_ids = fields.Many2many("res.partner", string="Contacts", required=True)
     partner_count = fields.Integer(compute="_compute_partner_count")
-    account_type_id = fields.Many2one("crm.plus.account.type", string="Account Type", required=True)
+    account_type_id = fields.Many2one(
+        "crm.plus.account.type", string="Account Type", required=True
+    )
 
     @api.model
     def default_get(self, fields_list):

@@ -1,0 +1,97 @@
+from odoo import api, fields, models, tools
+from odoo.tools import SQL
+
+
+class CrmPlusForecastReport(models.Model):
+    """Forecast: one row per open funnel partner (open and in a lead phase, archived contacts
+    left out like on the pipeline board), with the figures of its current phase line:
+    forecast, weighted forecast (forecast × score / 100), monthly recurring revenue and its
+    yearly equivalent, by phase, salesperson and expected closing date."""
+
+    _name = "crm.plus.forecast.report"
+    _description = "Funnel Forecast"
+    _auto = False
+    _rec_name = "partner_id"
+    _order = "expected_close_date, id"
+    # Fields the view reads: flushed before the report is queried, like any stored field.
+    _depends = {
+        "res.partner": [
+            "active",
+            "account_type_id",
+            "lead_phase_id",
+            "funnel_state",
+            "user_id",
+            "company_id",
+            "expected_close_date",
+            "funnel_phase_date_start",
+            "funnel_score",
+            "funnel_forecast_value",
+            "funnel_weighted_value",
+            "funnel_recurring_value",
+        ],
+    }
+
+    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
+    account_type_id = fields.Many2one(
+        "crm.plus.account.type", string="Account Type", readonly=True
+    )
+    lead_phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    expected_close_date = fields.Date(string="Expected Closing", readonly=True)
+    phase_date_start = fields.Datetime(string="In Phase Since", readonly=True)
+    score = fields.Integer(readonly=True, aggregator="avg")
+    forecast_value = fields.Monetary(string="Forecast", readonly=True)
+    weighted_value = fields.Monetary(
+        string="Weighted Forecast", readonly=True, help="Forecast × score / 100."
+    )
+    mrr = fields.Monetary(string="MRR", readonly=True, help="Monthly recurring revenue.")
+    arr = fields.Monetary(string="ARR", readonly=True, help="Annual recurring revenue: MRR × 12.")
+
+    @api.depends("company_id")
+    def _compute_currency_id(self):
+        fallback = self.env.company.currency_id
+        for line in self:
+            line.currency_id = line.company_id.currency_id or fallback
+
+    def _select(self):
+        return SQL(
+            """
+            SELECT
+                p.id AS id,
+                p.id AS partner_id,
+                p.account_type_id AS account_type_id,
+                p.lead_phase_id AS lead_phase_id,
+                p.user_id AS user_id,
+                p.company_id AS company_id,
+                p.expected_close_date AS expected_close_date,
+                p.funnel_phase_date_start AS phase_date_start,
+                p.funnel_score AS score,
+                COALESCE(p.funnel_forecast_value, 0) AS forecast_value,
+                COALESCE(p.funnel_weighted_value, 0) AS weighted_value,
+                COALESCE(p.funnel_recurring_value, 0) AS mrr,
+                COALESCE(p.funnel_recurring_value, 0) * 12 AS arr
+            """
+        )
+
+    def _from(self):
+        return SQL("FROM res_partner p")
+
+    def _where(self):
+        return SQL(
+            "WHERE p.funnel_state = 'open' AND p.lead_phase_id IS NOT NULL AND p.active"
+        )
+
+    def _query(self):
+        return SQL("%s %s %s", self._select(), self._from(), self._where())
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL(
+                "CREATE OR REPLACE VIEW %s AS (%s)",
+                SQL.identifier(self._table),
+                self._query(),
+            )
+        )

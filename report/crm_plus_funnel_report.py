@@ -1,0 +1,202 @@
+from odoo import api, fields, models, tools
+from odoo.tools import SQL
+
+
+class CrmPlusFunnelReport(models.Model):
+    """Funnel analysis: one row per phase line, history included (lines of earlier account
+    types, e.g. a won lead's lines after it became a customer, stay in the report).
+
+    Measures:
+
+    * ``reached``: 1 when the line is done or current, so its sum per phase is the number of
+      partners that reached the phase (a partner has one line per phase);
+    * ``reached_percent``: the same as 0/100, averaged: per phase, the share of the partners of
+      the funnel that reached it, i.e. the conversion from the first phase (every partner
+      entering a funnel gets a line for each of its phases and starts in the first one);
+    * ``days_in_phase``: averaged; time spent in the phase (until completed, or until now while
+      the partner is still in it); empty for phases never started or skipped;
+    * ``open_forecast_value`` / ``open_weighted_value``: the forecast of the phase the partner is
+      in now, only while its funnel is open: the pipeline as of today.
+    """
+
+    _name = "crm.plus.funnel.report"
+    _description = "Funnel Analysis"
+    _auto = False
+    _rec_name = "phase_id"
+    _order = "partner_id, phase_sequence, phase_id"
+    # Fields the view reads: flushed before the report is queried, like any stored field.
+    _depends = {
+        "crm.plus.phase.line": [
+            "partner_id",
+            "phase_id",
+            "account_type_id",
+            "sequence",
+            "phase_type",
+            "state",
+            "is_active_funnel",
+            "score",
+            "forecast_value",
+            "recurring_value_monthly",
+            "company_id",
+            "date_start",
+            "date_done",
+            "close_reason_id",
+            "close_outcome",
+            "close_date",
+            "closed_by_id",
+        ],
+        "res.partner": ["funnel_state", "user_id"],
+    }
+
+    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
+    account_type_id = fields.Many2one(
+        "crm.plus.account.type", string="Account Type", readonly=True
+    )
+    phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
+    phase_sequence = fields.Integer(string="Phase Sequence", readonly=True, aggregator=None)
+    phase_type = fields.Selection(
+        [("normal", "Normal"), ("closing", "Closing")], string="Phase Type", readonly=True
+    )
+    state = fields.Selection(
+        [("todo", "To Do"), ("current", "Current"), ("done", "Done")],
+        string="Line State",
+        readonly=True,
+    )
+    is_active_funnel = fields.Boolean(
+        string="Current Funnel",
+        readonly=True,
+        help="The line belongs to the partner's current account type; the others are history.",
+    )
+    funnel_state = fields.Selection(
+        [("open", "Open"), ("won", "Won"), ("lost", "Lost")],
+        string="Funnel State",
+        readonly=True,
+        help="The partner's funnel state today.",
+    )
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    score = fields.Integer(readonly=True, aggregator="avg")
+    forecast_value = fields.Monetary(string="Forecast", readonly=True)
+    weighted_value = fields.Monetary(
+        string="Weighted Forecast", readonly=True, help="Forecast × score / 100."
+    )
+    recurring_value_monthly = fields.Monetary(string="Monthly Recurring", readonly=True)
+    open_forecast_value = fields.Monetary(
+        string="Open Pipeline",
+        readonly=True,
+        help="Forecast of the phase an open partner is in now (zero on the other lines).",
+    )
+    open_weighted_value = fields.Monetary(
+        string="Weighted Open Pipeline",
+        readonly=True,
+        help="Weighted forecast of the phase an open partner is in now (zero on the other "
+        "lines).",
+    )
+    date_start = fields.Datetime(string="Started", readonly=True)
+    date_done = fields.Datetime(string="Completed", readonly=True)
+    days_in_phase = fields.Float(
+        string="Days in Phase",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="From the start of the phase to its completion, or to now while the partner is "
+        "in it. Empty when the phase was never started (to do, or skipped).",
+    )
+    close_reason_id = fields.Many2one(
+        "crm.plus.close.reason", string="Close Reason", readonly=True
+    )
+    close_outcome = fields.Selection(
+        [("won", "Won"), ("lost", "Lost")], string="Outcome", readonly=True
+    )
+    partner_count = fields.Integer(
+        string="# Partners",
+        readonly=True,
+        aggregator="count_distinct",
+        help="Number of distinct partners (the column holds the partner).",
+    )
+    reached = fields.Integer(
+        string="# Reached",
+        readonly=True,
+        help="Partners that reached the phase (the line is current or done).",
+    )
+    reached_percent = fields.Float(
+        string="Conversion (%)",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="Share of the partners of the funnel that reached the phase: the conversion from "
+        "the first phase.",
+    )
+
+    @api.depends("company_id")
+    def _compute_currency_id(self):
+        fallback = self.env.company.currency_id
+        for line in self:
+            line.currency_id = line.company_id.currency_id or fallback
+
+    def _select(self):
+        return SQL(
+            """
+            SELECT
+                l.id AS id,
+                l.partner_id AS partner_id,
+                l.account_type_id AS account_type_id,
+                l.phase_id AS phase_id,
+                l.sequence AS phase_sequence,
+                l.phase_type AS phase_type,
+                l.state AS state,
+                l.is_active_funnel AS is_active_funnel,
+                p.funnel_state AS funnel_state,
+                p.user_id AS user_id,
+                l.company_id AS company_id,
+                l.score AS score,
+                COALESCE(l.forecast_value, 0) AS forecast_value,
+                COALESCE(l.forecast_value, 0) * l.score / 100.0 AS weighted_value,
+                COALESCE(l.recurring_value_monthly, 0) AS recurring_value_monthly,
+                CASE WHEN %(is_open)s THEN COALESCE(l.forecast_value, 0) ELSE 0 END
+                    AS open_forecast_value,
+                CASE WHEN %(is_open)s THEN COALESCE(l.forecast_value, 0) * l.score / 100.0
+                     ELSE 0 END AS open_weighted_value,
+                l.date_start AS date_start,
+                l.date_done AS date_done,
+                CASE
+                    WHEN l.date_start IS NULL OR l.state = 'todo' THEN NULL
+                    WHEN l.date_done IS NOT NULL
+                        THEN EXTRACT(EPOCH FROM l.date_done - l.date_start) / 86400.0
+                    WHEN %(is_open)s
+                        THEN EXTRACT(EPOCH FROM (NOW() AT TIME ZONE 'UTC') - l.date_start)
+                             / 86400.0
+                END AS days_in_phase,
+                l.close_reason_id AS close_reason_id,
+                l.close_outcome AS close_outcome,
+                l.partner_id AS partner_count,
+                CASE WHEN l.state IN ('done', 'current') THEN 1 ELSE 0 END AS reached,
+                CASE WHEN l.state IN ('done', 'current') THEN 100.0 ELSE 0.0 END
+                    AS reached_percent
+            """,
+            is_open=SQL(
+                "(l.state = 'current' AND l.is_active_funnel AND p.funnel_state = 'open')"
+            ),
+        )
+
+    def _from(self):
+        return SQL(
+            """
+            FROM crm_plus_phase_line l
+            JOIN res_partner p ON p.id = l.partner_id
+            """
+        )
+
+    def _query(self):
+        return SQL("%s %s", self._select(), self._from())
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL(
+                "CREATE OR REPLACE VIEW %s AS (%s)",
+                SQL.identifier(self._table),
+                self._query(),
+            )
+        )

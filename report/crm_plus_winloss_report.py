@@ -1,0 +1,143 @@
+from odoo import api, fields, models, tools
+from odoo.tools import SQL
+
+
+class CrmPlusWinlossReport(models.Model):
+    """Win/loss analysis: one row per close recorded on a phase line (the phase the partner was
+    closed in). A close stays on its line after a reopen, so a partner closed, reopened and
+    closed again in another phase counts twice: every close is a decision of its own.
+
+    The win rate is the measure ``won_percent``: 100 on a won close, 0 on a lost one, with the
+    ``avg`` aggregator, so its value on any group (reason, type, salesperson, month…) is
+    won / closed × 100.
+    """
+
+    _name = "crm.plus.winloss.report"
+    _description = "Win/Loss Analysis"
+    _auto = False
+    _rec_name = "partner_id"
+    _order = "close_date desc, id desc"
+    # Fields the view reads: flushed before the report is queried, like any stored field.
+    _depends = {
+        "crm.plus.phase.line": [
+            "partner_id",
+            "phase_id",
+            "account_type_id",
+            "sequence",
+            "phase_type",
+            "state",
+            "is_active_funnel",
+            "score",
+            "forecast_value",
+            "recurring_value_monthly",
+            "company_id",
+            "date_start",
+            "date_done",
+            "close_reason_id",
+            "close_outcome",
+            "close_date",
+            "closed_by_id",
+        ],
+        "res.partner": ["funnel_state", "user_id"],
+    }
+
+    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
+    account_type_id = fields.Many2one(
+        "crm.plus.account.type", string="Account Type", readonly=True
+    )
+    phase_id = fields.Many2one("crm.plus.lead.phase", string="Closed in Phase", readonly=True)
+    close_reason_id = fields.Many2one(
+        "crm.plus.close.reason", string="Close Reason", readonly=True
+    )
+    close_outcome = fields.Selection(
+        [("won", "Won"), ("lost", "Lost")], string="Outcome", readonly=True
+    )
+    funnel_state = fields.Selection(
+        [("open", "Open"), ("won", "Won"), ("lost", "Lost")],
+        string="Funnel State",
+        readonly=True,
+        help="The partner's funnel state today (open again after a reopen).",
+    )
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    close_date = fields.Date(string="Close Date", readonly=True)
+    score = fields.Integer(readonly=True, aggregator="avg")
+    closed_count = fields.Integer(string="# Closed", readonly=True)
+    won_count = fields.Integer(string="# Won", readonly=True)
+    lost_count = fields.Integer(string="# Lost", readonly=True)
+    won_percent = fields.Float(
+        string="Win Rate (%)",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="100 on a won close, 0 on a lost one: averaged over a group it gives the win rate.",
+    )
+    forecast_value = fields.Monetary(string="Forecast", readonly=True)
+    won_value = fields.Monetary(
+        string="Won Value", readonly=True, help="Forecast of the phase the partner was won in."
+    )
+    lost_value = fields.Monetary(
+        string="Lost Value", readonly=True, help="Forecast of the phase the partner was lost in."
+    )
+    recurring_value_monthly = fields.Monetary(string="Monthly Recurring", readonly=True)
+
+    @api.depends("company_id")
+    def _compute_currency_id(self):
+        fallback = self.env.company.currency_id
+        for line in self:
+            line.currency_id = line.company_id.currency_id or fallback
+
+    def _select(self):
+        return SQL(
+            """
+            SELECT
+                l.id AS id,
+                l.partner_id AS partner_id,
+                l.account_type_id AS account_type_id,
+                l.phase_id AS phase_id,
+                l.close_reason_id AS close_reason_id,
+                l.close_outcome AS close_outcome,
+                p.funnel_state AS funnel_state,
+                p.user_id AS user_id,
+                l.closed_by_id AS closed_by_id,
+                l.company_id AS company_id,
+                l.close_date AS close_date,
+                l.score AS score,
+                1 AS closed_count,
+                CASE WHEN l.close_outcome = 'won' THEN 1 ELSE 0 END AS won_count,
+                CASE WHEN l.close_outcome = 'lost' THEN 1 ELSE 0 END AS lost_count,
+                CASE WHEN l.close_outcome = 'won' THEN 100.0 ELSE 0.0 END AS won_percent,
+                COALESCE(l.forecast_value, 0) AS forecast_value,
+                CASE WHEN l.close_outcome = 'won' THEN COALESCE(l.forecast_value, 0) ELSE 0 END
+                    AS won_value,
+                CASE WHEN l.close_outcome = 'lost' THEN COALESCE(l.forecast_value, 0) ELSE 0 END
+                    AS lost_value,
+                COALESCE(l.recurring_value_monthly, 0) AS recurring_value_monthly
+            """
+        )
+
+    def _from(self):
+        return SQL(
+            """
+            FROM crm_plus_phase_line l
+            JOIN res_partner p ON p.id = l.partner_id
+            """
+        )
+
+    def _where(self):
+        return SQL("WHERE l.close_outcome IS NOT NULL")
+
+    def _query(self):
+        return SQL("%s %s %s", self._select(), self._from(), self._where())
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL(
+                "CREATE OR REPLACE VIEW %s AS (%s)",
+                SQL.identifier(self._table),
+                self._query(),
+            )
+        )

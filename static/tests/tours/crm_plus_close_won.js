@@ -1,0 +1,88 @@
+/** @odoo-module **/
+// Figures on the current phase line, Complete phase up to Closing, Close… as won.
+
+import { registry } from "@web/core/registry";
+import {
+    CURRENT_LINE,
+    NO_OVERVIEW_TAB,
+    completePhase,
+    contactIsOpen,
+    currentPhaseIs,
+    fieldShows,
+    openOverview,
+    selectMany2one,
+} from "@crm_plus/../tests/tours/crm_plus_tour_utils";
+
+registry.category("web_tour.tours").add("crm_plus_tour_close_won", {
+    steps: () => [
+        contactIsOpen("Tour Won Ltd"),
+        ...openOverview(),
+        currentPhaseIs("First contact"),
+        {
+            content: "Edit the current phase line",
+            trigger: `${CURRENT_LINE} td[name=score]`,
+            run: "click",
+        },
+        {
+            content: "Score 40",
+            trigger: ".o_selected_row .o_field_widget[name=score] input",
+            run: "edit 40",
+        },
+        {
+            content: "Forecast 12,000",
+            trigger: ".o_selected_row .o_field_widget[name=forecast_value] input",
+            run: "edit 12000",
+        },
+        {
+            content: "Recurring 500",
+            trigger: ".o_selected_row .o_field_widget[name=recurring_value] input",
+            run: "edit 500",
+        },
+        // The button saves the line's figures, then completes the phase.
+        ...completePhase("Qualification"),
+        fieldShows("funnel_forecast_value", "12,000.00"),
+        fieldShows("funnel_recurring_value", "500.00"),
+        {
+            content: "First contact is done, with the score entered",
+            trigger: ".o_data_row:has(td[name=phase_id]:contains(First contact)):has(td[name=state]:contains(Done)) td[name=score]:contains(40)",
+        },
+        ...completePhase("Proposal"),
+        ...completePhase("Negotiation"),
+        ...completePhase("Closing"),
+        {
+            content: "In the closing phase there is no phase to complete anymore",
+            trigger: ".o_form_view:not(:has(button[name=action_advance_phase]))",
+        },
+        {
+            content: "Close…",
+            trigger: "button[name=action_open_close_wizard]",
+            run: "click",
+        },
+        {
+            content: "The close dialog opens, won reasons allowed",
+            trigger: ".modal:not(:has(.alert-info)) .o_field_widget[name=close_reason_id]",
+        },
+        ...selectMany2one("close_reason_id", "Contract signed", ".modal"),
+        {
+            content: "The reason is a won one",
+            trigger: ".modal .o_field_widget[name=outcome]:contains(Won)",
+        },
+        {
+            content: "Confirm the close",
+            trigger: ".modal button[name=action_confirm]",
+            run: "click",
+        },
+        {
+            content: "The contact shows the Won ribbon",
+            trigger: ".o_form_view:not(:has(.modal)) .ribbon:contains(Won)",
+        },
+        {
+            content: "Its account type switched to Customer",
+            trigger: ".o_field_widget[name=account_type_id] input:value(Customer)",
+        },
+        {
+            content: "Customer has no phases: no Overview page",
+            trigger: NO_OVERVIEW_TAB,
+        },
+    ],
+});

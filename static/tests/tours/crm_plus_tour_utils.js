@@ -1,0 +1,89 @@
+/** @odoo-module **/
+// Steps shared by the crm_plus acceptance tours (tests/test_tours.py runs them).
+
+export const OVERVIEW_TAB = ".o_notebook_headers a.nav-link[name=crm_plus_overview]";
+export const NO_OVERVIEW_TAB = ".o_notebook_headers:not(:has(a.nav-link[name=crm_plus_overview]))";
+export const FUNNEL_LINES = ".o_field_widget[name=funnel_line_ids]";
+export const CURRENT_LINE = `${FUNNEL_LINES} .o_data_row:has(td[name=state]:contains(Current))`;
+
+export function openOverview() {
+    return [
+        {
+            content: "The contact has an Overview page: open it",
+            trigger: OVERVIEW_TAB,
+            run: "click",
+        },
+        {
+            content: "The Overview page shows the funnel's phases",
+            trigger: `${OVERVIEW_TAB}.active`,
+        },
+        {
+            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=lead_phase_id]",
+        },
+    ];
+}
+
+/** Type `text` in a many2one field and pick the suggestion of that name. */
+export function selectMany2one(fieldName, text, scope = "") {
+    return [
+        {
+            content: `Type "${text}" in ${fieldName}`,
+            trigger: `${scope} .o_field_widget[name=${fieldName}] input`,
+            run: `edit ${text}`,
+        },
+        {
+            content: `Choose "${text}"`,
+            trigger: `.o-autocomplete--dropdown-item > a:contains(${text})`,
+            run: "click",
+        },
+        {
+            trigger: `${scope} .o_field_widget[name=${fieldName}] input:value(${text})`,
+        },
+    ];
+}
+
+export function currentPhaseIs(name) {
+    return {
+        content: `The status bar shows ${name} as the current phase`,
+        trigger: `.o_field_widget[name=lead_phase_id] button[aria-checked=true]:contains(${name})`,
+    };
+}
+
+export function fieldShows(fieldName, text) {
+    return {
+        content: `${fieldName} shows ${text}`,
+        trigger: `.o_form_view .o_field_widget[name=${fieldName}]:contains(${text})`,
+    };
+}
+
+export function saveForm() {
+    return [
+        {
+            content: "Save the contact",
+            trigger: ".o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "The contact is saved",
+            trigger: ".o_form_view .o_form_saved",
+        },
+    ];
+}
+
+export function completePhase(nextPhase) {
+    return [
+        {
+            content: `Complete the phase: on to ${nextPhase}`,
+            trigger: "button[name=action_advance_phase]",
+            run: "click",
+        },
+        currentPhaseIs(nextPhase),
+    ];
+}
+
+export function contactIsOpen(name) {
+    return {
+        content: `The contact ${name} is open`,
+        trigger: `.o_form_view .o_field_widget[name=name] textarea:value(${name})`,
+    };
+}

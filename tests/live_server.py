@@ -1,0 +1,613 @@
+"""Real Odoo processes for the crm_plus tests that cannot run inside the ORM test process.
+
+The ORM tests (``TransactionCase``) run inside pytest-odoo's process, in a transaction that is
+rolled back. Some tests need more: XML-RPC clients talking to a real HTTP server, several
+workers racing on the same rows, or a whole module life cycle (install, upgrade, uninstall).
+They run Odoo as subprocesses, on databases of their own, with the helpers of this module:
+
+``odoo_command(db, *args)`` / ``run_odoo(db, *args)`` / ``odoo_shell(db, script)``
+    ``odoo-bin`` command lines built from the configuration pytest-odoo loaded
+    (``--odoo-config``; else the file in ``$ODOO_RC``): addons path, database connection and
+    data directory are those of the test run.
+
+``throwaway_database(label)``
+    A context manager: a new database with crm_plus installed, dropped (with its filestore) at
+    the end. It is cloned from ``$TEMPLATE_DB`` (tools/env.sh's ``template_db``: base, contacts
+    and mail installed); without that variable ``-i contacts,mail`` builds one. crm_plus is
+    installed once per test process in a private template, each throw-away database is then a
+    cheap ``CREATE DATABASE … TEMPLATE``.
+
+``LiveServer(db, workers=0)``
+    A context manager: ``odoo-bin`` serving ``db`` on a free loopback port in 18100-18199
+    (``--workers N`` for the multi-process server), started when ``/web/login`` answers, stopped
+    at the end. ``server.rpc(login, password)`` gives an :class:`RpcClient`.
+
+``table_snapshot(db)`` / ``funnel_invariant_violations(db)``
+    Direct SQL: every row of the crm_plus tables and ``res_partner`` (to prove a refused call
+    changed nothing), and the funnel invariants of tests/common.py's ``assertFunnelInvariants``
+    checked on a whole database.
+
+Typical use::
+
+    from .live_server import LiveServer, throwaway_database
+
+    with throwaway_database("rpc") as db, LiveServer(db) as server:
+        admin = server.rpc("admin", "admin")
+        partner_id = admin.call("res.partner", "create", {"name": "Azure"})
+
+Database names start with ``crm_plus_live_<pid>_`` so leftovers of a killed run are recognised
+and dropped by the next run. Ports: ``CRM_PLUS_TEST_PORTS`` (``first-last``) overrides the range.
+"""
+
+import atexit
+import contextlib
+import logging
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import xmlrpc.client
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+import odoo
+from odoo.sql_db import connection_info_for
+from odoo.tools import config
+
+_logger = logging.getLogger(__name__)
+
+PORT_RANGE = (18100, 18199)
+DB_PREFIX = "crm_plus_live_"
+MODULE = "crm_plus"
+START_TIMEOUT = 90
+BASE_MODULES = "contacts,mail"
+
+
+# ---------------------------------------------------------------------- configuration
+
+
+def odoo_bin():
+    """The ``odoo-bin`` next to the ``odoo`` package this process imported."""
+    return Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
+
+
+def config_file():
+    """The Odoo configuration file of this test run, or None."""
+    for candidate in (getattr(config, "rcfile", None), os.environ.get("ODOO_RC")):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def odoo_command(db, *args):
+    """``odoo-bin`` arguments running on database ``db`` with this run's configuration; the
+    explicit options (addons path, connection, data dir) win over the file's."""
+    cmd = [sys.executable, str(odoo_bin())]
+    rcfile = config_file()
+    if rcfile:
+        cmd += ["-c", rcfile]
+    for option, key in (
+        ("--addons-path", "addons_path"),
+        ("--db_host", "db_host"),
+        ("--db_port", "db_port"),
+        ("--db_user", "db_user"),
+        ("--db_password", "db_password"),
+        ("--data-dir", "data_dir"),
+    ):
+        value = config.get(key)
+        if value:
+            cmd.append(f"{option}={value}")
+    if db:
+        cmd += ["-d", db, f"--db-filter=^{re.escape(db)}$"]
+    return cmd + list(args)
+
+
+def _subcommand(name, db, *args):
+    """``odoo-bin <name> …``: Odoo wants the sub-command right after the script."""
+    cmd = odoo_command(db, *args)
+    return [*cmd[:2], name, *cmd[2:]]
+
+
+def run_odoo(db, *args, timeout=600, check=True):
+    """Run ``odoo-bin`` to completion (``--stop-after-init`` is added); return the
+    CompletedProcess. A failure raises with the tail of Odoo's output."""
+    cmd = odoo_command(db, *args, "--stop-after-init", "--no-http", "--max-cron-threads=0")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode:
+        raise RuntimeError(
+            f"odoo-bin failed ({proc.returncode}): {' '.join(args)}\n{_tail(proc.stdout + proc.stderr)}"
+        )
+    return proc
+
+
+def odoo_shell(db, script, timeout=600):
+    """Run a Python ``script`` in ``odoo-bin shell`` on ``db`` (``env`` is the superuser's;
+    the script commits what it keeps) and return its standard output. An exception in the
+    script makes the process fail, and this raise."""
+    cmd = _subcommand("shell", db, "--no-http", "--max-cron-threads=0", "--log-level=warn")
+    proc = subprocess.run(
+        cmd, input=script, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode:
+        raise RuntimeError(f"odoo-bin shell failed ({proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+    return proc.stdout
+
+
+def _tail(text, lines=40):
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------------- databases
+
+
+@contextlib.contextmanager
+def pg_cursor(db="postgres", autocommit=True):
+    """A psycopg2 cursor on ``db`` with the run's connection settings (not Odoo's pool)."""
+    _name, info = connection_info_for(db)
+    info = dict(info, application_name=f"crm_plus_tests-{os.getpid()}")
+    conn = psycopg2.connect(**info)
+    conn.autocommit = autocommit
+    try:
+        with conn.cursor() as cr:
+            yield cr
+    finally:
+        conn.close()
+
+
+def database_exists(db):
+    with pg_cursor() as cr:
+        cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db])
+        return bool(cr.fetchone())
+
+
+def _filestore(db):
+    return Path(config.filestore(db))
+
+
+def clone_database(source, target, attempts=30):
+    """``CREATE DATABASE target TEMPLATE source`` plus the filestore. The template must have no
+    session open: a busy template (another run cloning it) is retried for a while."""
+    drop_database(target)
+    for attempt in range(attempts):
+        try:
+            with pg_cursor() as cr:
+                cr.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(target), sql.Identifier(source)
+                    )
+                )
+            break
+        except psycopg2.errors.ObjectInUse:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 + random.random())
+    if _filestore(source).is_dir():
+        shutil.copytree(_filestore(source), _filestore(target), dirs_exist_ok=True)
+
+
+def drop_database(db):
+    """Drop ``db`` (closing its sessions) and its filestore; nothing if it does not exist."""
+    with pg_cursor() as cr:
+        cr.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+    shutil.rmtree(_filestore(db), ignore_errors=True)
+
+
+def drop_stale_databases():
+    """Drop the throw-away databases of test processes that no longer run."""
+    with pg_cursor() as cr:
+        cr.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [DB_PREFIX + "%"])
+        names = [row[0] for row in cr.fetchall()]
+    for name in names:
+        match = re.match(rf"{DB_PREFIX}(\d+)_", name)
+        if match and not _pid_alive(int(match.group(1))):
+            _logger.info("dropping stale test database %s", name)
+            drop_database(name)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def new_database_name(label):
+    clean = re.sub(r"[^a-z0-9_]", "_", label.lower())[:20]
+    return f"{DB_PREFIX}{os.getpid()}_{clean}_{random.randrange(16**6):06x}"
+
+
+def create_base_database(db):
+    """A database with base, contacts and mail, like tools/env.sh's template: a clone of
+    ``$TEMPLATE_DB`` when it is set and exists, else built with ``-i contacts,mail``."""
+    template = os.environ.get("TEMPLATE_DB")
+    if template and database_exists(template):
+        clone_database(template, db)
+    else:
+        drop_database(db)
+        run_odoo(db, "-i", BASE_MODULES, "--log-level=warn")
+
+
+_installed_template = {}
+_template_lock = threading.Lock()
+
+
+def installed_template():
+    """This process's private template database: base + crm_plus installed, built once and
+    dropped when the process exits."""
+    with _template_lock:
+        if "name" not in _installed_template:
+            drop_stale_databases()
+            db = new_database_name("template")
+            create_base_database(db)
+            atexit.register(drop_database, db)
+            run_odoo(db, "-i", MODULE, "--log-level=warn")
+            _installed_template["name"] = db
+        return _installed_template["name"]
+
+
+@contextlib.contextmanager
+def throwaway_database(label="db", install=True, keep=False):
+    """A new database for one test module, dropped at the end (unless ``keep`` or the
+    environment variable ``CRM_PLUS_KEEP_DB`` is set, to look at it after a failure).
+
+    ``install=True``: crm_plus installed (a clone of :func:`installed_template`);
+    ``install=False``: base, contacts and mail only (see :func:`create_base_database`)."""
+    db = new_database_name(label)
+    if install:
+        clone_database(installed_template(), db)
+    else:
+        drop_stale_databases()
+        create_base_database(db)
+    try:
+        yield db
+    finally:
+        if keep or os.environ.get("CRM_PLUS_KEEP_DB"):
+            _logger.warning("keeping test database %s", db)
+        else:
+            drop_database(db)
+
+
+# ---------------------------------------------------------------------- servers
+
+
+def free_port(exclude=()):
+    """A loopback TCP port of :data:`PORT_RANGE` (or ``$CRM_PLUS_TEST_PORTS``) nobody listens
+    on. Another process may still take it before the server binds: :class:`LiveServer` then
+    retries with another one."""
+    first, last = PORT_RANGE
+    if os.environ.get("CRM_PLUS_TEST_PORTS"):
+        first, last = map(int, os.environ["CRM_PLUS_TEST_PORTS"].split("-"))
+    ports = [port for port in range(first, last + 1) if port not in exclude]
+    random.shuffle(ports)
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{last}")
+
+
+class LiveServer:
+    """``odoo-bin`` serving one database over HTTP on 127.0.0.1.
+
+    ``workers=0`` is the threaded server; ``workers=N`` the multi-process (prefork) server,
+    whose long-polling process also gets a port of the range. ``extra_args`` go to odoo-bin
+    as they are. Use it as a context manager, or call :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, db, workers=0, extra_args=(), log_level="warn"):
+        self.db = db
+        self.workers = workers
+        self.extra_args = list(extra_args)
+        self.log_level = log_level
+        self.port = None
+        self.proc = None
+        self.logfile = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self, attempts=5):
+        last_error = None
+        for _attempt in range(attempts):
+            try:
+                self._start_once()
+                return self
+            except _PortTaken as error:
+                last_error = error
+        raise RuntimeError(f"could not start Odoo on a free port: {last_error}")
+
+    def _start_once(self):
+        self.port = free_port()
+        args = [
+            "--http-interface=127.0.0.1",
+            f"--http-port={self.port}",
+            f"--workers={self.workers}",
+            "--max-cron-threads=0",
+            f"--log-level={self.log_level}",
+            *self.extra_args,
+        ]
+        if self.workers:
+            args.append(f"--gevent-port={free_port(exclude={self.port})}")
+        handle, self.logfile = tempfile.mkstemp(prefix=f"{self.db}_", suffix=".log")
+        with os.fdopen(handle, "w") as log:
+            # A session of its own: stop() can end the workers with their master.
+            self.proc = subprocess.Popen(
+                odoo_command(self.db, *args),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                output = self.log_tail()
+                self.stop()
+                if "Address already in use" in output:
+                    raise _PortTaken(output)
+                raise RuntimeError(f"Odoo exited ({self.proc.returncode}) at start:\n{output}")
+            if "Address already in use" in self.log_tail():
+                self.stop()
+                raise _PortTaken(f"port {self.port} taken")
+            try:
+                with urllib.request.urlopen(f"{self.url}/web/login", timeout=10) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.3)
+        output = self.log_tail()
+        self.stop()
+        raise RuntimeError(f"Odoo did not answer /web/login within {START_TIMEOUT}s:\n{output}")
+
+    def stop(self, timeout=30):
+        """Stop the server gracefully (SIGTERM), then its whole process group if needed."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout)
+        # Prefork workers and the long-polling process may outlive a master that was killed.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    def log_tail(self, lines=60):
+        if not self.logfile or not os.path.exists(self.logfile):
+            return ""
+        with open(self.logfile, encoding="utf-8", errors="replace") as log:
+            return _tail(log.read(), lines)
+
+    def log_text(self):
+        if not self.logfile or not os.path.exists(self.logfile):
+            return ""
+        with open(self.logfile, encoding="utf-8", errors="replace") as log:
+            return log.read()
+
+    def rpc(self, login="admin", password="admin"):
+        """An :class:`RpcClient` logged in as ``login``."""
+        return RpcClient(self.url, self.db, login, password)
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+class RpcClient:
+    """One XML-RPC client (one connection: use one per thread) authenticated on a database.
+
+    ``call(model, method, *args, **kwargs)`` is ``execute_kw``; Odoo's refusals raise
+    ``xmlrpc.client.Fault`` (faultCode 2: UserError / ValidationError / MissingError,
+    3: AccessDenied, 4: AccessError, 1: any other exception, i.e. a bug)."""
+
+    def __init__(self, url, db, login, password, timeout=120):
+        self.url = url
+        self.db = db
+        self.login = login
+        self.password = password
+        transport = _TimeoutTransport(timeout)
+        self.common = xmlrpc.client.ServerProxy(
+            f"{url}/xmlrpc/2/common", allow_none=True, transport=transport
+        )
+        self.object = xmlrpc.client.ServerProxy(
+            f"{url}/xmlrpc/2/object", allow_none=True, transport=_TimeoutTransport(timeout)
+        )
+        self.uid = self.common.authenticate(db, login, password, {})
+        if not self.uid:
+            raise RuntimeError(f"cannot log in as {login} on {db}")
+
+    def call(self, model, method, *args, **kwargs):
+        return self.object.execute_kw(
+            self.db, self.uid, self.password, model, method, list(args), kwargs
+        )
+
+    def ref(self, xmlid):
+        """The id of the record of an XML id (``module.name``)."""
+        module, name = xmlid.split(".", 1)
+        rows = self.call(
+            "ir.model.data",
+            "search_read",
+            [("module", "=", module), ("name", "=", name)],
+            fields=["res_id"],
+        )
+        if not rows:
+            raise KeyError(xmlid)
+        return rows[0]["res_id"]
+
+
+class _TimeoutTransport(xmlrpc.client.Transport):
+    def __init__(self, timeout):
+        super().__init__()
+        self.timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self.timeout
+        return conn
+
+
+# ---------------------------------------------------------------------- SQL checks
+
+
+def crm_plus_tables(cr):
+    cr.execute(
+        """SELECT table_name FROM information_schema.tables
+            WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+              AND table_name LIKE 'crm\\_plus\\_%%'
+            ORDER BY table_name"""
+    )
+    return [row[0] for row in cr.fetchall()]
+
+
+def table_snapshot(db, tables=None):
+    """{table: {key: row}} for ``tables`` (default: every crm_plus table and res_partner), a
+    row's key being its id (the whole row for relation tables); equal snapshots mean no row
+    was added, removed or changed."""
+    snapshot = {}
+    with pg_cursor(db) as cr:
+        for table in tables or [*crm_plus_tables(cr), "res_partner"]:
+            cr.execute(
+                """SELECT column_name FROM information_schema.columns
+                    WHERE table_schema = 'public' AND table_name = %s
+                    ORDER BY ordinal_position""",
+                [table],
+            )
+            columns = [row[0] for row in cr.fetchall()]
+            cr.execute(
+                sql.SQL("SELECT {} FROM {}").format(
+                    sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table)
+                )
+            )
+            keyed = "id" in columns
+            index = columns.index("id") if keyed else None
+            snapshot[table] = {(row[index] if keyed else row): row for row in cr.fetchall()}
+    return snapshot
+
+
+def snapshot_diff(before, after, limit=5):
+    """A short description of how two :func:`table_snapshot` differ ('' when equal)."""
+    out = []
+    for table in sorted(set(before) | set(after)):
+        old, new = before.get(table, {}), after.get(table, {})
+        added = sorted(set(new) - set(old), key=str)
+        removed = sorted(set(old) - set(new), key=str)
+        changed = sorted((i for i in set(old) & set(new) if old[i] != new[i]), key=str)
+        if added or removed or changed:
+            out.append(
+                f"{table}: added {added[:limit]}, removed {removed[:limit]}, "
+                f"changed {changed[:limit]}"
+            )
+    return "; ".join(out)
+
+
+# One check per invariant of tests/common.py's assertFunnelInvariants, on every partner.
+INVARIANT_QUERIES = {
+    "open partner without exactly one current line": """
+        SELECT p.id, count(l.id) FROM res_partner p
+          LEFT JOIN crm_plus_phase_line l
+            ON l.partner_id = p.id AND l.state = 'current' AND l.is_active_funnel
+         WHERE p.funnel_state = 'open'
+         GROUP BY p.id HAVING count(l.id) != 1""",
+    "open partner whose current line is not its lead phase": """
+        SELECT p.id, p.lead_phase_id, l.phase_id FROM res_partner p
+          JOIN crm_plus_phase_line l
+            ON l.partner_id = p.id AND l.state = 'current' AND l.is_active_funnel
+         WHERE p.funnel_state = 'open' AND l.phase_id IS DISTINCT FROM p.lead_phase_id""",
+    "current line on a partner that is not open": """
+        SELECT p.id, p.funnel_state, l.id FROM res_partner p
+          JOIN crm_plus_phase_line l
+            ON l.partner_id = p.id AND l.state = 'current' AND l.is_active_funnel
+         WHERE p.funnel_state IS DISTINCT FROM 'open'""",
+    "closed partner without a close reason of its outcome": """
+        SELECT p.id, p.funnel_state, r.outcome FROM res_partner p
+          LEFT JOIN crm_plus_close_reason r ON r.id = p.close_reason_id
+         WHERE p.funnel_state IN ('won', 'lost')
+           AND r.outcome IS DISTINCT FROM p.funnel_state""",
+    "close reason on a partner that is not closed": """
+        SELECT p.id, p.funnel_state, p.close_reason_id FROM res_partner p
+         WHERE p.close_reason_id IS NOT NULL
+           AND p.funnel_state IS DISTINCT FROM 'won' AND p.funnel_state IS DISTINCT FROM 'lost'""",
+    "line states not ordered done → current → todo along the phases": """
+        SELECT partner_id, array_agg(state ORDER BY sequence, phase_id) FROM (
+            SELECT l.partner_id, l.state, l.sequence, l.phase_id,
+                   CASE l.state WHEN 'done' THEN 0 WHEN 'current' THEN 1 ELSE 2 END AS rank,
+                   max(CASE l.state WHEN 'done' THEN 0 WHEN 'current' THEN 1 ELSE 2 END)
+                       OVER (PARTITION BY l.partner_id ORDER BY l.sequence, l.phase_id
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+              FROM crm_plus_phase_line l
+              JOIN res_partner p ON p.id = l.partner_id
+             WHERE l.is_active_funnel AND p.funnel_state = 'open'
+        ) ranked
+        GROUP BY partner_id HAVING bool_or(rank < before)""",
+    "more than one line per partner and phase": """
+        SELECT partner_id, phase_id, count(*) FROM crm_plus_phase_line
+         GROUP BY partner_id, phase_id HAVING count(*) > 1""",
+}
+
+
+def funnel_invariant_violations(db, limit=10):
+    """{invariant: [offending rows]} for every broken funnel invariant of ``db``; empty when
+    the funnel data is sound."""
+    violations = {}
+    with pg_cursor(db) as cr:
+        for label, query in INVARIANT_QUERIES.items():
+            cr.execute(query)
+            rows = cr.fetchmany(limit)
+            if rows:
+                violations[label] = rows
+    return violations
+
+
+def assert_funnel_invariants(db):
+    violations = funnel_invariant_violations(db)
+    if violations:
+        raise AssertionError(
+            "funnel invariants broken in "
+            + db
+            + ":\n"
+            + "\n".join(f"- {label}: {rows}" for label, rows in violations.items())
+        )
+
+
+# ---------------------------------------------------------------------- reporting
+
+
+def report(pytest_config, title, lines):
+    """Show ``lines`` in pytest's terminal output even when output is captured (or log them
+    outside pytest): the figures the issues ask for (cases tried, calls accepted…)."""
+    reporter = pytest_config and pytest_config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        _logger.info("%s\n%s", title, "\n".join(lines))
+        return
+    reporter.ensure_newline()
+    reporter.section(title, sep="-")
+    for line in lines:
+        reporter.write_line(line)
