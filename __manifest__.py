@@ -23,7 +23,10 @@
         "report/crm_plus_winloss_report_views.xml",
         "report/crm_plus_forecast_report_views.xml",
     ],
-    "demo": [],
+    "demo": ["demo/crm_plus_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["crm_plus/static/tests/tours/**/*"],
+    },
     "application": True,
     "installable": True,
 }

@@ -124,8 +124,20 @@ class CrmPlusAccountType(models.Model):
                     )
                 )
 
+    def _precheck_single_default(self, vals_list):
+        # Before the database's unique index answers with a raw error.
+        defaults = [vals for vals in vals_list if vals.get("is_default")]
+        if not defaults:
+            return
+        others = self.search([("is_default", "=", True), ("id", "not in", self.ids)], limit=1)
+        if others or len(defaults) > 1 or len(self) > 1:
+            raise ValidationError(
+                self.env._("Only one account type can be the default for new contacts.")
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
+        self._precheck_single_default(vals_list)
         types = super(
             CrmPlusAccountType, self.with_context(crm_plus_defer_phase_check=True)
         ).create(vals_list)
@@ -133,6 +145,7 @@ class CrmPlusAccountType(models.Model):
         return types.with_env(self.env)
 
     def write(self, vals):
+        self._precheck_single_default([vals])
         # Reordering phases in the form writes them one by one; check the result, not each step.
         result = super(
             CrmPlusAccountType, self.with_context(crm_plus_defer_phase_check=True)

@@ -22,6 +22,55 @@ class CrmPlusCodeMixin(models.AbstractModel):
     def _code_company(self):
         return self.company_id
 
+    def _precheck_codes(self, vals_list):
+        """Refuse a duplicate code before it reaches the database, whose unique index would
+        otherwise answer first with a raw error."""
+        seen = set()
+        for vals in vals_list:
+            if not vals.get("code"):
+                continue
+            code = vals["code"].strip().lower()
+            companies = (
+                [vals["company_id"] or False]
+                if "company_id" in vals
+                else (self.mapped(lambda r: r._code_company().id) or [False])
+            )
+            for company_id in companies:
+                key = (company_id, code)
+                other = (
+                    self.with_context(active_test=False)
+                    .sudo()
+                    .search(
+                        [
+                            ("id", "not in", self.ids),
+                            ("code", "=ilike", _escape_like(code)),
+                            ("company_id", "=", company_id),
+                        ],
+                        limit=1,
+                    )
+                )
+                if key in seen or len(self) > 1 or other:
+                    raise ValidationError(
+                        self.env._(
+                            "The code %(code)s is already used by %(other)s (%(model)s). "
+                            "Codes are unique per company, whatever their case.",
+                            code=vals["code"],
+                            other=other.display_name or vals["code"],
+                            model=self._description,
+                        )
+                    )
+                seen.add(key)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.browse()._precheck_codes(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("code"):
+            self._precheck_codes([vals])
+        return super().write(vals)
+
     @api.constrains("code", "company_id")
     def _check_code_unique(self):
         for record in self.filtered("code"):

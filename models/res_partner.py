@@ -35,6 +35,7 @@ class ResPartner(models.Model):
         tracking=True,
         index=True,
         ondelete="restrict",
+        default=lambda self: self._default_account_type_id(),
         group_expand="_read_group_expand_account_type",
         groups=FUNNEL_GROUP,
     )
@@ -198,6 +199,8 @@ class ResPartner(models.Model):
         today = fields.Date.context_today(self)
         # Same day arithmetic as the compute: whole days in the user's timezone, no cron needed.
         tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        self.flush_model(["funnel_state", "funnel_phase_date_start", "lead_phase_id"])
+        self.env["crm.plus.lead.phase"].flush_model(["stale_after_days"])
         self.env.cr.execute(
             """
             SELECT p.id
@@ -242,6 +245,21 @@ class ResPartner(models.Model):
         return list(type_ids)
 
     # ------------------------------------------------------------------ ORM
+
+    @api.model
+    def _default_account_type_id(self):
+        # Only the web client's form asks (see onchange): imports and RPC creates that pass
+        # no type stay without one.
+        if not self.env.context.get("crm_plus_web_client_default"):
+            return False
+        if not self.env.user.has_group(FUNNEL_GROUP):
+            return False
+        return self.env["crm.plus.account.type"].search([("is_default", "=", True)], limit=1)
+
+    def onchange(self, values, field_names, fields_spec):
+        if not field_names and not self:
+            self = self.with_context(crm_plus_web_client_default=True)
+        return super().onchange(values, field_names, fields_spec)
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -84,6 +84,6 @@ export function completePhase(nextPhase) {
 export function contactIsOpen(name) {
     return {
         content: `The contact ${name} is open`,
-        trigger: `.o_form_view .o_field_widget[name=name] textarea:value(${name})`,
+        trigger: `.o_form_view .o_breadcrumb .active:contains(${name})`,
     };
 }

@@ -1,9 +1,10 @@
-"""pytest hooks of the crm_plus suite (pytest-odoo).
+"""pytest plugin (``-p pytest_http_ports``, tools/ on PYTHONPATH): the HTTP port of the tests.
 
 ``--odoo-http`` makes pytest-odoo start Odoo's HTTP server (needed by the browser tours of
-test_tours.py) on a random free port. On machines shared by several test runs the port is taken
-from a range instead: ``CRM_PLUS_HTTP_PORTS=first-last`` (default 18200-18299); ``0`` keeps
-pytest-odoo's random port.
+tests/test_tours.py) on a random free port. On machines shared by several test runs the port is
+taken from a range instead: ``CRM_PLUS_HTTP_PORTS=first-last`` (default 18200-18299); ``0``
+keeps pytest-odoo's random port. (A conftest.py inside the addon cannot do this: pytest imports
+it outside of ``odoo.addons``.)
 """
 
 import os

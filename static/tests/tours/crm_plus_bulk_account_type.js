@@ -1,0 +1,74 @@
+/** @odoo-module **/
+// Contacts list: select three contacts, Actions → Set Account Type → Lead.
+
+import { registry } from "@web/core/registry";
+
+const ROW = (name) => `.o_list_view .o_data_row:has(td[name=name]:contains(${name}))`;
+
+registry.category("web_tour.tours").add("crm_plus_tour_bulk_account_type", {
+    steps: () => [
+        {
+            content: "Switch the contacts to the list view",
+            trigger: ".o_switch_view.o_list",
+            run: "click",
+        },
+        {
+            content: "Search the test contacts",
+            trigger: ".o_searchview_input",
+            run: "edit Tour Bulk",
+        },
+        {
+            trigger: ".o_searchview_input",
+            run: "press Enter",
+        },
+        {
+            content: "Four contacts match",
+            trigger: `.o_list_view:has(${ROW("Tour Bulk Untouched")}) .o_data_row:eq(3)`,
+        },
+        ...["Tour Bulk A", "Tour Bulk B", "Tour Bulk C"].map((name) => ({
+            content: `Select ${name}`,
+            trigger: `${ROW(name)} .o_list_record_selector input`,
+            run: "click",
+        })),
+        {
+            content: "Three contacts are selected",
+            trigger: ".o_list_selection_box:contains(3 selected)",
+        },
+        {
+            content: "Open the Actions menu",
+            trigger: ".o_cp_action_menus button:contains(Actions)",
+            run: "click",
+        },
+        {
+            content: "Set Account Type",
+            trigger: ".o-dropdown-item:contains(Set Account Type), .dropdown-item:contains(Set Account Type)",
+            run: "click",
+        },
+        {
+            content: "The wizard counts the three contacts",
+            trigger: ".modal .o_field_widget[name=partner_count]:contains(3)",
+        },
+        {
+            content: "Type Lead",
+            trigger: ".modal .o_field_widget[name=account_type_id] input",
+            run: "edit Lead",
+        },
+        {
+            trigger: ".o-autocomplete--dropdown-item > a:contains(Lead)",
+            run: "click",
+        },
+        {
+            content: "Apply",
+            trigger: ".modal button[name=action_apply]",
+            run: "click",
+        },
+        ...["Tour Bulk A", "Tour Bulk B", "Tour Bulk C"].map((name) => ({
+            content: `${name} is a Lead in the list`,
+            trigger: `.o_list_view:not(:has(.modal)) ${ROW(name)} td[name=account_type_id]:contains(Lead)`,
+        })),
+        {
+            content: "The fourth contact is untouched",
+            trigger: `${ROW("Tour Bulk Untouched")} td[name=account_type_id]:empty`,
+        },
+    ],
+});

@@ -1,0 +1,83 @@
+/** @odoo-module **/
+// CRM+ → Pipeline: the columns of the account type, a card dragged to the next phase;
+// Reporting → Win/Loss Analysis opens its pivot.
+
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+const LEAD_PHASES = ["First contact", "Qualification", "Proposal", "Negotiation", "Closing"];
+const COLUMN = (phase) => `.o_kanban_group:has(.o_column_title:contains(${phase}))`;
+const CARD = ".o_kanban_record:contains(Tour Pipeline Ltd)";
+
+registry.category("web_tour.tours").add("crm_plus_tour_pipeline", {
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open the CRM+ app",
+            trigger: ".o_app[data-menu-xmlid='crm_plus.menu_crm_plus_root']",
+            run: "click",
+        },
+        {
+            content: "The pipeline board opens, filtered on the Lead account type",
+            trigger: ".o_searchview_facet:contains(Account Type):contains(Lead)",
+        },
+        {
+            content: "One column per phase of Lead, in order",
+            trigger: `${COLUMN("Closing")}`,
+            run() {
+                const titles = [...document.querySelectorAll(".o_kanban_group .o_column_title")].map(
+                    (el) => el.textContent.trim()
+                );
+                if (JSON.stringify(titles) !== JSON.stringify(LEAD_PHASES)) {
+                    throw new Error(`Pipeline columns: ${titles.join(", ")}`);
+                }
+            },
+        },
+        {
+            content: "The partner's card is in First contact",
+            trigger: `${COLUMN("First contact")} ${CARD}`,
+        },
+        {
+            content: "Drag the card to the next phase",
+            trigger: CARD,
+            run: `drag_and_drop ${COLUMN("Qualification")}`,
+        },
+        {
+            content: "The card is now in Qualification",
+            trigger: `${COLUMN("Qualification")} ${CARD}`,
+        },
+        {
+            trigger: `${COLUMN("First contact")}:not(:has(${CARD}))`,
+        },
+        {
+            content: "…with Qualification's default score",
+            trigger: `${COLUMN("Qualification")} ${CARD}:contains(Score 25)`,
+        },
+        {
+            content: "Open Reporting",
+            trigger: ".o_main_navbar button:contains(Reporting)",
+            run: "click",
+        },
+        {
+            content: "Open Win/Loss Analysis",
+            trigger: ".dropdown-item[data-menu-xmlid='crm_plus.menu_crm_plus_winloss_report']",
+            run: "click",
+        },
+        {
+            content: "The win/loss report opens",
+            trigger: ".o_breadcrumb:contains(Win/Loss Analysis)",
+        },
+        {
+            content: "Switch to the pivot",
+            trigger: ".o_switch_view.o_pivot",
+            run: "click",
+        },
+        {
+            content: "The pivot shows the lost close",
+            trigger: ".o_pivot table td.o_pivot_cell_value",
+        },
+        {
+            trigger: ".o_pivot:not(:has(.o_view_sample_data))",
+        },
+    ],
+});

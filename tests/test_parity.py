@@ -1,0 +1,175 @@
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import Command, fields
+from odoo.exceptions import ValidationError
+from odoo.tests import Form, tagged
+
+from .common import CrmPlusCase
+
+
+@tagged("post_install", "-at_install")
+class TestCodes(CrmPlusCase):
+    def test_duplicate_code_refused_case_insensitive(self):
+        with self.assertRaisesRegex(ValidationError, "already used"):
+            self.AccountType.create({"name": "Dup", "code": "t-lead"})
+        with self.assertRaisesRegex(ValidationError, "already used"):
+            self.Reason.create({"name": "Dup", "code": "T-w", "outcome": "won"})
+        with self.assertRaisesRegex(ValidationError, "already used"):
+            self.Phase.create(
+                {"name": "Dup", "code": "t-fc", "account_type_id": self.lead_type.id}
+            )
+
+    def test_same_code_other_company(self):
+        other = self.env["res.company"].create({"name": "T-Other Co"})
+        mine = self.AccountType.create(
+            {"name": "Mine", "code": "SHARED", "company_id": self.company.id}
+        )
+        theirs = self.AccountType.create(
+            {"name": "Theirs", "code": "shared", "company_id": other.id}
+        )
+        self.assertTrue(mine and theirs)
+
+    def test_search_by_code(self):
+        self.assertEqual(self.AccountType.search([("code", "=", "T-LEAD")]), self.lead_type)
+        self.assertEqual(self.env.ref("crm_plus.account_type_lead").code, "LEAD")
+        found = self.AccountType.name_search("t-lead")
+        self.assertIn(self.lead_type.id, [record_id for record_id, _name in found])
+
+
+@tagged("post_install", "-at_install")
+class TestDefaultType(CrmPlusCase):
+    def test_two_defaults_refused(self):
+        self.lead_type.is_default = True
+        with self.assertRaisesRegex(ValidationError, "Only one account type"):
+            self.prospect_type.is_default = True
+
+    def test_web_client_gets_default_not_code(self):
+        self.env["crm.plus.account.type"].search([("is_default", "=", True)]).is_default = False
+        self.lead_type.is_default = True
+        form = Form(self.Partner)  # the web client's onchange
+        form.name = "T-From the form"
+        partner = form.save()
+        self.assertEqual(partner.account_type_id, self.lead_type)
+        self.assertEqual(partner.lead_phase_id, self.phase_first)
+        by_code = self.Partner.create({"name": "T-By code"})
+        self.assertFalse(by_code.account_type_id)
+        explicit = self.Partner.create(
+            {"name": "T-Explicit", "account_type_id": self.prospect_type.id}
+        )
+        self.assertEqual(explicit.account_type_id, self.prospect_type)
+        imported = self.Partner.with_context(import_file=True).load(["name"], [["T-Imported"]])
+        self.assertFalse(self.Partner.browse(imported["ids"]).account_type_id)
+
+    def test_settings(self):
+        settings = self.env["res.config.settings"].create({})
+        settings.crm_plus_default_account_type_id = self.prospect_type
+        settings.crm_plus_won_switches_type = False
+        settings.execute()
+        self.assertTrue(self.prospect_type.is_default)
+        self.assertFalse(self.env["res.partner"]._funnel_won_switches_type())
+        settings = self.env["res.config.settings"].create({})
+        self.assertEqual(settings.crm_plus_default_account_type_id, self.prospect_type)
+        self.assertFalse(settings.crm_plus_won_switches_type)
+
+
+@tagged("post_install", "-at_install")
+class TestStale(CrmPlusCase):
+    def test_stale_boundary(self):
+        self.phase_first.stale_after_days = 10
+        start = fields.Datetime.from_string("2026-01-01 12:00:00")
+        with freeze_time(start):
+            partner = self.make_partners()
+        stale = [("funnel_is_stale", "=", True), ("id", "=", partner.id)]
+        with freeze_time(start + timedelta(days=10)):
+            partner.invalidate_recordset(["funnel_is_stale"])
+            self.assertFalse(partner.funnel_is_stale, "10 days in a 10-day phase is not stale yet")
+            self.assertFalse(self.Partner.search(stale))
+        with freeze_time(start + timedelta(days=11)):
+            partner.invalidate_recordset(["funnel_is_stale"])
+            self.assertTrue(partner.funnel_is_stale)
+            self.assertEqual(self.Partner.search(stale), partner)
+            self.assertNotIn(partner, self.Partner.search([("funnel_is_stale", "=", False)]))
+            partner.action_advance_phase()  # a new phase starts the clock again
+            partner.invalidate_recordset(["funnel_is_stale"])
+            self.assertFalse(partner.funnel_is_stale)
+            self.assertFalse(self.Partner.search(stale))
+
+    def test_no_limit_never_stale(self):
+        with freeze_time("2020-01-01"):
+            partner = self.make_partners()
+        self.assertFalse(partner.funnel_is_stale)
+
+
+@tagged("post_install", "-at_install")
+class TestPhaseActivities(CrmPlusCase):
+    def test_activity_scheduled_once(self):
+        call = self.env.ref("mail.mail_activity_data_call")
+        self.phase_qualif.write({"activity_type_id": call.id, "activity_delay_days": 3})
+        partner = self.make_partners(user_id=self.user_sales.id)
+
+        def activities():
+            return self.env["mail.activity"].search(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "=", partner.id),
+                    ("activity_type_id", "=", call.id),
+                ]
+            )
+
+        self.assertFalse(activities())
+        partner.action_advance_phase()
+        activity = activities()
+        self.assertEqual(len(activity), 1)
+        self.assertEqual(activity.user_id, self.user_sales)
+        self.assertEqual(
+            activity.date_deadline, fields.Date.context_today(partner) + timedelta(days=3)
+        )
+        # Re-entry while the first is still open: nothing new.
+        partner.write({"lead_phase_id": self.phase_first.id})
+        partner.action_advance_phase()
+        self.assertEqual(activities(), activity)
+        # Once done, a re-entry schedules it again.
+        activity.action_feedback(feedback="Called")
+        partner.write({"lead_phase_id": self.phase_first.id})
+        partner.action_advance_phase()
+        self.assertEqual(len(activities()), 1)
+        self.assertNotEqual(activities(), activity)
+
+    def test_activity_falls_back_to_current_user(self):
+        call = self.env.ref("mail.mail_activity_data_call")
+        self.phase_first.activity_type_id = call
+        partner = self.make_partners()
+        activity = self.env["mail.activity"].search(
+            [("res_model", "=", "res.partner"), ("res_id", "=", partner.id)]
+        )
+        self.assertEqual(activity.user_id, self.env.user)
+
+
+@tagged("post_install", "-at_install")
+class TestGroupExpand(CrmPlusCase):
+    def test_group_by_phase_shows_empty_phases(self):
+        self.make_partners(2)
+        groups = self.Partner.read_group(
+            [("account_type_id", "=", self.lead_type.id)], ["lead_phase_id"], ["lead_phase_id"]
+        )
+        phases = [group["lead_phase_id"][0] for group in groups if group["lead_phase_id"]]
+        self.assertEqual(phases, self.lead_type.phase_ids.sorted(lambda p: (p.sequence, p.id)).ids)
+        counts = {group["lead_phase_id"][0]: group["lead_phase_id_count"] for group in groups}
+        self.assertEqual(counts[self.phase_first.id], 2)
+        self.assertEqual(counts[self.phase_closing.id], 0)
+
+    def test_group_by_type_shows_all_types(self):
+        groups = self.Partner.read_group(
+            [("name", "=", "nobody")], ["account_type_id"], ["account_type_id"]
+        )
+        type_ids = {group["account_type_id"][0] for group in groups if group["account_type_id"]}
+        self.assertTrue({self.lead_type.id, self.customer_type.id} <= type_ids)
+
+    def test_type_with_phases_via_commands_has_lines_for_existing(self):
+        account_type = self.AccountType.create({"name": "T-Late"})
+        partner = self.make_partners(account_type=account_type)
+        self.assertFalse(partner.funnel_line_ids)
+        account_type.write({"phase_ids": [Command.create({"name": "X", "phase_type": "closing"})]})
+        self.assertTrue(account_type.has_phases)
