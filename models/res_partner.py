@@ -490,6 +490,18 @@ class ResPartner(models.Model):
 
     def _funnel_check_open(self, action_label):
         for partner in self.sudo():
+            if partner.funnel_state in ("won", "lost"):
+                raise UserError(
+                    self.env._(
+                        "%(partner)s cannot %(action)s: its funnel is closed (%(state)s). "
+                        "Reopen it first.",
+                        partner=partner.display_name,
+                        action=action_label,
+                        state=dict(
+                            partner._fields["funnel_state"]._description_selection(self.env)
+                        ).get(partner.funnel_state),
+                    )
+                )
             if not partner.account_type_id.has_phases or not partner.lead_phase_id:
                 raise UserError(
                     self.env._(
@@ -503,13 +515,7 @@ class ResPartner(models.Model):
             if partner.funnel_state != "open":
                 raise UserError(
                     self.env._(
-                        "%(partner)s cannot %(action)s: its funnel is closed (%(state)s). "
-                        "Reopen it first.",
-                        partner=partner.display_name,
-                        action=action_label,
-                        state=dict(
-                            partner._fields["funnel_state"]._description_selection(self.env)
-                        ).get(partner.funnel_state),
+                        "%(partner)s is not in an open funnel.", partner=partner.display_name
                     )
                 )
 
