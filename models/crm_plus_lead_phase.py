@@ -64,7 +64,8 @@ class CrmPlusLeadPhase(models.Model):
             if not 1 <= phase.default_score <= 100:
                 raise ValidationError(
                     self.env._(
-                        "The default score of %(phase)s must be between 1 and 100 (got %(score)s).",
+                        "The default score of %(phase)s must be between 1 and 100 "
+                        "(got %(score)s).",
                         phase=phase.name,
                         score=phase.default_score,
                     )
@@ -92,7 +93,8 @@ class CrmPlusLeadPhase(models.Model):
             if not isinstance(score, int) or not 1 <= score <= 100:
                 raise ValidationError(
                     self.env._(
-                        "The default score of %(phase)s must be between 1 and 100 (got %(score)s).",
+                        "The default score of %(phase)s must be between 1 and 100 "
+                        "(got %(score)s).",
                         phase=vals.get("name") or "?",
                         score=score,
                     )

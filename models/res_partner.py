@@ -5,25 +5,25 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
+from odoo.tools import SQL
 from odoo.tools.mail import generate_tracking_message_id
+
+from . import funnel_sql
+from .crm_plus_phase_line import MONTHS_PER_INTERVAL
 
 # Changes the funnel's batch actions log themselves, in one message per partner.
 FUNNEL_TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
-LINE_FIELDS_READ = [
-    "partner_id",
-    "phase_id",
-    "state",
-    "sequence",
-    "phase_type",
-    "score",
-    "forecast_value",
-    "recurring_value",
-    "recurring_interval",
-    "close_outcome",
-    "close_date",
-    "close_reason_id",
-]
+# Columns of mail.tracking.value the tracked fields (many2one, selection, date) fill.
+TRACKING_COLUMNS = (
+    "field_id",
+    "old_value_integer",
+    "new_value_integer",
+    "old_value_char",
+    "new_value_char",
+    "old_value_datetime",
+    "new_value_datetime",
+)
 
 
 class ResPartner(models.Model):
@@ -209,7 +209,8 @@ class ResPartner(models.Model):
              WHERE p.funnel_state = 'open'
                AND ph.stale_after_days > 0
                AND p.funnel_phase_date_start IS NOT NULL
-               AND (%s::date - (p.funnel_phase_date_start AT TIME ZONE 'UTC' AT TIME ZONE %s)::date)
+               AND (%s::date
+                    - (p.funnel_phase_date_start AT TIME ZONE 'UTC' AT TIME ZONE %s)::date)
                    > ph.stale_after_days
             """,
             (today, tz),
@@ -258,7 +259,9 @@ class ResPartner(models.Model):
 
     def onchange(self, values, field_names, fields_spec):
         if not field_names and not self:
-            self = self.with_context(crm_plus_web_client_default=True)
+            # The form of a new record asks for its defaults: the default type applies.
+            web_form = self.with_context(crm_plus_web_client_default=True)
+            return super(ResPartner, web_form).onchange(values, field_names, fields_spec)
         return super().onchange(values, field_names, fields_spec)
 
     @api.model_create_multi
@@ -295,13 +298,16 @@ class ResPartner(models.Model):
             ctx = self.env.context
             type_changed._funnel_sync_account_type(
                 log=bool(ctx.get("mail_notrack") or ctx.get("tracking_disable"))
-                and not ctx.get("crm_plus_logged_by_caller")
             )
         if target_phase is not None:
             self._funnel_move_to_phase(target_phase)
         return result
 
     # ------------------------------------------------------------------ funnel rules
+    #
+    # Every action below works on the whole recordset with set-based SQL (models/funnel_sql.py):
+    # one load of the partners and their lines, decisions in Python, one UPDATE per kind of
+    # change, one INSERT for the chatter. The query count does not depend on the batch size.
 
     def _funnel_check_access(self):
         if not self.env.su and not self.env.user.has_group(FUNNEL_GROUP):
@@ -311,259 +317,406 @@ class ResPartner(models.Model):
     def _funnel_line_model(self):
         return self.env["crm.plus.phase.line"].sudo().with_context(crm_plus_funnel_op=True)
 
-    def _funnel_active_lines(self):
-        """{partner_id: lines of its current account type, in phase order}, in one query."""
-        lines = self._funnel_line_model().search(
-            [("partner_id", "in", self.ids), ("is_active_funnel", "=", True)],
-            order="partner_id, sequence, phase_id",
-        )
-        # Everything the funnel reads from lines and phases, fetched once for the whole batch.
-        lines.fetch(LINE_FIELDS_READ)
-        lines.phase_id.fetch(["active", "phase_type", "sequence", "default_score"])
-        ids_by_partner = defaultdict(list)
-        for line in lines:
-            ids_by_partner[line.partner_id.id].append(line.id)
-        by_partner = defaultdict(lambda: self._funnel_line_model())
-        for partner_id, line_ids in ids_by_partner.items():
-            by_partner[partner_id] = lines.browse(line_ids).with_prefetch(lines._prefetch_ids)
-        return by_partner
+    def _funnel_partner_name(self, partner_id):
+        return self.browse(partner_id).sudo().display_name
 
-    def _funnel_snapshot(self):
-        return {
-            partner.id: {fname: partner[fname] for fname in FUNNEL_TRACKED_FIELDS}
-            for partner in self.sudo()
+    def _funnel_log_changes(self, changes, body=None):
+        """Log ``changes`` ({partner id: {field: (old, new)}}, raw column values) in the
+        chatter: one note per partner with its tracking values, as mail's tracking would, for
+        the whole batch in one statement."""
+        changes = {
+            partner_id: {
+                fname: pair for fname, pair in fields_changed.items() if pair[0] != pair[1]
+            }
+            for partner_id, fields_changed in changes.items()
         }
-
-    def _funnel_log_changes(self, initial, body=None):
-        """Log the funnel fields' changes as tracking messages, one per partner, created in a
-        single batch (the generic tracking posts them one by one)."""
-        partners = self.sudo()
-        col_info = partners.fields_get(
-            list(FUNNEL_TRACKED_FIELDS),
-            attributes=("string", "type", "selection", "currency_field"),
-        )
-        tracking_model = self.env["mail.tracking.value"]
+        changes = {pid: changed for pid, changed in changes.items() if changed or body}
+        if not changes:
+            return
+        # Display values for the many2one ids involved: a handful of records whatever the batch.
+        names = {}
+        for fname, comodel in (
+            ("account_type_id", "crm.plus.account.type"),
+            ("lead_phase_id", "crm.plus.lead.phase"),
+            ("close_reason_id", "crm.plus.close.reason"),
+        ):
+            ids = {
+                value
+                for changed in changes.values()
+                if fname in changed
+                for value in changed[fname]
+                if value
+            }
+            records = self.env[comodel].sudo().with_context(active_test=False).browse(ids)
+            names[fname] = {record.id: record.display_name for record in records}
+        state_labels = dict(self._fields["funnel_state"]._description_selection(self.env))
+        field_ids = {
+            fname: self.env["ir.model.fields"]._get(self._name, fname).id
+            for fname in FUNNEL_TRACKED_FIELDS
+        }
+        messages = {"res_ids": [], "bodies": [], "message_ids": []}
+        values = {column: [] for column in TRACKING_COLUMNS}
+        values["res_id"] = []
+        for partner_id, changed in changes.items():
+            messages["res_ids"].append(partner_id)
+            messages["bodies"].append(body or "")
+            messages["message_ids"].append(generate_tracking_message_id("message-notify"))
+            for fname in FUNNEL_TRACKED_FIELDS:
+                if fname not in changed:
+                    continue
+                old, new = changed[fname]
+                values["res_id"].append(partner_id)
+                values["field_id"].append(field_ids[fname])
+                if fname == "funnel_state":
+                    values["old_value_integer"].append(None)
+                    values["new_value_integer"].append(None)
+                    values["old_value_char"].append(state_labels.get(old, "") if old else "")
+                    values["new_value_char"].append(state_labels.get(new, "") if new else "")
+                else:
+                    values["old_value_integer"].append(old or 0)
+                    values["new_value_integer"].append(new or 0)
+                    values["old_value_char"].append(names[fname].get(old, "") if old else "")
+                    values["new_value_char"].append(names[fname].get(new, "") if new else "")
+                values["old_value_datetime"].append(None)
+                values["new_value_datetime"].append(None)
         author = self.env.user.partner_id
-        subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
-        # What mail.thread's _message_log_batch precomputes once, instead of per message.
-        reply_to = self.env["mail.thread"]._notify_get_reply_to(default=author.email_formatted)[
-            False
-        ]
-        vals_list = []
-        tracking_by_index = []
-        for partner in partners:
-            before = initial.get(partner.id)
-            if before is None:
-                continue
-            tracking = [
-                tracking_model._create_tracking_values(
-                    before[fname], partner[fname], fname, col_info[fname], partner
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH message AS (
+                    INSERT INTO mail_message (
+                        model, res_id, author_id, email_from, message_type, is_internal,
+                        subtype_id, body, reply_to, message_id, email_add_signature, date,
+                        create_uid, create_date, write_uid, write_date)
+                    SELECT 'res.partner', m.res_id, %(author)s, %(email_from)s, 'notification',
+                           TRUE, %(subtype)s, m.body, %(reply_to)s, m.message_id, FALSE, %(now)s,
+                           %(uid)s, %(now)s, %(uid)s, %(now)s
+                      FROM unnest(%(res_ids)s::int[], %(bodies)s::text[],
+                                  %(message_ids)s::varchar[]) AS m(res_id, body, message_id)
+                    RETURNING id, res_id
                 )
-                for fname in FUNNEL_TRACKED_FIELDS
-                if before[fname] != partner[fname]
-            ]
-            if tracking or body:
-                vals_list.append(
-                    {
-                        "model": partner._name,
-                        "res_id": partner.id,
-                        "author_id": author.id,
-                        "email_from": author.email_formatted or False,
-                        "message_type": "notification",
-                        "is_internal": True,
-                        "subtype_id": subtype_id,
-                        "body": body or "",
-                        "reply_to": reply_to,
-                        "message_id": generate_tracking_message_id("message-notify"),
-                        "email_add_signature": False,
-                        "record_alias_domain_id": False,
-                        "record_company_id": False,
-                        "record_name": False,
-                    }
-                )
-                tracking_by_index.append(tracking)
-        if vals_list:
-            messages = self.env["mail.message"].sudo().create(vals_list)
-            # One INSERT for all tracking values (nested o2m commands insert per message).
-            tracking_model.sudo().create(
-                [
-                    dict(values, mail_message_id=message.id)
-                    for message, tracking in zip(messages, tracking_by_index, strict=True)
-                    for values in tracking
-                ]
+                INSERT INTO mail_tracking_value (
+                    mail_message_id, field_id, old_value_integer, new_value_integer,
+                    old_value_char, new_value_char, old_value_datetime, new_value_datetime,
+                    create_uid, create_date, write_uid, write_date)
+                SELECT message.id, t.field_id, t.old_int, t.new_int, t.old_char, t.new_char,
+                       t.old_dt, t.new_dt, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(t_res_ids)s::int[], %(field_id)s::int[],
+                              %(old_value_integer)s::int[], %(new_value_integer)s::int[],
+                              %(old_value_char)s::varchar[], %(new_value_char)s::varchar[],
+                              %(old_value_datetime)s::timestamp[],
+                              %(new_value_datetime)s::timestamp[])
+                       AS t(res_id, field_id, old_int, new_int, old_char, new_char, old_dt, new_dt)
+                  JOIN message ON message.res_id = t.res_id
+                """,
+                author=author.id,
+                email_from=author.email_formatted or None,
+                subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
+                reply_to=self.env["mail.thread"]._notify_get_reply_to(
+                    default=author.email_formatted
+                )[False]
+                or None,
+                now=now,
+                uid=self.env.uid,
+                res_ids=messages["res_ids"],
+                bodies=messages["bodies"],
+                message_ids=messages["message_ids"],
+                t_res_ids=values["res_id"],
+                field_id=values["field_id"],
+                old_value_integer=values["old_value_integer"],
+                new_value_integer=values["new_value_integer"],
+                old_value_char=values["old_value_char"],
+                new_value_char=values["new_value_char"],
+                old_value_datetime=values["old_value_datetime"],
+                new_value_datetime=values["new_value_datetime"],
             )
+        )
+        self.invalidate_model(["message_ids"])
+
+    def _funnel_apply(self, line_updates, partner_updates, entered_line_ids=(), body=None):
+        """Write the decided changes in set-based SQL, refresh the partners' figures, log the
+        tracked changes and schedule the activities of the phases entered (``entered_line_ids``:
+        only the lines whose phase names an activity type)."""
+        before = (
+            funnel_sql.load_partners(self.env, list(partner_updates)) if partner_updates else {}
+        )
+        funnel_sql.sql_update(self.env, "crm.plus.phase.line", line_updates)
+        funnel_sql.sql_update(self.env, "res.partner", partner_updates)
+        touched = set(partner_updates)
+        if line_updates:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT DISTINCT partner_id FROM crm_plus_phase_line WHERE id = ANY(%s)",
+                    list(line_updates),
+                )
+            )
+            touched.update(row[0] for row in self.env.cr.fetchall())
+        funnel_sql.refresh_partner_figures(self.env, touched)
+        changes = {
+            partner_id: {
+                fname: (before[partner_id][fname], values[fname])
+                for fname in FUNNEL_TRACKED_FIELDS
+                if fname in values
+            }
+            for partner_id, values in partner_updates.items()
+        }
+        self._funnel_log_changes(changes, body=body)
+        if entered_line_ids:
+            self._funnel_line_model().browse(entered_line_ids)._funnel_schedule_phase_activities()
 
     def _funnel_sync_account_type(self, log=False):
         """Partners whose account type changed: start (or resume) the new type's funnel; the
         lines of other types stay as history. A won/lost partner moved to a type without
-        phases keeps its outcome."""
-        partners = self.sudo().with_context(crm_plus_funnel_op=True, mail_notrack=True)
-        initial = partners._funnel_snapshot()
-        # Flush so the stored is_active_funnel flags reflect the new types.
+        phases keeps its outcome. Returns nothing; logs the changes when ``log``."""
         self.env.flush_all()
-        lines_by_partner = partners._funnel_active_lines()
-        phases_by_type = {}
-        to_create = []
-        for partner in partners:
-            account_type = partner.account_type_id
-            if account_type and account_type not in phases_by_type:
-                phases_by_type[account_type] = account_type.phase_ids.filtered("active").sorted(
-                    lambda p: (p.sequence, p.id)
-                )
-            phases = phases_by_type.get(account_type) or self.env["crm.plus.lead.phase"]
-            existing = lines_by_partner[partner.id].phase_id
-            to_create.extend(
-                {
-                    "partner_id": partner.id,
-                    "phase_id": phase.id,
-                    "state": "todo",
-                    "score": phase.default_score,
-                }
-                for phase in phases - existing
+        ids = self.ids
+        # The partner's active funnel is its current type's lines.
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE crm_plus_phase_line AS l
+                   SET is_active_funnel = (l.account_type_id = p.account_type_id)
+                  FROM res_partner AS p
+                 WHERE p.id = l.partner_id AND l.partner_id = ANY(%(ids)s)
+                   AND l.is_active_funnel IS DISTINCT FROM (l.account_type_id = p.account_type_id)
+                """,
+                ids=ids,
             )
-        if to_create:
-            self._funnel_line_model()._funnel_insert(to_create)
-            lines_by_partner = partners._funnel_active_lines()
+        )
+        # Every active phase of the new type gets its line, in one statement.
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO crm_plus_phase_line (
+                    partner_id, phase_id, account_type_id, sequence, phase_type, company_id,
+                    is_active_funnel, state, score, recurring_interval, forecast_value,
+                    recurring_value, recurring_value_monthly,
+                    create_uid, create_date, write_uid, write_date)
+                SELECT p.id, ph.id, ph.account_type_id, ph.sequence, ph.phase_type, p.company_id,
+                       TRUE, 'todo', ph.default_score, 'month', 0, 0, 0,
+                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM res_partner AS p
+                  JOIN crm_plus_lead_phase AS ph
+                    ON ph.account_type_id = p.account_type_id AND ph.active
+                 WHERE p.id = ANY(%(ids)s)
+                   AND NOT EXISTS (SELECT 1 FROM crm_plus_phase_line AS l
+                                    WHERE l.partner_id = p.id AND l.phase_id = ph.id)
+                """,
+                ids=ids,
+                uid=self.env.uid,
+                now=fields.Datetime.now(),
+            )
+        )
+        self.env["crm.plus.phase.line"].invalidate_model()
+        self.invalidate_model(["phase_line_ids", "funnel_line_ids", "funnel_history_line_ids"])
+        partners = funnel_sql.load_partners(self.env, ids)
+        lines_by_partner = funnel_sql.load_active_lines(self.env, ids)
         now = fields.Datetime.now()
-        start_lines = reset_lines = self._funnel_line_model()
-        partner_updates = defaultdict(lambda: partners.browse())
-        for partner in partners:
-            lines = lines_by_partner[partner.id].filtered(lambda line: line.phase_id.active)
+        line_updates, partner_updates, entered = {}, {}, []
+        for partner_id in ids:
+            lines = lines_by_partner[partner_id]
             if not lines:
                 # Phase-less type (or none): the funnel is left; a past outcome stays readable.
-                partner_updates[("leave",)] |= partner
+                partner_updates[partner_id] = {"lead_phase_id": False}
                 continue
-            current = lines.filtered(lambda line: line.state == "current")[:1]
-            closed = lines.filtered("close_outcome").sorted("close_date")[-1:]
+            current = next((line for line in lines if line["state"] == "current"), None)
+            closed = [line for line in lines if line["close_outcome"]]
             if current:
-                partner_updates[("open", current.phase_id.id)] |= partner
-            elif closed:
-                key = (
-                    "closed",
-                    closed.phase_id.id,
-                    closed.close_outcome,
-                    closed.close_reason_id.id,
-                )
-                partner_updates[(*key, closed.close_date)] |= partner
+                partner_updates[partner_id] = {
+                    "lead_phase_id": current["phase_id"],
+                    "funnel_state": "open",
+                    "close_reason_id": False,
+                    "close_date": False,
+                }
+            elif closed and partners[partner_id]["funnel_state"] != "open":
+                last = max(closed, key=lambda line: (line["close_date"], line["sequence"]))
+                partner_updates[partner_id] = {
+                    "lead_phase_id": last["phase_id"],
+                    "funnel_state": last["close_outcome"],
+                    "close_reason_id": last["close_reason_id"],
+                    "close_date": last["close_date"],
+                }
             else:
-                start_lines |= lines[0]
-                reset_lines |= lines[1:].filtered(lambda line: line.state != "todo")
-                partner_updates[("open", lines[0].phase_id.id)] |= partner
-        if reset_lines:
-            reset_lines.with_context(crm_plus_funnel_op=True).write(
-                {"state": "todo", "date_start": False, "date_done": False, "done_by_id": False}
-            )
-        if start_lines:
-            start_lines.with_context(crm_plus_funnel_op=True)._funnel_enter(now)
-        for key, group in partner_updates.items():
-            if key[0] == "leave":
-                group.write({"lead_phase_id": False})
-            elif key[0] == "open":
-                group.write(
-                    {
-                        "lead_phase_id": key[1],
-                        "funnel_state": "open",
-                        "close_reason_id": False,
-                        "close_date": False,
-                    }
-                )
-            else:
-                group.write(
-                    {
-                        "lead_phase_id": key[1],
-                        "funnel_state": key[2],
-                        "close_reason_id": key[3],
-                        "close_date": key[4],
-                    }
-                )
+                for line in lines[1:]:
+                    if line["state"] != "todo":
+                        line_updates[line["id"]] = {
+                            "state": "todo",
+                            "date_start": False,
+                            "date_done": False,
+                            "done_by_id": False,
+                        }
+                line_updates[lines[0]["id"]] = {
+                    "state": "current",
+                    "date_start": now,
+                    "date_done": False,
+                    "done_by_id": False,
+                }
+                if lines[0]["activity_type_id"]:
+                    entered.append(lines[0]["id"])
+                partner_updates[partner_id] = {
+                    "lead_phase_id": lines[0]["phase_id"],
+                    "funnel_state": "open",
+                    "close_reason_id": False,
+                    "close_date": False,
+                }
         if log:
-            partners._funnel_log_changes(initial)
+            self._funnel_apply(line_updates, partner_updates, entered)
+        else:
+            funnel_sql.sql_update(self.env, "crm.plus.phase.line", line_updates)
+            funnel_sql.sql_update(self.env, "res.partner", partner_updates)
+            funnel_sql.refresh_partner_figures(self.env, ids)
+            if entered:
+                self._funnel_line_model().browse(entered)._funnel_schedule_phase_activities()
 
-    def _funnel_write_phases(self, phase_by_partner, **common_vals):
-        """Write each partner's new phase in one write per phase: res.partner.write costs
-        queries per call, so the count depends on the number of phases, not of partners."""
-        partner_ids_by_phase = defaultdict(list)
-        for partner_id, phase_id in phase_by_partner.items():
-            partner_ids_by_phase[phase_id].append(partner_id)
-        for phase_id, partner_ids in partner_ids_by_phase.items():
-            self.browse(partner_ids).write(dict(common_vals, lead_phase_id=phase_id))
+    def _funnel_assign_account_type(self, account_type):
+        """Give every partner of the recordset ``account_type`` (the bulk wizard): one UPDATE,
+        then the funnel sync, logged in one note per partner."""
+        self._funnel_check_access()
+        account_type = account_type.exists()
+        if not account_type:
+            raise UserError(self.env._("This account type does not exist (anymore)."))
+        self.env.flush_all()
+        before = funnel_sql.load_partners(self.env, self.ids)
+        changing = self.browse(
+            [pid for pid, row in before.items() if row["account_type_id"] != account_type.id]
+        )
+        if not changing:
+            return True
+        funnel_sql.sql_update(
+            self.env,
+            "res.partner",
+            {pid: {"account_type_id": account_type.id} for pid in changing.ids},
+        )
+        changing._funnel_sync_account_type()
+        after = funnel_sql.load_partners(self.env, changing.ids)
+        self._funnel_log_changes(
+            {
+                pid: {
+                    fname: (before[pid][fname], after[pid][fname])
+                    for fname in FUNNEL_TRACKED_FIELDS
+                }
+                for pid in changing.ids
+            }
+        )
+        return True
 
-    def _funnel_check_open(self, action_label):
-        for partner in self.sudo():
-            if partner.funnel_state in ("won", "lost"):
+    def _funnel_check_open(self, partners, action_label):
+        """``partners``: rows of funnel_sql.load_partners, in the recordset's order."""
+        for row in partners:
+            if row["funnel_state"] in ("won", "lost"):
                 raise UserError(
                     self.env._(
                         "%(partner)s cannot %(action)s: its funnel is closed (%(state)s). "
                         "Reopen it first.",
-                        partner=partner.display_name,
+                        partner=self._funnel_partner_name(row["id"]),
                         action=action_label,
                         state=dict(
-                            partner._fields["funnel_state"]._description_selection(self.env)
-                        ).get(partner.funnel_state),
+                            self._fields["funnel_state"]._description_selection(self.env)
+                        ).get(row["funnel_state"]),
                     )
                 )
-            if not partner.account_type_id.has_phases or not partner.lead_phase_id:
+            if not row["has_phases"] or not row["lead_phase_id"]:
                 raise UserError(
                     self.env._(
                         "%(partner)s cannot %(action)s: its account type (%(type)s) has no lead "
                         "phases.",
-                        partner=partner.display_name,
+                        partner=self._funnel_partner_name(row["id"]),
                         action=action_label,
-                        type=partner.account_type_id.name or self.env._("none"),
+                        type=self.env["crm.plus.account.type"]
+                        .browse(row["account_type_id"])
+                        .sudo()
+                        .name
+                        or self.env._("none"),
                     )
                 )
-            if partner.funnel_state != "open":
+            if row["funnel_state"] != "open":
                 raise UserError(
                     self.env._(
-                        "%(partner)s is not in an open funnel.", partner=partner.display_name
+                        "%(partner)s is not in an open funnel.",
+                        partner=self._funnel_partner_name(row["id"]),
                     )
                 )
 
+    def _funnel_load_open(self, action_label):
+        self._funnel_check_access()
+        self.env.flush_all()
+        partners = funnel_sql.load_partners(self.env, self.ids)
+        self._funnel_check_open([partners[pid] for pid in self.ids], action_label)
+        return partners, funnel_sql.load_active_lines(self.env, self.ids)
+
+    def _funnel_current_line(self, partner_id, lines):
+        current = [line for line in lines if line["state"] == "current"]
+        if len(current) != 1:
+            raise UserError(
+                self.env._(
+                    "%s has no current phase line; reopen it or give it its account type again.",
+                    self._funnel_partner_name(partner_id),
+                )
+            )
+        return current[0]
+
+    @staticmethod
+    def _funnel_carry(line, previous):
+        """Figures entered on the phase just left carry over when the new line has none, so
+        the partner's forecast does not drop to zero at each step."""
+        values = {}
+        if previous and not line["forecast_value"] and previous["forecast_value"]:
+            values["forecast_value"] = previous["forecast_value"]
+        if previous and not line["recurring_value"] and previous["recurring_value"]:
+            values["recurring_value"] = previous["recurring_value"]
+            values["recurring_interval"] = previous["recurring_interval"]
+            values["recurring_value_monthly"] = previous[
+                "recurring_value"
+            ] / MONTHS_PER_INTERVAL.get(previous["recurring_interval"] or "month", 1)
+        return values
+
     def action_advance_phase(self):
         """Complete the current phase and make the next one current, for every partner."""
-        self._funnel_check_access()
-        self._funnel_check_open(self.env._("complete its phase"))
-        partners = self.sudo().with_context(crm_plus_funnel_op=True, mail_notrack=True)
-        initial = partners._funnel_snapshot()
-        lines_by_partner = partners._funnel_active_lines()
-        done_lines = self._funnel_line_model()
-        next_lines = self._funnel_line_model()
-        for partner in partners:
-            lines = lines_by_partner[partner.id].filtered(lambda line: line.phase_id.active)
-            current = lines.filtered(lambda line: line.state == "current")
-            if len(current) != 1:
-                raise UserError(
-                    self.env._(
-                        "%s has no current phase line; reopen or reassign its type.", partner.name
-                    )
-                )
-            if current.phase_type == "closing":
+        partners, lines_by_partner = self._funnel_load_open(self.env._("complete its phase"))
+        now = fields.Datetime.now()
+        line_updates, partner_updates, entered = {}, {}, []
+        for partner_id in self.ids:
+            lines = lines_by_partner[partner_id]
+            current = self._funnel_current_line(partner_id, lines)
+            if current["phase_type"] == "closing":
                 raise UserError(
                     self.env._(
                         "%s is in the closing phase: close it with a close reason (won or lost) "
                         "instead of completing the phase.",
-                        partner.display_name,
+                        self._funnel_partner_name(partner_id),
                     )
                 )
-            following = lines[list(lines).index(current) + 1 :]
+            following = lines[lines.index(current) + 1 :]
             if not following:
                 raise UserError(
                     self.env._(
                         "%(partner)s is in the last phase of %(type)s, which has no closing phase "
                         "yet: add a closing phase to the account type, or close it as lost.",
-                        partner=partner.display_name,
-                        type=partner.account_type_id.name,
+                        partner=self._funnel_partner_name(partner_id),
+                        type=self.env["crm.plus.account.type"]
+                        .browse(partners[partner_id]["account_type_id"])
+                        .sudo()
+                        .name,
                     )
                 )
-            done_lines |= current
-            next_lines |= following[0]
-        now = fields.Datetime.now()
-        done_lines.write({"state": "done", "date_done": now, "done_by_id": self.env.uid})
-        next_lines._funnel_enter(now, carry_from=done_lines)
-        partners._funnel_write_phases(
-            {line.partner_id.id: line.phase_id.id for line in next_lines}
-        )
-        partners._funnel_log_changes(initial)
+            following = following[0]
+            line_updates[current["id"]] = {
+                "state": "done",
+                "date_done": now,
+                "done_by_id": self.env.uid,
+            }
+            line_updates[following["id"]] = {
+                "state": "current",
+                "date_start": now,
+                "date_done": False,
+                "done_by_id": False,
+                **self._funnel_carry(following, current),
+            }
+            if following["activity_type_id"]:
+                entered.append(following["id"])
+            partner_updates[partner_id] = {"lead_phase_id": following["phase_id"]}
+        self._funnel_apply(line_updates, partner_updates, entered)
         return True
 
     def _funnel_move_to_phase(self, phase):
@@ -579,74 +732,98 @@ class ResPartner(models.Model):
             raise UserError(self.env._("This lead phase does not exist (anymore)."))
         if not phase.active:
             raise UserError(self.env._("The lead phase %s is archived.", phase.name))
-        for partner in self.sudo():
-            if partner.account_type_id != phase.account_type_id:
+        self.env.flush_all()
+        partners = funnel_sql.load_partners(self.env, self.ids)
+        for partner_id in self.ids:
+            if partners[partner_id]["account_type_id"] != phase.account_type_id.id:
                 raise ValidationError(
                     self.env._(
                         "The lead phase %(phase)s belongs to %(phase_type)s, not to %(partner)s's "
                         "account type (%(type)s).",
                         phase=phase.name,
                         phase_type=phase.account_type_id.name,
-                        partner=partner.display_name,
-                        type=partner.account_type_id.name or self.env._("none"),
+                        partner=self._funnel_partner_name(partner_id),
+                        type=self.env["crm.plus.account.type"]
+                        .browse(partners[partner_id]["account_type_id"])
+                        .sudo()
+                        .name
+                        or self.env._("none"),
                     )
                 )
-        self._funnel_check_open(self.env._("change phase"))
-        partners = self.sudo().with_context(crm_plus_funnel_op=True, mail_notrack=True)
-        partners = partners.filtered(lambda p: p.lead_phase_id != phase)
-        if not partners:
-            return True
-        initial = partners._funnel_snapshot()
-        lines_by_partner = partners._funnel_active_lines()
+        self._funnel_check_open([partners[pid] for pid in self.ids], self.env._("change phase"))
+        moving = [pid for pid in self.ids if partners[pid]["lead_phase_id"] != phase.id]
+        lines_by_partner = funnel_sql.load_active_lines(self.env, moving)
         now = fields.Datetime.now()
-        to_done = to_todo = to_enter = self._funnel_line_model()
-        for partner in partners:
-            lines = lines_by_partner[partner.id].filtered(lambda line: line.phase_id.active)
-            target = lines.filtered(lambda line, phase=phase: line.phase_id == phase)
-            index = list(lines).index(target)
-            to_done |= lines[:index].filtered(lambda line: line.state != "done")
-            to_todo |= lines[index + 1 :].filtered(lambda line: line.state != "todo")
-            to_enter |= target
-        carry = to_done | to_todo
-        carry = carry.filtered(lambda line: line.state == "current")
-        to_done.write({"state": "done", "date_done": now, "done_by_id": self.env.uid})
-        to_todo.write({"state": "todo", "date_done": False, "done_by_id": False})
-        to_enter._funnel_enter(now, carry_from=carry)
-        partners.write({"lead_phase_id": phase.id})
-        partners._funnel_log_changes(initial)
+        line_updates, partner_updates, entered = {}, {}, []
+        for partner_id in moving:
+            lines = lines_by_partner[partner_id]
+            current = self._funnel_current_line(partner_id, lines)
+            target = next(line for line in lines if line["phase_id"] == phase.id)
+            index = lines.index(target)
+            for line in lines[:index]:
+                if line["state"] != "done":
+                    line_updates[line["id"]] = {
+                        "state": "done",
+                        "date_done": now,
+                        "done_by_id": self.env.uid,
+                    }
+            for line in lines[index + 1 :]:
+                if line["state"] != "todo":
+                    line_updates[line["id"]] = {
+                        "state": "todo",
+                        "date_done": False,
+                        "done_by_id": False,
+                    }
+            line_updates[target["id"]] = {
+                "state": "current",
+                "date_start": now,
+                "date_done": False,
+                "done_by_id": False,
+                **self._funnel_carry(target, current),
+            }
+            if target["activity_type_id"]:
+                entered.append(target["id"])
+            partner_updates[partner_id] = {"lead_phase_id": phase.id}
+        self._funnel_apply(line_updates, partner_updates, entered)
         return True
 
     def action_close(self, close_reason_id, note=None):
         """Close the funnel with a reason: won only from the closing phase, lost from any
         open phase. A won partner whose type names a "type when won" switches to it."""
         self._funnel_check_access()
-        reason = self.env["crm.plus.close.reason"].browse(
-            close_reason_id.id
-            if isinstance(close_reason_id, models.BaseModel)
-            else close_reason_id
-        )
-        if not isinstance(reason.id, int) or not reason.exists():
+        if isinstance(close_reason_id, models.BaseModel):
+            close_reason_id = close_reason_id.id
+        if not isinstance(close_reason_id, int) or isinstance(close_reason_id, bool):
+            raise UserError(
+                self.env._("The close reason must be given by its id (got %s).", close_reason_id)
+            )
+        reason = self.env["crm.plus.close.reason"].browse(close_reason_id).exists()
+        if not reason:
             raise UserError(self.env._("The close reason %s does not exist.", close_reason_id))
         if not reason.active:
             raise UserError(self.env._("The close reason %s is archived.", reason.name))
-        self._funnel_check_open(self.env._("be closed"))
-        partners = self.sudo().with_context(crm_plus_funnel_op=True, mail_notrack=True)
-        initial = partners._funnel_snapshot()
-        lines_by_partner = partners._funnel_active_lines()
-        current_lines = self._funnel_line_model()
-        for partner in partners:
-            current = lines_by_partner[partner.id].filtered(lambda line: line.state == "current")
-            if len(current) != 1:
-                raise UserError(self.env._("%s has no current phase line.", partner.display_name))
-            if reason.outcome == "won" and current.phase_type != "closing":
-                closing = partner.account_type_id.closing_phase_id
+        if note is not None and not isinstance(note, str):
+            raise UserError(self.env._("The close note must be text."))
+        partners, lines_by_partner = self._funnel_load_open(self.env._("be closed"))
+        now = fields.Datetime.now()
+        today = fields.Date.context_today(self)
+        line_updates, partner_updates = {}, {}
+        for partner_id in self.ids:
+            current = self._funnel_current_line(partner_id, lines_by_partner[partner_id])
+            if reason.outcome == "won" and current["phase_type"] != "closing":
+                account_type = (
+                    self.env["crm.plus.account.type"]
+                    .sudo()
+                    .browse(partners[partner_id]["account_type_id"])
+                )
+                closing = account_type.closing_phase_id
                 if not closing:
                     raise UserError(
                         self.env._(
                             "%(partner)s cannot be closed as won: its account type %(type)s has "
                             "no closing phase yet. Add one in Configuration → Lead phases.",
-                            partner=partner.display_name,
-                            type=partner.account_type_id.name,
+                            partner=self._funnel_partner_name(partner_id),
+                            type=account_type.name,
                         )
                     )
                 raise UserError(
@@ -654,39 +831,38 @@ class ResPartner(models.Model):
                         "%(partner)s can only be closed as won from the closing phase "
                         "(%(closing)s); it is in %(phase)s. A lost close is possible from any "
                         "phase.",
-                        partner=partner.display_name,
+                        partner=self._funnel_partner_name(partner_id),
                         closing=closing.name,
-                        phase=current.phase_id.name,
+                        phase=self.env["crm.plus.lead.phase"].browse(current["phase_id"]).name,
                     )
                 )
-            current_lines |= current
-        now = fields.Datetime.now()
-        today = fields.Date.context_today(self)
-        line_vals = {
-            "state": "done",
-            "date_done": now,
-            "done_by_id": self.env.uid,
-            "close_reason_id": reason.id,
-            "close_outcome": reason.outcome,
-            "close_date": today,
-            "closed_by_id": self.env.uid,
-        }
-        if note:
-            line_vals["note"] = note
-        current_lines.write(line_vals)
-        partners.write(
-            {"funnel_state": reason.outcome, "close_reason_id": reason.id, "close_date": today}
-        )
-        if reason.outcome == "won" and self._funnel_won_switches_type():
-            by_type = defaultdict(lambda: partners.browse())
-            for partner in partners.filtered("account_type_id.won_account_type_id"):
-                by_type[partner.account_type_id.won_account_type_id] |= partner
-            for won_type, group in by_type.items():
-                group.with_context(crm_plus_funnel_op=False, crm_plus_logged_by_caller=True).write(
-                    {"account_type_id": won_type.id}
-                )
+            line_updates[current["id"]] = {
+                "state": "done",
+                "date_done": now,
+                "done_by_id": self.env.uid,
+                "close_reason_id": reason.id,
+                "close_outcome": reason.outcome,
+                "close_date": today,
+                "closed_by_id": self.env.uid,
+                **({"note": note} if note else {}),
+            }
+            partner_updates[partner_id] = {
+                "funnel_state": reason.outcome,
+                "close_reason_id": reason.id,
+                "close_date": today,
+            }
         body = Markup("<p>%s</p>") % note if note else None
-        partners._funnel_log_changes(initial, body=body)
+        self._funnel_apply(line_updates, partner_updates, body=body)
+        if reason.outcome == "won" and self._funnel_won_switches_type():
+            by_type = defaultdict(list)
+            for partner_id in self.ids:
+                won_type = partners[partner_id]["won_account_type_id"]
+                if won_type:
+                    by_type[won_type].append(partner_id)
+            for won_type, partner_ids in by_type.items():
+                self.browse(partner_ids).sudo()._funnel_assign_account_type(
+                    self.env["crm.plus.account.type"].browse(won_type)
+                )
         return True
 
     @api.model
@@ -700,50 +876,100 @@ class ResPartner(models.Model):
         """Undo a close: the partner returns to the phase it was closed in (and to that
         funnel's type if a won close switched it). The close stays in the line's history."""
         self._funnel_check_access()
-        partners = self.sudo().with_context(crm_plus_funnel_op=True, mail_notrack=True)
-        for partner in partners:
-            if partner.funnel_state not in ("won", "lost"):
+        self.env.flush_all()
+        partners = funnel_sql.load_partners(self.env, self.ids)
+        for partner_id in self.ids:
+            if partners[partner_id]["funnel_state"] not in ("won", "lost"):
                 raise UserError(
                     self.env._(
-                        "%s is not closed (won or lost): there is nothing to reopen.", partner.name
+                        "%s is not closed (won or lost): there is nothing to reopen.",
+                        self._funnel_partner_name(partner_id),
                     )
                 )
-        initial = partners._funnel_snapshot()
-        closed_lines = self._funnel_line_model().search(
-            [("partner_id", "in", partners.ids), ("close_outcome", "!=", False)],
-            order="close_date desc, date_done desc, id desc",
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT DISTINCT ON (l.partner_id) l.partner_id, l.id, l.phase_id,
+                       l.account_type_id, ph.active
+                  FROM crm_plus_phase_line AS l
+                  JOIN crm_plus_lead_phase AS ph ON ph.id = l.phase_id
+                 WHERE l.partner_id = ANY(%s) AND l.close_outcome IS NOT NULL
+                 ORDER BY l.partner_id, l.close_date DESC, l.date_done DESC NULLS LAST, l.id DESC
+                """,
+                self.ids,
+            )
         )
-        last_close = {}
-        for line in closed_lines:
-            last_close.setdefault(line.partner_id.id, line)
-        reopen_lines = self._funnel_line_model()
-        back_to_type = defaultdict(lambda: partners.browse())
-        for partner in partners:
-            line = last_close.get(partner.id)
-            if not line or not line.phase_id.active:
+        last_close = {row["partner_id"]: row for row in self.env.cr.dictfetchall()}
+        line_updates, partner_updates = {}, {}
+        back_to_type = {}
+        for partner_id in self.ids:
+            line = last_close.get(partner_id)
+            if not line or not line["active"]:
                 raise UserError(
-                    self.env._("%s has no closed phase to reopen.", partner.display_name)
+                    self.env._(
+                        "%s has no closed phase to reopen.", self._funnel_partner_name(partner_id)
+                    )
                 )
-            if partner.account_type_id != line.account_type_id:
-                back_to_type[line.account_type_id] |= partner
-            reopen_lines |= line
-        for account_type, group in back_to_type.items():
+            if partners[partner_id]["account_type_id"] != line["account_type_id"]:
+                back_to_type[partner_id] = line["account_type_id"]
+            line_updates[line["id"]] = {
+                "state": "current",
+                "date_done": False,
+                "done_by_id": False,
+            }
+            partner_updates[partner_id] = {
+                "lead_phase_id": line["phase_id"],
+                "funnel_state": "open",
+                "close_reason_id": False,
+                "close_date": False,
+            }
+        if back_to_type:
             # Back to the funnel the close happened in, without restarting it.
-            super(ResPartner, group).write({"account_type_id": account_type.id})
-        self.env.flush_all()
-        reopen_lines.write({"state": "current", "date_done": False, "done_by_id": False})
-        partners._funnel_write_phases(
-            {line.partner_id.id: line.phase_id.id for line in reopen_lines},
-            funnel_state="open",
-            close_reason_id=False,
-            close_date=False,
+            for partner_id, type_id in back_to_type.items():
+                partner_updates[partner_id]["account_type_id"] = type_id
+            funnel_sql.sql_update(
+                self.env,
+                "res.partner",
+                {pid: {"account_type_id": type_id} for pid, type_id in back_to_type.items()},
+            )
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE crm_plus_phase_line AS l
+                       SET is_active_funnel = (l.account_type_id = p.account_type_id)
+                      FROM res_partner AS p
+                     WHERE p.id = l.partner_id AND l.partner_id = ANY(%s)
+                    """,
+                    list(back_to_type),
+                )
+            )
+            self.env["crm.plus.phase.line"].invalidate_model(["is_active_funnel"])
+            self.invalidate_model(["funnel_line_ids", "funnel_history_line_ids"])
+            # The type is already written above; the tracking still needs its old value.
+            before_types = {pid: partners[pid]["account_type_id"] for pid in back_to_type}
+        else:
+            before_types = {}
+        before = funnel_sql.load_partners(self.env, self.ids)
+        for partner_id, type_id in before_types.items():
+            before[partner_id]["account_type_id"] = type_id
+        funnel_sql.sql_update(self.env, "crm.plus.phase.line", line_updates)
+        funnel_sql.sql_update(self.env, "res.partner", partner_updates)
+        funnel_sql.refresh_partner_figures(self.env, self.ids)
+        self._funnel_log_changes(
+            {
+                pid: {
+                    fname: (before[pid][fname], values[fname])
+                    for fname in FUNNEL_TRACKED_FIELDS
+                    if fname in values
+                }
+                for pid, values in partner_updates.items()
+            }
         )
-        partners._funnel_log_changes(initial)
         return True
 
     def action_open_close_wizard(self):
         self._funnel_check_access()
-        self._funnel_check_open(self.env._("be closed"))
+        self._funnel_load_open(self.env._("be closed"))
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Close"),

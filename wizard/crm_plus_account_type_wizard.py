@@ -25,6 +25,5 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
 
     def action_apply(self):
         self.ensure_one()
-        self.partner_ids._funnel_check_access()
-        self.partner_ids.write({"account_type_id": self.account_type_id.id})
+        self.partner_ids._funnel_assign_account_type(self.account_type_id)
         return {"type": "ir.actions.act_window_close"}
