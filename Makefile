@@ -1,4 +1,4 @@
-.PHONY: run test lint bench screenshots clean
+.PHONY: run test lint bench screenshots i18n clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
@@ -8,6 +8,12 @@ test:  ## everything CI checks: install, pytest-odoo, lint
 
 lint:
 	@bash tools/lint.sh
+
+bench:  ## crm_plus vs Odoo CRM vs plain SQL on BENCH_N (10,000) partners → doc/benchmarks.md
+	@bash tools/bench.sh $(BENCH_ARGS)
+
+i18n:  ## export i18n/crm_plus.pot, merge it into the .po files, report what is untranslated
+	@bash tools/i18n.sh $(I18N_ARGS)
 
 clean:
 	rm -rf .build

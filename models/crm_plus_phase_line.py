@@ -221,29 +221,6 @@ class CrmPlusPhaseLine(models.Model):
         )
         return lines
 
-    def _funnel_enter(self, now, carry_from=None):
-        """Make these lines current. Figures the sales person entered on the phase just left
-        carry over when the new line has none, so the partner's forecast does not drop to zero
-        at each step."""
-        lines = self.with_context(crm_plus_funnel_op=True)
-        lines.write(
-            {"state": "current", "date_start": now, "date_done": False, "done_by_id": False}
-        )
-        previous_by_partner = {line.partner_id.id: line for line in (carry_from or self.browse())}
-        for line in lines:
-            previous = previous_by_partner.get(line.partner_id.id)
-            if not previous:
-                continue
-            carried = {}
-            if not line.forecast_value and previous.forecast_value:
-                carried["forecast_value"] = previous.forecast_value
-            if not line.recurring_value and previous.recurring_value:
-                carried["recurring_value"] = previous.recurring_value
-                carried["recurring_interval"] = previous.recurring_interval
-            if carried:
-                line.write(carried)
-        lines._funnel_schedule_phase_activities()
-
     def _funnel_schedule_phase_activities(self):
         """Entering a phase that names an activity type schedules it once per partner and
         phase: not again on re-entry while the first one is still open."""

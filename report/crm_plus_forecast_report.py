@@ -79,9 +79,7 @@ class CrmPlusForecastReport(models.Model):
         return SQL("FROM res_partner p")
 
     def _where(self):
-        return SQL(
-            "WHERE p.funnel_state = 'open' AND p.lead_phase_id IS NOT NULL AND p.active"
-        )
+        return SQL("WHERE p.funnel_state = 'open' AND p.lead_phase_id IS NOT NULL AND p.active")
 
     def _query(self):
         return SQL("%s %s %s", self._select(), self._from(), self._where())

@@ -42,8 +42,6 @@ class CrmPlusFunnelReport(models.Model):
             "date_done",
             "close_reason_id",
             "close_outcome",
-            "close_date",
-            "closed_by_id",
         ],
         "res.partner": ["funnel_state", "user_id"],
     }
@@ -53,10 +51,8 @@ class CrmPlusFunnelReport(models.Model):
         "crm.plus.account.type", string="Account Type", readonly=True
     )
     phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
-    phase_sequence = fields.Integer(string="Phase Sequence", readonly=True, aggregator=None)
-    phase_type = fields.Selection(
-        [("normal", "Normal"), ("closing", "Closing")], string="Phase Type", readonly=True
-    )
+    phase_sequence = fields.Integer(readonly=True, aggregator=None)
+    phase_type = fields.Selection([("normal", "Normal"), ("closing", "Closing")], readonly=True)
     state = fields.Selection(
         [("todo", "To Do"), ("current", "Current"), ("done", "Done")],
         string="Line State",
@@ -69,7 +65,6 @@ class CrmPlusFunnelReport(models.Model):
     )
     funnel_state = fields.Selection(
         [("open", "Open"), ("won", "Won"), ("lost", "Lost")],
-        string="Funnel State",
         readonly=True,
         help="The partner's funnel state today.",
     )

@@ -23,16 +23,10 @@ class CrmPlusWinlossReport(models.Model):
             "partner_id",
             "phase_id",
             "account_type_id",
-            "sequence",
-            "phase_type",
-            "state",
-            "is_active_funnel",
             "score",
             "forecast_value",
             "recurring_value_monthly",
             "company_id",
-            "date_start",
-            "date_done",
             "close_reason_id",
             "close_outcome",
             "close_date",
@@ -54,7 +48,6 @@ class CrmPlusWinlossReport(models.Model):
     )
     funnel_state = fields.Selection(
         [("open", "Open"), ("won", "Won"), ("lost", "Lost")],
-        string="Funnel State",
         readonly=True,
         help="The partner's funnel state today (open again after a reopen).",
     )
@@ -62,7 +55,7 @@ class CrmPlusWinlossReport(models.Model):
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
-    close_date = fields.Date(string="Close Date", readonly=True)
+    close_date = fields.Date(readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg")
     closed_count = fields.Integer(string="# Closed", readonly=True)
     won_count = fields.Integer(string="# Won", readonly=True)
@@ -76,10 +69,10 @@ class CrmPlusWinlossReport(models.Model):
     )
     forecast_value = fields.Monetary(string="Forecast", readonly=True)
     won_value = fields.Monetary(
-        string="Won Value", readonly=True, help="Forecast of the phase the partner was won in."
+        readonly=True, help="Forecast of the phase the partner was won in."
     )
     lost_value = fields.Monetary(
-        string="Lost Value", readonly=True, help="Forecast of the phase the partner was lost in."
+        readonly=True, help="Forecast of the phase the partner was lost in."
     )
     recurring_value_monthly = fields.Monetary(string="Monthly Recurring", readonly=True)
 

@@ -607,7 +607,9 @@ def report(pytest_config, title, lines):
     if reporter is None:
         _logger.info("%s\n%s", title, "\n".join(lines))
         return
-    reporter.ensure_newline()
-    reporter.section(title, sep="-")
-    for line in lines:
-        reporter.write_line(line)
+    capture = pytest_config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        reporter.ensure_newline()
+        reporter.section(title, sep="-")
+        for line in lines:
+            reporter.write_line(line)

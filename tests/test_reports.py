@@ -262,7 +262,9 @@ class TestReports(CrmPlusCase):
         b_current = self.pb.phase_line_ids.filtered(lambda line: line.state == "current")
         row = self.FunnelReport.browse(b_current.id)
         self.assertAlmostEqual(row.days_in_phase, index[b_current] % 4 + 2, places=4)
-        f_skipped = self.pf.phase_line_ids.filtered(lambda line: line.phase_id == self.phase_qualif)
+        f_skipped = self.pf.phase_line_ids.filtered(
+            lambda line: line.phase_id == self.phase_qualif
+        )
         self.assertEqual(f_skipped.state, "done")
         self.assertFalse(f_skipped.date_start)
         self.assertFalse(self.FunnelReport.browse(f_skipped.id).days_in_phase)
@@ -321,7 +323,9 @@ class TestReports(CrmPlusCase):
         )[0]
         self.assertAlmostEqual(total[0], 100.0 / 3)
         self.assertEqual(total[1], 3)
-        d_closing = self.pd.phase_line_ids.filtered(lambda line: line.phase_id == self.phase_closing)
+        d_closing = self.pd.phase_line_ids.filtered(
+            lambda line: line.phase_id == self.phase_closing
+        )
         self.assertAlmostEqual(total[2], d_closing.forecast_value, places=2)
         months = self.report_groups(self.WinlossReport, ["close_date:month"], ["__count"])
         self.assertEqual(
@@ -380,7 +384,9 @@ class TestReports(CrmPlusCase):
                 self.assertAlmostEqual(
                     groups[key]["score:avg"], sum(scores[key]) / len(scores[key]), msg=groupby
                 )
-        months = self.report_groups(self.ForecastReport, ["expected_close_date:month"], ["__count"])
+        months = self.report_groups(
+            self.ForecastReport, ["expected_close_date:month"], ["__count"]
+        )
         self.assertEqual(months[date(2024, 6, 1)]["__count"], 2)
         self.assertEqual(months[date(2024, 7, 1)]["__count"], 1)
         self.assertEqual(months[False]["__count"], 3)
@@ -421,6 +427,34 @@ class TestReports(CrmPlusCase):
             )
             self.assertEqual(set(views["views"]), {"pivot", "graph", "list", "search"})
 
+    def test_reports_multi_company(self):
+        other_company = self.env["res.company"].create({"name": "T-Other Company"})
+        partner = self.Partner.create(
+            {
+                "name": "T-Rep Other",
+                "account_type_id": self.lead_type.id,
+                "company_id": other_company.id,
+                "user_id": self.user_sales.id,
+            }
+        )
+        partner.action_close(self.reason_lost.id)
+        partner.action_reopen()
+        self.env.flush_all()
+        domain = [("partner_id", "=", partner.id)]
+        for model, count in [
+            (self.FunnelReport, 4),
+            (self.WinlossReport, 1),
+            (self.ForecastReport, 1),
+        ]:
+            self.assertEqual(model.search_count(domain), count, model._name)
+            self.assertEqual(model.with_user(self.user_sales).search_count(domain), 0, model._name)
+            self.user_sales.company_ids |= other_company
+            both = model.with_user(self.user_sales).with_context(
+                allowed_company_ids=[self.company.id, other_company.id]
+            )
+            self.assertEqual(both.search_count(domain), count, model._name)
+            self.user_sales.company_ids -= other_company
+
     # ------------------------------------------------------------------ pipeline board
 
     def board_groups(self, domain_extra=None, context_type=True):
@@ -434,7 +468,10 @@ class TestReports(CrmPlusCase):
             ["lead_phase_id"],
         )
         return {
-            group["lead_phase_id"][0]: (group["lead_phase_id_count"], group["funnel_forecast_value"])
+            group["lead_phase_id"][0]: (
+                group["lead_phase_id_count"],
+                group["funnel_forecast_value"],
+            )
             for group in result["groups"]
         }
 
@@ -514,6 +551,4 @@ class TestReports(CrmPlusCase):
         )
         for phase_id, (count, forecast) in board.items():
             if count:
-                self.assertAlmostEqual(
-                    forecast, report[phase_id]["forecast_value:sum"], places=2
-                )
+                self.assertAlmostEqual(forecast, report[phase_id]["forecast_value:sum"], places=2)

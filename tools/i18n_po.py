@@ -53,7 +53,9 @@ def new_po(pot_path, lang, out):
     pot = polib.pofile(pot_path, wrapwidth=0)
     name, plural = LANGUAGES.get(lang, (lang, "nplurals=2; plural=(n != 1);"))
     po = polib.POFile(wrapwidth=0)
-    po.header = f"Translation of Odoo Server.\nThis file contains the {name} translation of crm_plus."
+    po.header = (
+        f"Translation of Odoo Server.\nThis file contains the {name} translation of crm_plus."
+    )
     po.metadata = dict(POT_METADATA, Language=lang, **{"Plural-Forms": plural})
     for entry in pot:
         po.append(

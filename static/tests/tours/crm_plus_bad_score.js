@@ -59,7 +59,11 @@ registry.category("web_tour.tours").add("crm_plus_tour_bad_score", {
         },
         {
             content: "Back to the saved values",
-            trigger: `.o_form_view .o_form_saved ${CURRENT_LINE} td[name=score]:contains(10)`,
+            trigger: ".o_form_view .o_form_saved",
+        },
+        {
+            content: "The line's score is 10 again",
+            trigger: `${CURRENT_LINE} td[name=score]:contains(10), ${CURRENT_LINE} td[name=score] input:value(10)`,
         },
         fieldShows("funnel_score", "10"),
         fieldShows("funnel_forecast_value", "0.00"),

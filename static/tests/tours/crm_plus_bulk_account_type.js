@@ -3,7 +3,7 @@
 
 import { registry } from "@web/core/registry";
 
-const ROW = (name) => `.o_list_view .o_data_row:has(td[name=name]:contains(${name}))`;
+const ROW = (name) => `.o_data_row:contains(${name})`;
 
 registry.category("web_tour.tours").add("crm_plus_tour_bulk_account_type", {
     steps: () => [
@@ -13,17 +13,29 @@ registry.category("web_tour.tours").add("crm_plus_tour_bulk_account_type", {
             run: "click",
         },
         {
+            trigger: ".o_list_view .o_data_row",
+        },
+        {
             content: "Search the test contacts",
             trigger: ".o_searchview_input",
             run: "edit Tour Bulk",
+        },
+        {
+            trigger: ".o_searchview_autocomplete",
         },
         {
             trigger: ".o_searchview_input",
             run: "press Enter",
         },
         {
+            trigger: ".o_searchview_facet:contains(Tour Bulk)",
+        },
+        {
             content: "Four contacts match",
-            trigger: `.o_list_view:has(${ROW("Tour Bulk Untouched")}) .o_data_row:eq(3)`,
+            trigger: ".o_pager_counter .o_pager_limit:contains(/^4$/)",
+        },
+        {
+            trigger: `.o_list_view ${ROW("Tour Bulk Untouched")}`,
         },
         ...["Tour Bulk A", "Tour Bulk B", "Tour Bulk C"].map((name) => ({
             content: `Select ${name}`,
@@ -32,7 +44,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_bulk_account_type", {
         })),
         {
             content: "Three contacts are selected",
-            trigger: ".o_list_selection_box:contains(3 selected)",
+            trigger: ".o_list_selection_box:has(b:contains(3)):contains(selected)",
         },
         {
             content: "Open the Actions menu",
@@ -64,7 +76,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_bulk_account_type", {
         },
         ...["Tour Bulk A", "Tour Bulk B", "Tour Bulk C"].map((name) => ({
             content: `${name} is a Lead in the list`,
-            trigger: `.o_list_view:not(:has(.modal)) ${ROW(name)} td[name=account_type_id]:contains(Lead)`,
+            trigger: `.o_list_view ${ROW(name)} td[name=account_type_id]:contains(Lead)`,
         })),
         {
             content: "The fourth contact is untouched",

@@ -40,7 +40,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_pipeline", {
         {
             content: "Drag the card to the next phase",
             trigger: CARD,
-            run: `drag_and_drop ${COLUMN("Qualification")}`,
+            run: `drag_and_drop (${COLUMN("Qualification")})`,
         },
         {
             content: "The card is now in Qualification",
