@@ -14,6 +14,9 @@ from .crm_plus_phase_line import MONTHS_PER_INTERVAL
 # Changes the funnel's batch actions log themselves, in one message per partner.
 FUNNEL_TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
+# Score bands of the pipeline board's progress bar.
+HOT_SCORE = 70
+WARM_SCORE = 40
 # Columns of mail.tracking.value the tracked fields (many2one, selection, date) fill.
 TRACKING_COLUMNS = (
     "field_id",
@@ -143,6 +146,16 @@ class ResPartner(models.Model):
         help="The partner sits in its current phase longer than the phase allows.",
     )
 
+    funnel_health = fields.Selection(
+        [("stale", "Stale"), ("hot", "Hot"), ("warm", "Warm"), ("cold", "Cold")],
+        string="Health",
+        compute="_compute_funnel_health",
+        search="_search_funnel_health",
+        groups=FUNNEL_GROUP,
+        help="Stale when the partner sits too long in its phase, else its score band: "
+        "hot from 70, warm from 40, cold below.",
+    )
+
     # ------------------------------------------------------------------ computes
 
     def _compute_funnel_currency_id(self):
@@ -192,6 +205,66 @@ class ResPartner(models.Model):
                 and start
                 and (today - fields.Date.context_today(self, start)).days > days
             )
+
+    @api.depends("funnel_is_stale", "funnel_score")
+    def _compute_funnel_health(self):
+        for partner in self:
+            if partner.funnel_is_stale:
+                partner.funnel_health = "stale"
+            elif partner.funnel_score >= HOT_SCORE:
+                partner.funnel_health = "hot"
+            elif partner.funnel_score >= WARM_SCORE:
+                partner.funnel_health = "warm"
+            else:
+                partner.funnel_health = "cold"
+
+    def _search_funnel_health(self, operator, value):
+        if operator not in ("=", "in") or not value:
+            raise UserError(self.env._("The Health filter only supports = and in."))
+        values = [value] if isinstance(value, str) else list(value)
+        fresh = [("funnel_is_stale", "=", False)]
+        bands = {
+            "stale": [("funnel_is_stale", "=", True)],
+            "hot": expression.AND([fresh, [("funnel_score", ">=", HOT_SCORE)]]),
+            "warm": expression.AND(
+                [fresh, [("funnel_score", ">=", WARM_SCORE)], [("funnel_score", "<", HOT_SCORE)]]
+            ),
+            "cold": expression.AND([fresh, [("funnel_score", "<", WARM_SCORE)]]),
+        }
+        return expression.OR([bands[band] for band in values if band in bands] or [[(0, "=", 1)]])
+
+    def _read_group_groupby(self, groupby_spec, query):
+        # The board's progress bar groups by health: the same rules as the compute, in SQL.
+        if groupby_spec != "funnel_health":
+            return super()._read_group_groupby(groupby_spec, query)
+        self.check_field_access_rights("read", ["funnel_health"])
+        self.flush_model(
+            ["funnel_state", "funnel_phase_date_start", "lead_phase_id", "funnel_score"]
+        )
+        self.env["crm.plus.lead.phase"].flush_model(["stale_after_days"])
+        phase = query.left_join(
+            self._table, "lead_phase_id", "crm_plus_lead_phase", "id", "funnel_health_phase"
+        )
+        tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        return SQL(
+            """CASE
+                WHEN %(state)s = 'open' AND %(days)s > 0
+                     AND (%(today)s::date
+                          - (%(start)s AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date)
+                         > %(days)s THEN 'stale'
+                WHEN COALESCE(%(score)s, 0) >= %(hot)s THEN 'hot'
+                WHEN COALESCE(%(score)s, 0) >= %(warm)s THEN 'warm'
+                ELSE 'cold'
+            END""",
+            state=SQL.identifier(self._table, "funnel_state"),
+            days=SQL.identifier(phase, "stale_after_days"),
+            today=fields.Date.context_today(self),
+            start=SQL.identifier(self._table, "funnel_phase_date_start"),
+            tz=tz,
+            score=SQL.identifier(self._table, "funnel_score"),
+            hot=HOT_SCORE,
+            warm=WARM_SCORE,
+        )
 
     def _search_funnel_is_stale(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -771,6 +844,7 @@ class ResPartner(models.Model):
                 if line["state"] != "todo":
                     line_updates[line["id"]] = {
                         "state": "todo",
+                        "date_start": False,
                         "date_done": False,
                         "done_by_id": False,
                     }

@@ -318,6 +318,7 @@ class LiveServer:
         self.port = None
         self.proc = None
         self.logfile = None
+        self._uids = {}
 
     @property
     def url(self):
@@ -413,8 +414,19 @@ class LiveServer:
             return log.read()
 
     def rpc(self, login="admin", password="admin"):
-        """An :class:`RpcClient` logged in as ``login``."""
-        return RpcClient(self.url, self.db, login, password)
+        """A new :class:`RpcClient` (a connection of its own) logged in as ``login``. The uid
+        is looked up once per login: password checks are slow on purpose (PBKDF2), and each
+        worker caches a successful check."""
+        key = (login, password)
+        client = RpcClient(self.url, self.db, login, password, uid=self._uids.get(key))
+        self._uids[key] = client.uid
+        return client
+
+    def retried_serialization_failures(self):
+        """How many times Odoo retried a request after a concurrency error, and how many
+        requests gave up (from the log: needs ``log_level='info'``)."""
+        text = self.log_text()
+        return text.count("tries left, try again"), text.count("maximum number of tries reached")
 
 
 class _PortTaken(RuntimeError):
@@ -428,7 +440,7 @@ class RpcClient:
     ``xmlrpc.client.Fault`` (faultCode 2: UserError / ValidationError / MissingError,
     3: AccessDenied, 4: AccessError, 1: any other exception, i.e. a bug)."""
 
-    def __init__(self, url, db, login, password, timeout=120):
+    def __init__(self, url, db, login, password, timeout=120, uid=None):
         self.url = url
         self.db = db
         self.login = login
@@ -440,7 +452,7 @@ class RpcClient:
         self.object = xmlrpc.client.ServerProxy(
             f"{url}/xmlrpc/2/object", allow_none=True, transport=_TimeoutTransport(timeout)
         )
-        self.uid = self.common.authenticate(db, login, password, {})
+        self.uid = uid or self.common.authenticate(db, login, password, {})
         if not self.uid:
             raise RuntimeError(f"cannot log in as {login} on {db}")
 
@@ -609,7 +621,7 @@ def report(pytest_config, title, lines):
         return
     capture = pytest_config.pluginmanager.get_plugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        reporter.ensure_newline()
+        reporter.write_line("")
         reporter.section(title, sep="-")
         for line in lines:
             reporter.write_line(line)

@@ -173,3 +173,39 @@ class TestGroupExpand(CrmPlusCase):
         self.assertFalse(partner.funnel_line_ids)
         account_type.write({"phase_ids": [Command.create({"name": "X", "phase_type": "closing"})]})
         self.assertTrue(account_type.has_phases)
+
+
+@tagged("post_install", "-at_install")
+class TestBoardHealth(CrmPlusCase):
+    def test_health_groups_count_stale_per_column(self):
+        self.phase_first.stale_after_days = 5
+        with freeze_time("2026-03-01 10:00:00"):
+            old = self.make_partners(2)
+        with freeze_time("2026-03-10 10:00:00"):
+            fresh = self.make_partners(3)
+            fresh[0].funnel_line_ids[0].score = 80
+            fresh[1].funnel_line_ids[0].score = 50
+            domain = [("id", "in", (old | fresh).ids)]
+            bar = self.Partner.read_progress_bar(
+                domain,
+                "lead_phase_id",
+                {
+                    "field": "funnel_health",
+                    "colors": {
+                        "stale": "danger",
+                        "hot": "success",
+                        "warm": "warning",
+                        "cold": "info",
+                    },
+                },
+            )
+            self.assertEqual(
+                bar[str(self.phase_first.id)], {"stale": 2, "hot": 1, "warm": 1, "cold": 1}
+            )
+            self.assertEqual(self.Partner.search([*domain, ("funnel_health", "=", "stale")]), old)
+            self.assertEqual(
+                self.Partner.search([*domain, ("funnel_health", "in", ["hot", "warm"])]), fresh[:2]
+            )
+            (old | fresh).invalidate_recordset()
+            self.assertEqual(old.mapped("funnel_health"), ["stale", "stale"])
+            self.assertEqual(fresh.mapped("funnel_health"), ["hot", "warm", "cold"])

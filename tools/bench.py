@@ -1,0 +1,1414 @@
+"""`make bench`: crm_plus's funnel against Odoo's own CRM and against plain SQL.
+
+tools/bench.sh builds a throw-away database (base, contacts and mail from the template, then
+``-i crm_plus,crm``) and runs this script in the virtualenv. Inside one Odoo environment it:
+
+1. generates the data set with plain SQL (COPY and INSERT … SELECT): N partners in the funnel
+   (a 10-phase type plus the seed Lead and Prospect types, two companies, history lines of
+   earlier types, closed partners, ~10 phase lines per partner), N contacts without a type,
+   and N ``crm.lead`` opportunities in a 10-stage pipeline plus N/2 won or lost ones;
+2. times each operation several times from the same committed state (every run ends with a
+   rollback), ORM timings including ``flush_all()`` and the precommit hooks (chatter tracking
+   runs there), and counts its SQL queries at N = 100 and at N;
+3. prints the tables and writes them, with the machine and the targets, to doc/benchmarks.md.
+
+Options: ``--n`` (or ``BENCH_N``), ``--runs`` (``BENCH_RUNS``), ``--profile`` (cProfile of each
+crm_plus operation once, on stderr), ``--slow-queries`` (the statements that take the time).
+"""
+
+import argparse
+import cProfile
+import datetime
+import io
+import os
+import platform
+import pstats
+import random
+import re
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from lxml import etree
+
+import odoo
+from odoo import SUPERUSER_ID, Command, api
+from odoo.modules.registry import Registry
+from odoo.tools import config
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+ADMIN_UID = 2
+SMALL_N = 100
+FORM_RUNS = 15
+B10_PHASES = 10
+B20_PHASES = 20
+# The Odoo CRM pipeline mirrors the 10-phase type: 9 open stages and Won.
+EXTRA_STAGES = 6
+
+# Targets of issue 6.
+ADVANCE_VS_CRM = 0.5
+ADVANCE_VS_SQL = 5.0
+REPORT_VS_SQL = 2.0
+FORM_MAX_QUERIES = 20
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+class Result:
+    def __init__(self, label, times, counts, sql_times, fingerprint=None):
+        self.label = label
+        self.times = times
+        self.counts = counts
+        self.sql_times = sql_times
+        self.fingerprint = fingerprint
+
+    @property
+    def time(self):
+        return median(self.times)
+
+    @property
+    def count(self):
+        return self.counts[-1] if self.counts else None
+
+    @property
+    def sql_share(self):
+        shares = [s / t for s, t in zip(self.sql_times, self.times, strict=True) if t]
+        return median(shares)
+
+
+class Bench:
+    def __init__(self, cr, n, runs, profile=False, slow_queries=False):
+        self.cr = cr
+        self.n = n
+        self.runs = runs
+        self.profile = profile
+        self.slow_queries = slow_queries
+        self.rng = random.Random(6)
+        self.su = api.Environment(cr, SUPERUSER_ID, {"lang": "en_US", "tz": "UTC"})
+        self.results = {}
+        self.counts_small = {}
+        self.form = {}
+        self.data_info = {}
+        self.notes = []
+
+    # ------------------------------------------------------------------ environment
+
+    @property
+    def env(self):
+        """The admin user (CRM+ manager, Sales manager), both companies, tracking on: what the
+        web client's requests run with."""
+        return api.Environment(
+            self.cr,
+            ADMIN_UID,
+            {
+                "lang": "en_US",
+                "tz": "UTC",
+                "uid": ADMIN_UID,
+                "allowed_company_ids": self.company_ids,
+            },
+        )
+
+    def reset(self):
+        self.cr.rollback()
+        self.env.invalidate_all()
+
+    # ------------------------------------------------------------------ data set
+
+    def build(self):
+        started = time.perf_counter()
+        self._build_config()
+        self._build_partners()
+        self._build_leads()
+        self._build_form_partners()
+        self.cr.commit()
+        self.cr.execute(
+            "ANALYZE res_partner, crm_plus_phase_line, crm_lead, mail_message, "
+            "mail_tracking_value"
+        )
+        self.cr.commit()
+        self.data_info["build_seconds"] = time.perf_counter() - started
+        self._describe_data()
+
+    def _build_config(self):
+        env = self.su
+        ref = env.ref
+        self.customer_type = ref("crm_plus.account_type_customer")
+        self.lead_type = ref("crm_plus.account_type_lead")
+        self.prospect_type = ref("crm_plus.account_type_prospect")
+        self.reason_won = ref("crm_plus.close_reason_won_contract")
+        self.reason_lost = ref("crm_plus.close_reason_lost_price")
+        company1 = ref("base.main_company")
+        company2 = env["res.company"].create(
+            {"name": "Bench Company 2", "currency_id": company1.currency_id.id}
+        )
+        self.company_ids = [company1.id, company2.id]
+        env["res.users"].browse(ADMIN_UID).write({"company_ids": [Command.link(company2.id)]})
+        AccountType = env["crm.plus.account.type"]
+        self.b10_type = AccountType.create(
+            self._type_vals("Bench 10 phases", "B10", B10_PHASES, self.customer_type)
+        )
+        self.b20_type = AccountType.create(
+            self._type_vals("Bench 20 phases", "B20", B20_PHASES, self.customer_type)
+        )
+        self.phases = {
+            t: t.phase_ids.sorted(lambda p: (p.sequence, p.id))
+            for t in (self.lead_type, self.prospect_type, self.b10_type, self.b20_type)
+        }
+        # Odoo CRM: New, Qualified, Proposition, 6 more open stages, Won.
+        Stage = env["crm.stage"]
+        stages = Stage.search([("is_won", "=", False)], order="sequence, id")
+        stages |= Stage.create(
+            [
+                {"name": f"Bench stage {i}", "sequence": 3 + i}
+                for i in range(1, EXTRA_STAGES + 1)
+            ]
+        )
+        self.stages = stages.sorted(lambda s: (s.sequence, s.id))
+        self.won_stage = Stage.search([("is_won", "=", True)], limit=1)
+        self.teams = [
+            ref("sales_team.team_sales_department"),
+            env["crm.team"].create({"name": "Bench team 2", "company_id": company2.id}),
+        ]
+        self.lost_reason = env["crm.lost.reason"].search([], limit=1)
+        env.flush_all()
+
+    @staticmethod
+    def _type_vals(name, code, count, won_type):
+        return {
+            "name": name,
+            "code": code,
+            "won_account_type_id": won_type.id,
+            "phase_ids": [
+                Command.create(
+                    {
+                        "name": f"{code} phase {i}",
+                        "code": f"{code}-{i}",
+                        "sequence": i,
+                        "default_score": min(95, 5 + 90 * i // count),
+                        "phase_type": "closing" if i == count else "normal",
+                    }
+                )
+                for i in range(1, count + 1)
+            ],
+        }
+
+    def _insert_partners(self, prefix, count):
+        self.cr.execute(
+            """
+            INSERT INTO res_partner (
+                name, complete_name, commercial_company_name, company_id, active, type,
+                is_company, partner_share, lang, email, email_normalized, user_id, color,
+                employee, create_uid, write_uid, create_date, write_date)
+            SELECT name, name, name, (%(companies)s::int[])[1 + i %% 2], true, 'contact',
+                   true, true, 'en_US', email, email, %(uid)s, 0, false, %(uid)s, %(uid)s,
+                   now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+              FROM (SELECT i, %(prefix)s || lpad(i::text, 6, '0') AS name,
+                           lower(%(prefix)s) || i || '@bench.example.com' AS email
+                      FROM generate_series(0, %(count)s - 1) i) s
+             ORDER BY i
+            RETURNING id
+            """,
+            {"companies": self.company_ids, "uid": ADMIN_UID, "prefix": prefix, "count": count},
+        )
+        ids = sorted(row[0] for row in self.cr.fetchall())
+        self.cr.execute(
+            "UPDATE res_partner SET commercial_partner_id = id WHERE id = ANY(%s)", [ids]
+        )
+        return ids
+
+    def _copy(self, table, columns, rows):
+        def fmt(value):
+            if value is None:
+                return r"\N"
+            if isinstance(value, bool):
+                return "t" if value else "f"
+            if isinstance(value, datetime.datetime):
+                return value.isoformat(sep=" ")
+            return str(value)
+
+        buf = io.StringIO()
+        for row in rows:
+            buf.write("\t".join(fmt(value) for value in row))
+            buf.write("\n")
+        buf.seek(0)
+        self.cr.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buf)
+
+    def _funnel_rows(self, partner_id, company_id, account_type, current, active, close=None):
+        """Lines of one partner in one funnel: phases before `current` done, `current` current
+        (or closed with `close` = (outcome, reason)), the rest to do."""
+        now = self.now
+        rng = self.rng
+        phases = self.phases[account_type]
+        days_ago = rng.randint(5, 300) + (400 if not active else 0)
+        rows = []
+        for index, phase in enumerate(phases):
+            forecast = recurring = 0
+            date_start = date_done = done_by = None
+            close_reason = close_outcome = close_date = closed_by = None
+            if index <= current:
+                state = "done" if (index < current or close) else "current"
+                date_start = now - datetime.timedelta(days=days_ago - 3 * index)
+                forecast = rng.randrange(1000, 100000, 500)
+                recurring = rng.choice((0, 0, 0, 100, 250, 1000))
+                if state == "done":
+                    date_done = date_start + datetime.timedelta(days=3)
+                    done_by = ADMIN_UID
+                if close and index == current:
+                    close_outcome, close_reason = close
+                    close_date = date_done.date()
+                    closed_by = ADMIN_UID
+            else:
+                state = "todo"
+            rows.append(
+                (
+                    partner_id,
+                    phase.id,
+                    account_type.id,
+                    phase.sequence,
+                    phase.phase_type,
+                    company_id,
+                    active,
+                    state,
+                    phase.default_score,
+                    date_start,
+                    date_done,
+                    done_by,
+                    forecast,
+                    recurring,
+                    "month",
+                    recurring,
+                    close_reason,
+                    close_outcome,
+                    close_date,
+                    closed_by,
+                    ADMIN_UID,
+                    ADMIN_UID,
+                    now,
+                    now,
+                )
+            )
+        return rows
+
+    def _history_close(self, account_type):
+        """A close in an earlier funnel: won in its closing phase, or lost anywhere."""
+        last = len(self.phases[account_type]) - 1
+        if self.rng.random() < 0.4:
+            return last, ("won", self.reason_won.id)
+        return self.rng.randrange(last), ("lost", self.reason_lost.id)
+
+    def _build_partners(self):
+        n = self.n
+        self.now = datetime.datetime.utcnow().replace(microsecond=0)
+        # The N partners every funnel operation works on: open, never in a closing phase.
+        self.open_ids = self._insert_partners("Bench open ", n)
+        # N contacts without an account type yet (the bulk assignment's target).
+        self.fresh_ids = self._insert_partners("Bench fresh ", n)
+        # Closed partners (won ones switched to Customer, lost ones stay in Lead), for the
+        # reports' sake.
+        closed_ids = self._insert_partners("Bench closed ", n // 5)
+        rows = []
+        partner_type = {}
+        for i, partner_id in enumerate(self.open_ids):
+            company_id = self.company_ids[i % 2]
+            kind = i % 4
+            account_type = {
+                0: self.b10_type,
+                1: self.b10_type,
+                2: self.lead_type,
+                3: self.prospect_type,
+            }[kind]
+            partner_type[partner_id] = account_type
+            # Never in the closing phase (advance would refuse it), nor in the last normal
+            # phase of the 10-phase type half the time.
+            current = self.rng.randrange(len(self.phases[account_type]) - (2 if kind < 2 else 1))
+            rows += self._funnel_rows(partner_id, company_id, account_type, current, True)
+            history = {0: self.prospect_type, 2: self.prospect_type}.get(i % 8)
+            if history:
+                index, close = self._history_close(history)
+                rows += self._funnel_rows(partner_id, company_id, history, index, False, close)
+        won_closed, lost_closed = [], []
+        for i, partner_id in enumerate(closed_ids):
+            company_id = self.company_ids[i % 2]
+            index, close = self._history_close(self.lead_type)
+            won = close[0] == "won"
+            (won_closed if won else lost_closed).append(partner_id)
+            rows += self._funnel_rows(partner_id, company_id, self.lead_type, index, not won, close)
+        self._copy(
+            "crm_plus_phase_line",
+            [
+                "partner_id",
+                "phase_id",
+                "account_type_id",
+                "sequence",
+                "phase_type",
+                "company_id",
+                "is_active_funnel",
+                "state",
+                "score",
+                "date_start",
+                "date_done",
+                "done_by_id",
+                "forecast_value",
+                "recurring_value",
+                "recurring_interval",
+                "recurring_value_monthly",
+                "close_reason_id",
+                "close_outcome",
+                "close_date",
+                "closed_by_id",
+                "create_uid",
+                "write_uid",
+                "create_date",
+                "write_date",
+            ],
+            rows,
+        )
+        cr = self.cr
+        # The partners' stored funnel fields, as the funnel would have left them.
+        cr.execute(
+            """
+            UPDATE res_partner p
+               SET account_type_id = l.account_type_id, lead_phase_id = l.phase_id,
+                   funnel_state = 'open', funnel_score = l.score,
+                   funnel_forecast_value = l.forecast_value,
+                   funnel_recurring_value = l.recurring_value_monthly,
+                   funnel_weighted_value = l.forecast_value * l.score / 100.0,
+                   funnel_phase_date_start = l.date_start,
+                   expected_close_date = (l.date_start + interval '60 days')::date
+              FROM crm_plus_phase_line l
+             WHERE l.partner_id = p.id AND l.state = 'current' AND l.is_active_funnel
+               AND p.id = ANY(%s)
+            """,
+            [self.open_ids],
+        )
+        cr.execute(
+            """
+            UPDATE res_partner p
+               SET account_type_id = %(lead)s, lead_phase_id = l.phase_id,
+                   funnel_state = 'lost', close_reason_id = l.close_reason_id,
+                   close_date = l.close_date, funnel_score = l.score,
+                   funnel_forecast_value = l.forecast_value,
+                   funnel_recurring_value = l.recurring_value_monthly,
+                   funnel_weighted_value = l.forecast_value * l.score / 100.0,
+                   funnel_phase_date_start = l.date_start
+              FROM crm_plus_phase_line l
+             WHERE l.partner_id = p.id AND l.close_outcome IS NOT NULL AND p.id = ANY(%(ids)s)
+            """,
+            {"lead": self.lead_type.id, "ids": lost_closed},
+        )
+        cr.execute(
+            """
+            UPDATE res_partner p
+               SET account_type_id = %(customer)s, funnel_state = 'won',
+                   close_reason_id = l.close_reason_id, close_date = l.close_date
+              FROM crm_plus_phase_line l
+             WHERE l.partner_id = p.id AND l.close_outcome IS NOT NULL AND p.id = ANY(%(ids)s)
+            """,
+            {"customer": self.customer_type.id, "ids": won_closed},
+        )
+        self.open_types = partner_type
+        # A 5-phase partner for the contact form: in the Lead type, with Prospect history.
+        self.form_partner_5 = next(
+            pid for i, pid in enumerate(self.open_ids) if i % 8 == 2 and i > SMALL_N
+        )
+
+    def _build_leads(self):
+        """N open opportunities spread over the first 8 open stages like the partners over
+        their phases, and N/2 closed ones (40 % won, 60 % lost)."""
+        n = self.n
+        stages = self.stages
+        probability = {stage.id: 10 * (index + 1) for index, stage in enumerate(stages)}
+        rows = []
+        for i in range(n + n // 2):
+            company_index = i % 2
+            stage = stages[self.rng.randrange(len(stages) - 1)]
+            active = True
+            prob = probability[stage.id]
+            date_closed = lost_reason = None
+            if i >= n:
+                date_closed = self.now - datetime.timedelta(days=self.rng.randint(1, 400))
+                if self.rng.random() < 0.4:
+                    stage, prob = self.won_stage, 100
+                else:
+                    active, prob, lost_reason = False, 0, self.lost_reason.id
+            revenue = self.rng.randrange(1000, 100000, 500)
+            opened = self.now - datetime.timedelta(days=self.rng.randint(5, 300))
+            rows.append(
+                (
+                    f"Bench opportunity {i:06d}",
+                    "opportunity",
+                    active,
+                    stage.id,
+                    ADMIN_UID,
+                    self.teams[company_index].id,
+                    self.company_ids[company_index],
+                    revenue,
+                    prob,
+                    prob,
+                    round(revenue * prob / 100.0, 2),
+                    "1",
+                    0,
+                    opened,
+                    opened,
+                    date_closed,
+                    lost_reason,
+                    f"lead{i}@bench.example.com",
+                    f"lead{i}@bench.example.com",
+                    "correct",
+                    ADMIN_UID,
+                    ADMIN_UID,
+                    self.now,
+                    self.now,
+                )
+            )
+        self._copy(
+            "crm_lead",
+            [
+                "name",
+                "type",
+                "active",
+                "stage_id",
+                "user_id",
+                "team_id",
+                "company_id",
+                "expected_revenue",
+                "probability",
+                "automated_probability",
+                "prorated_revenue",
+                "priority",
+                "color",
+                "date_open",
+                "date_last_stage_update",
+                "date_closed",
+                "lost_reason_id",
+                "email_from",
+                "email_normalized",
+                "email_state",
+                "create_uid",
+                "write_uid",
+                "create_date",
+                "write_date",
+            ],
+            rows,
+        )
+        self.cr.execute(
+            "SELECT id FROM crm_lead WHERE name LIKE 'Bench opportunity %%' ORDER BY name"
+        )
+        ids = [row[0] for row in self.cr.fetchall()]
+        self.lead_ids = ids[:n]
+
+    def _build_form_partners(self):
+        """The contact form's subjects: a partner in the 20-phase type (with a lost Prospect
+        funnel in its history, like the 5-phase one), and one outside any funnel."""
+        env = self.env
+        Partner = env["res.partner"]
+        partner = Partner.create({"name": "Bench form 20 phases", "is_company": True})
+        partner.write({"account_type_id": self.prospect_type.id})
+        partner.action_advance_phase()
+        partner.action_close(self.reason_lost.id)
+        partner.write({"account_type_id": self.b20_type.id})
+        for _ in range(B20_PHASES // 2):
+            partner.action_advance_phase()
+        self.form_partner_20 = partner.id
+        self.form_partner_none = self.fresh_ids[-1]
+        env.flush_all()
+        self.cr.precommit.run()
+        env.flush_all()
+
+    def _describe_data(self):
+        cr = self.cr
+        info = self.data_info
+        cr.execute("SELECT count(*) FROM crm_plus_phase_line")
+        info["lines"] = cr.fetchone()[0]
+        cr.execute(
+            "SELECT state, count(*) FROM crm_plus_phase_line GROUP BY state ORDER BY state"
+        )
+        info["line_states"] = dict(cr.fetchall())
+        cr.execute("SELECT count(*) FROM crm_plus_phase_line WHERE close_outcome IS NOT NULL")
+        info["closes"] = cr.fetchone()[0]
+        cr.execute(
+            "SELECT funnel_state, count(*) FROM res_partner WHERE funnel_state IS NOT NULL "
+            "GROUP BY funnel_state ORDER BY funnel_state"
+        )
+        info["partner_states"] = dict(cr.fetchall())
+        cr.execute("SELECT count(*) FROM res_partner")
+        info["partners"] = cr.fetchone()[0]
+        cr.execute(
+            "SELECT count(*) FILTER (WHERE active), count(*) FILTER (WHERE NOT active), "
+            "count(*) FILTER (WHERE probability = 100) FROM crm_lead"
+        )
+        info["leads_active"], info["leads_lost"], info["leads_won"] = cr.fetchone()
+
+    # ------------------------------------------------------------------ measuring
+
+    def _timed(self, func):
+        """(seconds, queries, seconds spent in SQL) of func() + flush + precommit hooks."""
+        env = self.env
+        env.flush_all()
+        env.invalidate_all()
+        thread = threading.current_thread()
+        thread.query_count = 0
+        thread.query_time = 0.0
+        before = self.cr.sql_log_count
+        started = time.perf_counter()
+        func(env)
+        env.flush_all()
+        self.cr.precommit.run()
+        env.flush_all()
+        elapsed = time.perf_counter() - started
+        return elapsed, self.cr.sql_log_count - before, thread.query_time
+
+    def measure(self, key, label, func, prepare=None, fingerprint=None, runs=None):
+        times, counts, sql_times = [], [], []
+        print_ = None
+        for _ in range(runs or self.runs):
+            self.reset()
+            if prepare:
+                prepare()
+            elapsed, count, sql_time = self._timed(func)
+            times.append(elapsed)
+            counts.append(count)
+            sql_times.append(sql_time)
+            if fingerprint:
+                print_ = fingerprint()
+        self.reset()
+        result = Result(label, times, counts, sql_times, print_)
+        self.results[key] = result
+        log(f"  {label}: {result.time:.3f} s median, {result.count} queries")
+        return result
+
+    def count_small(self, key, func, prepare=None):
+        """Queries of the same operation on SMALL_N records (after a warm-up call)."""
+        counts = []
+        for _ in range(2):
+            self.reset()
+            if prepare:
+                prepare()
+            counts.append(self._timed(func)[1])
+        self.reset()
+        self.counts_small[key] = counts[-1]
+
+    def profile_once(self, label, func, prepare=None):
+        self.reset()
+        if prepare:
+            prepare()
+        env = self.env
+        env.invalidate_all()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        func(env)
+        env.flush_all()
+        self.cr.precommit.run()
+        env.flush_all()
+        profiler.disable()
+        self.reset()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(25)
+        sys.stderr.write(f"\n===== profile: {label} (by own time)\n{out.getvalue()}")
+
+    def slow_queries_once(self, label, func, prepare=None):
+        self.reset()
+        if prepare:
+            prepare()
+        totals = defaultdict(lambda: [0, 0.0])
+
+        def hook(cr, query, params, start, delay):
+            text = query.decode() if isinstance(query, bytes) else str(query)
+            key = re.sub(r"\s+", " ", text).strip()[:160]
+            totals[key][0] += 1
+            totals[key][1] += delay
+
+        thread = threading.current_thread()
+        thread.query_hooks = [hook]
+        try:
+            self._timed(func)
+        finally:
+            del thread.query_hooks
+        self.reset()
+        sys.stderr.write(f"\n===== slowest statements: {label}\n")
+        for key, (count, delay) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:12]:
+            sys.stderr.write(f"{delay:8.3f} s {count:6d}x  {key}\n")
+
+    def run_op(self, key, label, func_for, prepare_for=None, fingerprint=None):
+        """Query count at SMALL_N, then the timed runs at N (func_for(size) gives the
+        operation on `size` records)."""
+        small_prepare = prepare_for(SMALL_N) if prepare_for else None
+        self.count_small(key, func_for(SMALL_N), small_prepare)
+        prepare = prepare_for(self.n) if prepare_for else None
+        if self.profile and key.startswith("plus_"):
+            self.profile_once(label, func_for(self.n), prepare)
+        if self.slow_queries and not key.startswith("sql_"):
+            self.slow_queries_once(label, func_for(self.n), prepare)
+        return self.measure(key, label, func_for(self.n), prepare, fingerprint)
+
+    # ------------------------------------------------------------------ 1. assign a type
+
+    def op_assign(self):
+        log("1. assign an account type")
+        lead_type = self.lead_type
+
+        def plus(size):
+            ids = self.fresh_ids[:size]
+            return lambda env: env["res.partner"].browse(ids).write(
+                {"account_type_id": lead_type.id}
+            )
+
+        def sql(size):
+            ids = self.fresh_ids[:size]
+            return lambda env: self._sql_assign(env, ids, lead_type.id)
+
+        def fingerprint():
+            return self._fingerprint(self.fresh_ids)
+
+        self.run_op("plus_assign", "crm_plus write(account_type_id)", plus, None, fingerprint)
+        self.run_op("sql_assign", "plain SQL INSERT lines + UPDATE partners", sql, None, fingerprint)
+
+    def _sql_assign(self, env, ids, type_id):
+        cr = env.cr
+        cr.execute(
+            """
+            WITH ph AS (
+                SELECT id, account_type_id, sequence, phase_type, default_score,
+                       row_number() OVER (ORDER BY sequence, id) AS rn
+                  FROM crm_plus_lead_phase WHERE account_type_id = %(type)s AND active)
+            INSERT INTO crm_plus_phase_line (
+                partner_id, phase_id, account_type_id, sequence, phase_type, company_id,
+                is_active_funnel, state, score, date_start, recurring_interval, forecast_value,
+                recurring_value, recurring_value_monthly,
+                create_uid, create_date, write_uid, write_date)
+            SELECT p.id, ph.id, ph.account_type_id, ph.sequence, ph.phase_type, p.company_id,
+                   true, CASE WHEN ph.rn = 1 THEN 'current' ELSE 'todo' END, ph.default_score,
+                   CASE WHEN ph.rn = 1 THEN now() AT TIME ZONE 'UTC' END, 'month', 0, 0, 0,
+                   %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
+              FROM res_partner p CROSS JOIN ph
+             WHERE p.id = ANY(%(ids)s)
+            """,
+            {"type": type_id, "uid": env.uid, "ids": ids},
+        )
+        cr.execute(
+            """
+            UPDATE res_partner p
+               SET account_type_id = %(type)s, lead_phase_id = l.phase_id, funnel_state = 'open',
+                   close_reason_id = NULL, close_date = NULL, funnel_score = l.score,
+                   funnel_forecast_value = 0, funnel_recurring_value = 0,
+                   funnel_weighted_value = 0, funnel_phase_date_start = l.date_start,
+                   write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+              FROM crm_plus_phase_line l
+             WHERE l.partner_id = p.id AND l.state = 'current' AND l.account_type_id = %(type)s
+               AND p.id = ANY(%(ids)s)
+            """,
+            {"type": type_id, "uid": env.uid, "ids": ids},
+        )
+
+    def _fingerprint(self, ids):
+        """What an operation left, to check the ORM and the SQL variants do the same."""
+        self.cr.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE l.state = 'current'),
+                   count(*) FILTER (WHERE l.state = 'done'),
+                   count(*) FILTER (WHERE l.is_active_funnel),
+                   count(*) FILTER (WHERE l.close_outcome = 'won'),
+                   count(*) FILTER (WHERE l.close_outcome = 'lost'),
+                   sum(l.sequence) FILTER (WHERE l.state = 'current'),
+                   sum(l.forecast_value) FILTER (WHERE l.state = 'current'),
+                   (SELECT count(*) FROM res_partner p JOIN crm_plus_phase_line c
+                        ON c.partner_id = p.id AND c.phase_id = p.lead_phase_id
+                       AND (c.state = 'current' OR p.funnel_state != 'open')
+                     WHERE p.id = ANY(%(ids)s)),
+                   (SELECT string_agg(s || ':' || c, ',' ORDER BY s) FROM (
+                        SELECT coalesce(funnel_state, '-') s, count(*) c FROM res_partner
+                         WHERE id = ANY(%(ids)s) GROUP BY 1) x)
+              FROM crm_plus_phase_line l WHERE l.partner_id = ANY(%(ids)s)
+            """,
+            {"ids": ids},
+        )
+        return self.cr.fetchone()
+
+    # ------------------------------------------------------------------ 2. advance one phase
+
+    def op_advance(self):
+        log("2. advance one phase / stage")
+
+        def plus(size):
+            ids = self.open_ids[:size]
+            return lambda env: env["res.partner"].browse(ids).action_advance_phase()
+
+        def crm(size):
+            ids = self.lead_ids[:size]
+            next_stage = dict(zip(self.stages.ids, self.stages.ids[1:], strict=False))
+
+            def run(env):
+                leads = env["crm.lead"].browse(ids)
+                for stage, group in leads.grouped("stage_id").items():
+                    group.write({"stage_id": next_stage[stage.id]})
+
+            return run
+
+        def sql(size):
+            ids = self.open_ids[:size]
+            return lambda env: self._sql_advance(env, ids)
+
+        def fingerprint():
+            return self._fingerprint(self.open_ids)
+
+        self.run_op("plus_advance", "crm_plus action_advance_phase", plus, None, fingerprint)
+        self.run_op("crm_advance", "Odoo CRM write(stage_id), per stage", crm)
+        self.run_op("sql_advance", "plain SQL UPDATE lines + partners", sql, None, fingerprint)
+
+    def _sql_advance(self, env, ids):
+        env.cr.execute(
+            """
+            WITH done AS (
+                UPDATE crm_plus_phase_line
+                   SET state = 'done', date_done = now() AT TIME ZONE 'UTC', done_by_id = %(uid)s,
+                       write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                 WHERE partner_id = ANY(%(ids)s) AND state = 'current' AND is_active_funnel
+             RETURNING partner_id, sequence, phase_id, forecast_value, recurring_value,
+                       recurring_interval
+            ), nxt AS (
+                SELECT DISTINCT ON (n.partner_id) n.id, d.forecast_value, d.recurring_value,
+                       d.recurring_interval
+                  FROM done d
+                  JOIN crm_plus_phase_line n
+                    ON n.partner_id = d.partner_id AND n.is_active_funnel
+                   AND (n.sequence, n.phase_id) > (d.sequence, d.phase_id)
+                  JOIN crm_plus_lead_phase ph ON ph.id = n.phase_id AND ph.active
+                 ORDER BY n.partner_id, n.sequence, n.phase_id
+            ), cur AS (
+                UPDATE crm_plus_phase_line l
+                   SET state = 'current', date_start = now() AT TIME ZONE 'UTC',
+                       date_done = NULL, done_by_id = NULL,
+                       forecast_value = CASE WHEN coalesce(l.forecast_value, 0) = 0
+                                             THEN nxt.forecast_value ELSE l.forecast_value END,
+                       recurring_value = CASE WHEN coalesce(l.recurring_value, 0) = 0
+                                              THEN nxt.recurring_value ELSE l.recurring_value END,
+                       recurring_interval = CASE WHEN coalesce(l.recurring_value, 0) = 0
+                                                  AND nxt.recurring_value > 0
+                                                 THEN nxt.recurring_interval
+                                                 ELSE l.recurring_interval END,
+                       recurring_value_monthly = CASE
+                           WHEN coalesce(l.recurring_value, 0) = 0 AND nxt.recurring_value > 0
+                           THEN nxt.recurring_value / CASE nxt.recurring_interval
+                                WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END
+                           ELSE l.recurring_value_monthly END,
+                       write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                  FROM nxt WHERE l.id = nxt.id
+             RETURNING l.partner_id, l.phase_id, l.score, l.forecast_value,
+                       l.recurring_value_monthly, l.date_start
+            )
+            UPDATE res_partner p
+               SET lead_phase_id = cur.phase_id, funnel_score = cur.score,
+                   funnel_forecast_value = cur.forecast_value,
+                   funnel_recurring_value = cur.recurring_value_monthly,
+                   funnel_weighted_value = cur.forecast_value * cur.score / 100.0,
+                   funnel_phase_date_start = cur.date_start,
+                   write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+              FROM cur WHERE p.id = cur.partner_id
+            """,
+            {"uid": env.uid, "ids": ids},
+        )
+
+    # ------------------------------------------------------------------ 3. close won / lost
+
+    def _move_to_closing(self, ids):
+        """Untimed set-up of the won half: into the closing phase of its type."""
+        cr = self.cr
+        cr.execute(
+            """
+            UPDATE crm_plus_phase_line
+               SET state = CASE WHEN phase_type = 'closing' THEN 'current' ELSE 'done' END,
+                   date_start = coalesce(date_start, now() AT TIME ZONE 'UTC'),
+                   date_done = CASE WHEN phase_type = 'closing' THEN NULL
+                                    ELSE coalesce(date_done, now() AT TIME ZONE 'UTC') END
+             WHERE partner_id = ANY(%s) AND is_active_funnel AND state IN ('current', 'todo')
+            """,
+            [ids],
+        )
+        cr.execute(
+            """
+            UPDATE res_partner p SET lead_phase_id = l.phase_id
+              FROM crm_plus_phase_line l
+             WHERE l.partner_id = p.id AND l.state = 'current' AND l.is_active_funnel
+               AND p.id = ANY(%s)
+            """,
+            [ids],
+        )
+
+    def op_close(self):
+        log("3. close N/2 won and N/2 lost")
+
+        def halves(ids, size):
+            return ids[: size // 2], ids[size // 2 : size]
+
+        def prepare(size):
+            won, _lost = halves(self.open_ids, size)
+            return lambda: self._move_to_closing(won)
+
+        def plus(size):
+            won, lost = halves(self.open_ids, size)
+
+            def run(env):
+                Partner = env["res.partner"]
+                Partner.browse(won).action_close(self.reason_won.id)
+                Partner.browse(lost).action_close(self.reason_lost.id)
+
+            return run
+
+        def crm(size):
+            won, lost = halves(self.lead_ids, size)
+
+            def run(env):
+                Lead = env["crm.lead"]
+                Lead.browse(won).action_set_won()
+                Lead.browse(lost).action_set_lost(lost_reason_id=self.lost_reason.id)
+
+            return run
+
+        def sql(size):
+            won, lost = halves(self.open_ids, size)
+
+            def run(env):
+                self._sql_close(env, won, self.reason_won, self.customer_type.id)
+                self._sql_close(env, lost, self.reason_lost, None)
+
+            return run
+
+        def fingerprint():
+            return self._fingerprint(self.open_ids)
+
+        self.run_op("plus_close", "crm_plus action_close", plus, prepare, fingerprint)
+        self.run_op("crm_close", "Odoo CRM action_set_won / _lost", crm)
+        self.run_op("sql_close", "plain SQL UPDATE lines + partners", sql, prepare, fingerprint)
+
+    def _sql_close(self, env, ids, reason, switch_type_id):
+        cr = env.cr
+        params = {
+            "ids": ids,
+            "uid": env.uid,
+            "reason": reason.id,
+            "outcome": reason.outcome,
+            "switch": switch_type_id,
+        }
+        cr.execute(
+            """
+            WITH closed AS (
+                UPDATE crm_plus_phase_line
+                   SET state = 'done', date_done = now() AT TIME ZONE 'UTC', done_by_id = %(uid)s,
+                       close_reason_id = %(reason)s, close_outcome = %(outcome)s,
+                       close_date = (now() AT TIME ZONE 'UTC')::date, closed_by_id = %(uid)s,
+                       write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+                 WHERE partner_id = ANY(%(ids)s) AND state = 'current' AND is_active_funnel
+             RETURNING partner_id
+            )
+            UPDATE res_partner p
+               SET funnel_state = %(outcome)s, close_reason_id = %(reason)s,
+                   close_date = (now() AT TIME ZONE 'UTC')::date,
+                   account_type_id = coalesce(%(switch)s, p.account_type_id),
+                   lead_phase_id = CASE WHEN %(switch)s IS NULL THEN p.lead_phase_id END,
+                   funnel_score = CASE WHEN %(switch)s IS NULL THEN p.funnel_score ELSE 0 END,
+                   funnel_forecast_value = CASE WHEN %(switch)s IS NULL
+                                                THEN p.funnel_forecast_value ELSE 0 END,
+                   funnel_weighted_value = CASE WHEN %(switch)s IS NULL
+                                                THEN p.funnel_weighted_value ELSE 0 END,
+                   funnel_recurring_value = CASE WHEN %(switch)s IS NULL
+                                                 THEN p.funnel_recurring_value ELSE 0 END,
+                   funnel_phase_date_start = CASE WHEN %(switch)s IS NULL
+                                                  THEN p.funnel_phase_date_start END,
+                   write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
+              FROM closed WHERE p.id = closed.partner_id
+            """,
+            params,
+        )
+        if switch_type_id:
+            # The won partners leave their funnel for the (phase-less) won type.
+            cr.execute(
+                """
+                UPDATE crm_plus_phase_line SET is_active_funnel = false
+                 WHERE partner_id = ANY(%(ids)s) AND is_active_funnel
+                """,
+                params,
+            )
+
+    # ------------------------------------------------------------------ 4. reports
+
+    def op_reports(self):
+        log("4. report read_group")
+        winloss_fields = [
+            "closed_count:sum",
+            "won_count:sum",
+            "lost_count:sum",
+            "won_percent:avg",
+            "won_value:sum",
+            "lost_value:sum",
+        ]
+        forecast_fields = [
+            "forecast_value:sum",
+            "weighted_value:sum",
+            "mrr:sum",
+            "arr:sum",
+            "score:avg",
+        ]
+        funnel_fields = ["reached:sum", "reached_percent:avg", "days_in_phase:avg"]
+        cases = [
+            (
+                "winloss",
+                "crm.plus.winloss.report",
+                [],
+                winloss_fields,
+                ["account_type_id", "close_reason_id"],
+                """SELECT account_type_id, close_reason_id, count(*), sum(closed_count),
+                          sum(won_count), sum(lost_count), avg(won_percent), sum(won_value),
+                          sum(lost_value)
+                     FROM crm_plus_winloss_report
+                    GROUP BY account_type_id, close_reason_id""",
+            ),
+            (
+                "forecast",
+                "crm.plus.forecast.report",
+                [],
+                forecast_fields,
+                ["account_type_id", "lead_phase_id"],
+                """SELECT account_type_id, lead_phase_id, count(*), sum(forecast_value),
+                          sum(weighted_value), sum(mrr), sum(arr), avg(score)
+                     FROM crm_plus_forecast_report
+                    GROUP BY account_type_id, lead_phase_id""",
+            ),
+            (
+                "funnel",
+                "crm.plus.funnel.report",
+                [("is_active_funnel", "=", True)],
+                funnel_fields,
+                ["phase_id"],
+                """SELECT phase_id, count(*), sum(reached), avg(reached_percent),
+                          avg(days_in_phase)
+                     FROM crm_plus_funnel_report WHERE is_active_funnel
+                    GROUP BY phase_id""",
+            ),
+        ]
+        for name, model, domain, fields_, groupby, query in cases:
+
+            def orm(env, model=model, domain=domain, fields_=fields_, groupby=groupby):
+                env[model].read_group(domain, fields_, groupby, lazy=False)
+
+            self.measure(f"plus_report_{name}", f"crm_plus {model} read_group", orm)
+            self.measure(
+                f"sql_report_{name}",
+                f"plain SQL GROUP BY on {model.replace('.', '_')}",
+                lambda env, query=query: (env.cr.execute(query), env.cr.fetchall()),
+            )
+        won_lost = [
+            "|",
+            ("stage_id.is_won", "=", True),
+            "&",
+            ("active", "=", False),
+            ("probability", "=", 0),
+        ]
+
+        def crm_winloss(env):
+            env["crm.lead"].with_context(active_test=False).read_group(
+                won_lost,
+                ["expected_revenue:sum", "prorated_revenue:sum"],
+                ["stage_id", "lost_reason_id"],
+                lazy=False,
+            )
+
+        def crm_forecast(env):
+            env["crm.lead"].read_group(
+                [("type", "=", "opportunity"), ("probability", "<", 100)],
+                ["expected_revenue:sum", "prorated_revenue:sum", "probability:avg"],
+                ["team_id", "stage_id"],
+                lazy=False,
+            )
+
+        def sql_crm_winloss(env):
+            env.cr.execute(
+                """SELECT l.stage_id, l.lost_reason_id, count(*), sum(l.expected_revenue),
+                          sum(l.prorated_revenue)
+                     FROM crm_lead l LEFT JOIN crm_stage s ON s.id = l.stage_id
+                    WHERE s.is_won OR (NOT l.active AND l.probability = 0)
+                    GROUP BY l.stage_id, l.lost_reason_id"""
+            )
+            env.cr.fetchall()
+
+        self.measure("crm_report_winloss", "Odoo CRM crm.lead read_group won/lost", crm_winloss)
+        self.measure("crm_sql_report_winloss", "plain SQL GROUP BY on crm_lead", sql_crm_winloss)
+        self.measure("crm_report_forecast", "Odoo CRM crm.lead read_group open", crm_forecast)
+
+    # ------------------------------------------------------------------ 5. contact form
+
+    def form_spec(self, env):
+        """The specification the web client sends to web_read when it opens a contact: every
+        field of the form view, many2ones with their display name, x2manys with the fields of
+        the list (or kanban) they are shown in, 40 rows."""
+        views = env["res.partner"].get_views([(False, "form")])
+        models = {model: info["fields"] for model, info in views["models"].items()}
+        arch = etree.fromstring(views["views"]["form"]["arch"])
+
+        def field_nodes(node):
+            for child in node:
+                if not isinstance(child.tag, str):
+                    continue
+                if child.tag == "field":
+                    yield child
+                else:
+                    yield from field_nodes(child)
+
+        def spec_of(node, model):
+            spec = {}
+            fields_info = models[model]
+            for field in field_nodes(node):
+                name = field.get("name")
+                info = fields_info.get(name)
+                if info is None:
+                    continue
+                entry = spec.setdefault(name, {})
+                invisible = field.get("invisible") in ("1", "True") or field.get(
+                    "column_invisible"
+                ) in ("1", "True")
+                if info["type"] in ("many2one", "reference"):
+                    entry.setdefault("fields", {})
+                    if not invisible:
+                        entry["fields"]["display_name"] = {}
+                elif info["type"] in ("one2many", "many2many") and not invisible:
+                    mode = (field.get("mode") or "list").split(",")[0]
+                    subviews = {c.tag: c for c in field if isinstance(c.tag, str)}
+                    sub = next(
+                        (subviews[t] for t in (mode, "list", "kanban") if t in subviews), None
+                    )
+                    if sub is not None and info.get("relation") in models:
+                        entry["fields"] = spec_of(sub, info["relation"])
+                        entry["limit"] = 40
+                    else:
+                        related = {"display_name": {}}
+                        if field.get("widget") == "many2many_tags":
+                            related["color"] = {}
+                        entry["fields"] = related
+            return spec
+
+        spec = spec_of(arch, "res.partner")
+        spec["display_name"] = {}
+        return spec
+
+    def op_form(self):
+        log("5. contact form (web_read)")
+        spec = self.form_spec(self.env)
+        self.form["spec_fields"] = len(spec)
+        cases = [
+            ("5", self.form_partner_5),
+            ("20", self.form_partner_20),
+            ("none", self.form_partner_none),
+        ]
+        for phases, partner_id in cases:
+            env = self.env(context=dict(self.env.context, bin_size=True))
+            record = env["res.partner"].browse(partner_id)
+            record.web_read(spec)  # warm the registry's caches
+            times, counts = [], []
+            for _ in range(FORM_RUNS):
+                env.invalidate_all()
+                before = self.cr.sql_log_count
+                started = time.perf_counter()
+                data = record.web_read(spec)
+                times.append(time.perf_counter() - started)
+                counts.append(self.cr.sql_log_count - before)
+            lines = len(data[0].get("funnel_line_ids") or [])
+            history = len(data[0].get("funnel_history_line_ids") or [])
+            self.form[phases] = {
+                "time": median(times),
+                "queries": counts[-1],
+                "lines": lines,
+                "history": history,
+            }
+            log(f"  {phases} phases: {counts[-1]} queries, {median(times) * 1000:.1f} ms")
+            self.reset()
+        if self.slow_queries:
+            env = self.env(context=dict(self.env.context, bin_size=True))
+            self.slow_queries_once(
+                "contact form, 20 phases",
+                lambda e: env["res.partner"].browse(self.form_partner_20).web_read(spec),
+            )
+
+
+# ---------------------------------------------------------------------- report
+
+
+def log(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def machine_info(cr):
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    cr.execute("SHOW server_version")
+    pg = cr.fetchone()[0]
+    try:
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = "unknown"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram": ram,
+        "postgres": pg,
+        "python": platform.python_version(),
+        "odoo": odoo.release.version,
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "load": load,
+    }
+
+
+def fmt_time(seconds):
+    if seconds != seconds:  # NaN
+        return "–"
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def fmt_ratio(value):
+    return "–" if value != value else f"{value:.2f}×"
+
+
+def render(bench, info, total_seconds, load_end):
+    r = bench.results
+    n = bench.n
+    out = []
+    w = out.append
+    w(f"N = {n:,} partners in the funnel (+ {n:,} without a type) and {n:,} open Odoo CRM leads; ")
+    w(f"median of {bench.runs} runs, each from the same committed state (rollback after each).")
+    w("ORM timings include flush_all() and the precommit hooks (chatter tracking).")
+    w("")
+    w(
+        f"| # | Operation | Implementation | Median | Min | Max | SQL share | Queries N={SMALL_N}"
+        f" | Queries N={n:,} |"
+    )
+    w("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    rows = [
+        ("1", f"Assign an account type to {n:,} partners", ["plus_assign", "sql_assign"]),
+        (
+            "2",
+            f"Advance {n:,} partners one phase / leads one stage",
+            ["plus_advance", "crm_advance", "sql_advance"],
+        ),
+        ("3", f"Close {n // 2:,} won + {n // 2:,} lost", ["plus_close", "crm_close", "sql_close"]),
+        (
+            "4a",
+            "Win/loss report read_group",
+            ["plus_report_winloss", "sql_report_winloss", "crm_report_winloss"]
+            + ["crm_sql_report_winloss"],
+        ),
+        (
+            "4b",
+            "Forecast report read_group",
+            ["plus_report_forecast", "sql_report_forecast", "crm_report_forecast"],
+        ),
+        ("4c", "Funnel report read_group", ["plus_report_funnel", "sql_report_funnel"]),
+    ]
+    for number, operation, keys in rows:
+        for index, key in enumerate(keys):
+            res = r.get(key)
+            if not res:
+                continue
+            small = bench.counts_small.get(key)
+            w(
+                f"| {number if index == 0 else ''} | {operation if index == 0 else ''} | "
+                f"{res.label} | {fmt_time(res.time)} | {fmt_time(min(res.times))} | "
+                f"{fmt_time(max(res.times))} | {res.sql_share * 100:.0f} % | "
+                f"{small if small is not None else '–'} | {res.count} |"
+            )
+    w("")
+    w("Contact form (`web_read` with the form view's specification, "
+      f"{bench.form.get('spec_fields', '?')} top-level fields, cold ORM cache, "
+      f"median of {FORM_RUNS}):")
+    w("")
+    w("| Contact | Funnel lines shown | History lines | Queries | Time |")
+    w("|---|---:|---:|---:|---:|")
+    for phases, label in (("5", "5-phase type (Lead)"), ("20", "20-phase type"),
+                          ("none", "no account type (baseline)")):
+        f = bench.form.get(phases)
+        if f:
+            w(f"| {label} | {f['lines']} | {f['history']} | {f['queries']} | "
+              f"{fmt_time(f['time'])} |")
+    w("")
+
+    def ratio(a, b):
+        return r[a].time / r[b].time if a in r and b in r and r[b].time else float("nan")
+
+    w("Ratios (median / median):")
+    w("")
+    w("| Ratio | Value |")
+    w("|---|---:|")
+    ratio_rows = [
+        ("1. assign: crm_plus / plain SQL", ratio("plus_assign", "sql_assign")),
+        ("2. advance: crm_plus / Odoo CRM", ratio("plus_advance", "crm_advance")),
+        ("2. advance: crm_plus / plain SQL", ratio("plus_advance", "sql_advance")),
+        ("2. Odoo CRM / plain SQL", ratio("crm_advance", "sql_advance")),
+        ("3. close: crm_plus / Odoo CRM", ratio("plus_close", "crm_close")),
+        ("3. close: crm_plus / plain SQL", ratio("plus_close", "sql_close")),
+        ("4a. win/loss: read_group / plain SQL", ratio("plus_report_winloss",
+                                                        "sql_report_winloss")),
+        ("4b. forecast: read_group / plain SQL", ratio("plus_report_forecast",
+                                                        "sql_report_forecast")),
+        ("4c. funnel: read_group / plain SQL", ratio("plus_report_funnel", "sql_report_funnel")),
+        ("4a. Odoo CRM won/lost read_group / its plain SQL",
+         ratio("crm_report_winloss", "crm_sql_report_winloss")),
+    ]
+    for label, value in ratio_rows:
+        w(f"| {label} | {fmt_ratio(value)} |")
+    w("")
+
+    targets = []
+
+    def target(label, met, detail):
+        targets.append((label, met, detail))
+
+    adv_crm = ratio("plus_advance", "crm_advance")
+    adv_sql = ratio("plus_advance", "sql_advance")
+    target(f"Advance ≤ {ADVANCE_VS_CRM}× Odoo CRM's stage change", adv_crm <= ADVANCE_VS_CRM,
+           fmt_ratio(adv_crm))
+    target(f"Advance ≤ {ADVANCE_VS_SQL:g}× plain SQL", adv_sql <= ADVANCE_VS_SQL,
+           fmt_ratio(adv_sql))
+    for name in ("winloss", "forecast", "funnel"):
+        value = ratio(f"plus_report_{name}", f"sql_report_{name}")
+        target(f"Report read_group ≤ {REPORT_VS_SQL:g}× plain SQL ({name})",
+               value <= REPORT_VS_SQL, fmt_ratio(value))
+    for key, label in (("plus_assign", "assign"), ("plus_advance", "advance"),
+                       ("plus_close", "close")):
+        small = bench.counts_small.get(key)
+        large = r[key].count if key in r else None
+        target(f"Query count independent of N ({label})", small == large,
+               f"{small} at N={SMALL_N}, {large} at N={n:,}")
+    for phases in ("5", "20"):
+        f = bench.form.get(phases, {})
+        queries = f.get("queries")
+        target(f"Contact form ≤ {FORM_MAX_QUERIES} queries ({phases} phases)",
+               queries is not None and queries <= FORM_MAX_QUERIES, f"{queries} queries")
+    w("Targets:")
+    w("")
+    w("| Target | Measured | Met |")
+    w("|---|---:|---|")
+    for label, met, detail in targets:
+        w(f"| {label} | {detail} | {'met' if met else '**not met**'} |")
+    w("")
+
+    mismatches = []
+    for op in ("assign", "advance", "close"):
+        a, b = r.get(f"plus_{op}"), r.get(f"sql_{op}")
+        if a and b and a.fingerprint != b.fingerprint:
+            mismatches.append(f"{op}: ORM {a.fingerprint} vs SQL {b.fingerprint}")
+    if mismatches:
+        w("**Warning: the ORM and the plain SQL variants left different states:** "
+          + "; ".join(mismatches))
+    else:
+        w("Each plain SQL variant leaves the same lines and partner states as its crm_plus "
+          "action (checked on every run's result), without the chatter messages.")
+    w("")
+    d = bench.data_info
+    w(
+        f"Data set: {d.get('partners', 0):,} partners ({d.get('partner_states')}), "
+        f"{d.get('lines', 0):,} phase lines ({d.get('line_states')}, {d.get('closes', 0):,} "
+        f"closes), crm.lead: {d.get('leads_active', 0):,} active, {d.get('leads_won', 0):,} "
+        f"won, {d.get('leads_lost', 0):,} lost; generated in {d.get('build_seconds', 0):.1f} s."
+    )
+    w("")
+    w(
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, PostgreSQL "
+        f"{info['postgres']}, Python {info['python']}, Odoo {info['odoo']}; {info['date']}; "
+        f"load average at start {info['load']}, at end {load_end}."
+    )
+    if total_seconds is not None:
+        w("")
+        w(f"`make bench` took {total_seconds / 60:.1f} min (database, install, data, runs).")
+    return "\n".join(out), targets
+
+
+DOC_HEAD = """# Benchmarks
+
+Generated by `make bench` (tools/bench.sh → tools/bench.py); do not edit by hand, run it again.
+It compares crm_plus's batch funnel operations with Odoo's own CRM (`crm.lead`) doing the same
+thing in the same database, and with the plain SQL statements that produce the same rows.
+
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--config", required=True, help="odoo.conf (tools/env.sh's ODOO_CONF)")
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", 10000)))
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 5)))
+    parser.add_argument(
+        "--doc",
+        default=os.environ.get("BENCH_DOC", str(REPO_DIR / "doc" / "benchmarks.md")),
+        help="where to write the results ('-' for nowhere)",
+    )
+    parser.add_argument("--only", default="", help="comma list of 1,2,3,4,5 (default: all)")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--slow-queries", action="store_true")
+    args = parser.parse_args()
+    if args.n < SMALL_N * 2:
+        parser.error(f"--n must be at least {SMALL_N * 2}")
+
+    config.parse_config(
+        ["-c", args.config, "-d", args.database, "--no-http", "--log-level=warn"],
+        setup_logging=True,
+    )
+    registry = Registry(args.database)
+    with registry.cursor() as cr:
+        info = machine_info(cr)
+        bench = Bench(cr, args.n, args.runs, args.profile, args.slow_queries)
+        log(f"generating the data set (N={args.n:,})")
+        bench.build()
+        log(
+            f"  {bench.data_info['lines']:,} phase lines in "
+            f"{bench.data_info['build_seconds']:.1f} s"
+        )
+        only = set(args.only.split(",")) - {""} or {"1", "2", "3", "4", "5"}
+        for number, op in (
+            ("1", bench.op_assign),
+            ("2", bench.op_advance),
+            ("3", bench.op_close),
+            ("4", bench.op_reports),
+            ("5", bench.op_form),
+        ):
+            if number in only:
+                op()
+        cr.rollback()
+    started = os.environ.get("BENCH_STARTED")
+    total = time.time() - float(started) if started else None
+    try:
+        load_end = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load_end = "unknown"
+    text, targets = render(bench, info, total, load_end)
+    print()
+    print(text)
+    if args.doc != "-":
+        path = Path(args.doc)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(DOC_HEAD + text + "\n")
+        log(f"results written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
