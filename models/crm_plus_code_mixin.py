@@ -56,7 +56,7 @@ class CrmPlusCodeMixin(models.AbstractModel):
                             "Codes are unique per company, whatever their case.",
                             code=vals["code"],
                             other=other.display_name or vals["code"],
-                            model=self._description,
+                            model=self.env["ir.model"]._get(self._name).name,
                         )
                     )
                 seen.add(key)
@@ -96,7 +96,7 @@ class CrmPlusCodeMixin(models.AbstractModel):
                         "Codes are unique per company, whatever their case.",
                         code=record.code,
                         other=duplicates.display_name,
-                        model=self._description,
+                        model=self.env["ir.model"]._get(self._name).name,
                     )
                 )
 

@@ -674,48 +674,66 @@ class ResPartner(models.Model):
         )
         return True
 
-    def _funnel_check_open(self, partners, action_label):
-        """``partners``: rows of funnel_sql.load_partners, in the recordset's order."""
+    def _funnel_check_open(self, partners, action):
+        """``partners``: rows of funnel_sql.load_partners, in the recordset's order; ``action``:
+        advance, move or close (one whole sentence each, for translators)."""
         for row in partners:
+            name = self._funnel_partner_name(row["id"])
             if row["funnel_state"] in ("won", "lost"):
-                raise UserError(
-                    self.env._(
-                        "%(partner)s cannot %(action)s: its funnel is closed (%(state)s). "
-                        "Reopen it first.",
-                        partner=self._funnel_partner_name(row["id"]),
-                        action=action_label,
-                        state=dict(
-                            self._fields["funnel_state"]._description_selection(self.env)
-                        ).get(row["funnel_state"]),
-                    )
+                state = dict(self._fields["funnel_state"]._description_selection(self.env)).get(
+                    row["funnel_state"]
                 )
+                if action == "advance":
+                    message = self.env._(
+                        "%(partner)s is closed (%(state)s): reopen it before completing a phase.",
+                        partner=name,
+                        state=state,
+                    )
+                elif action == "move":
+                    message = self.env._(
+                        "%(partner)s is closed (%(state)s): reopen it before changing its phase.",
+                        partner=name,
+                        state=state,
+                    )
+                else:
+                    message = self.env._(
+                        "%(partner)s is already closed (%(state)s).", partner=name, state=state
+                    )
+                raise UserError(message)
             if not row["has_phases"] or not row["lead_phase_id"]:
-                raise UserError(
-                    self.env._(
-                        "%(partner)s cannot %(action)s: its account type (%(type)s) has no lead "
-                        "phases.",
-                        partner=self._funnel_partner_name(row["id"]),
-                        action=action_label,
-                        type=self.env["crm.plus.account.type"]
-                        .browse(row["account_type_id"])
-                        .sudo()
-                        .name
-                        or self.env._("none"),
+                type_name = self.env["crm.plus.account.type"].browse(
+                    row["account_type_id"]
+                ).sudo().name or self.env._("none")
+                if action == "advance":
+                    message = self.env._(
+                        "%(partner)s has no phase to complete: its account type (%(type)s) has "
+                        "no lead phases.",
+                        partner=name,
+                        type=type_name,
                     )
-                )
+                elif action == "move":
+                    message = self.env._(
+                        "%(partner)s cannot change phase: its account type (%(type)s) has no "
+                        "lead phases.",
+                        partner=name,
+                        type=type_name,
+                    )
+                else:
+                    message = self.env._(
+                        "%(partner)s has no funnel to close: its account type (%(type)s) has no "
+                        "lead phases.",
+                        partner=name,
+                        type=type_name,
+                    )
+                raise UserError(message)
             if row["funnel_state"] != "open":
-                raise UserError(
-                    self.env._(
-                        "%(partner)s is not in an open funnel.",
-                        partner=self._funnel_partner_name(row["id"]),
-                    )
-                )
+                raise UserError(self.env._("%(partner)s is not in an open funnel.", partner=name))
 
-    def _funnel_load_open(self, action_label):
+    def _funnel_load_open(self, action):
         self._funnel_check_access()
         self.env.flush_all()
         partners = funnel_sql.load_partners(self.env, self.ids)
-        self._funnel_check_open([partners[pid] for pid in self.ids], action_label)
+        self._funnel_check_open([partners[pid] for pid in self.ids], action)
         return partners, funnel_sql.load_active_lines(self.env, self.ids)
 
     def _funnel_current_line(self, partner_id, lines):
@@ -746,7 +764,7 @@ class ResPartner(models.Model):
 
     def action_advance_phase(self):
         """Complete the current phase and make the next one current, for every partner."""
-        partners, lines_by_partner = self._funnel_load_open(self.env._("complete its phase"))
+        partners, lines_by_partner = self._funnel_load_open("advance")
         now = fields.Datetime.now()
         line_updates, partner_updates, entered = {}, {}, []
         for partner_id in self.ids:
@@ -823,7 +841,7 @@ class ResPartner(models.Model):
                         or self.env._("none"),
                     )
                 )
-        self._funnel_check_open([partners[pid] for pid in self.ids], self.env._("change phase"))
+        self._funnel_check_open([partners[pid] for pid in self.ids], "move")
         moving = [pid for pid in self.ids if partners[pid]["lead_phase_id"] != phase.id]
         lines_by_partner = funnel_sql.load_active_lines(self.env, moving)
         now = fields.Datetime.now()
@@ -878,7 +896,7 @@ class ResPartner(models.Model):
             raise UserError(self.env._("The close reason %s is archived.", reason.name))
         if note is not None and not isinstance(note, str):
             raise UserError(self.env._("The close note must be text."))
-        partners, lines_by_partner = self._funnel_load_open(self.env._("be closed"))
+        partners, lines_by_partner = self._funnel_load_open("close")
         now = fields.Datetime.now()
         today = fields.Date.context_today(self)
         line_updates, partner_updates = {}, {}
@@ -1043,7 +1061,7 @@ class ResPartner(models.Model):
 
     def action_open_close_wizard(self):
         self._funnel_check_access()
-        self._funnel_load_open(self.env._("be closed"))
+        self._funnel_load_open("close")
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Close"),

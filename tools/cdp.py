@@ -102,13 +102,7 @@ class Chromium:
         self.ws = websocket.create_connection(ws_url, suppress_origin=True, timeout=60)
         self.send("Page.enable")
         self.send("Runtime.enable")
-        self.send(
-            "Emulation.setDeviceMetricsOverride",
-            width=self.width,
-            height=self.height,
-            deviceScaleFactor=self.scale,
-            mobile=False,
-        )
+        self.resize(self.width, self.height)
 
     def stop(self):
         if self.ws:
@@ -189,15 +183,21 @@ class Chromium:
         )
         time.sleep(delay)
 
-    def screenshot(self, path, clip_selector=None):
-        params = {"format": "png", "captureBeyondViewport": False}
-        if clip_selector:
-            rect = self.evaluate(
-                f"(() => {{ const r = document.querySelector({json.dumps(clip_selector)})"
-                ".getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, "
-                "height: r.height}; })()"
-            )
-            params["clip"] = dict(rect, scale=1)
+    def resize(self, width, height):
+        self.width, self.height = width, height
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=self.scale,
+            mobile=False,
+        )
+
+    def screenshot(self, path, clip=None):
+        """Save the viewport (or the `clip` rectangle: x, y, width, height) as a PNG."""
+        params = {"format": "png"}
+        if clip:
+            params["clip"] = dict(clip, scale=1)
         data = self.send("Page.captureScreenshot", **params)["data"]
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "wb") as f:

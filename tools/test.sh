@@ -8,8 +8,11 @@ clone_template "$DB"
 log "installing crm_plus in $DB"
 "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" -i crm_plus --stop-after-init --log-level=warn --no-http
 status=0
-log "running the test suite (pytest-odoo)"
-(cd "$BUILD_DIR/addons" && "$VENV/bin/pytest" -p no:cacheprovider --odoo-config="$ODOO_CONF" --odoo-database="$DB" \
+source "$REPO_DIR/tools/browser.sh"
+ensure_chromium || status=$?  # the tours then fail with the reason
+log "running the test suite (pytest-odoo; --odoo-http for the browser tours)"
+(cd "$BUILD_DIR/addons" && PYTHONPATH="$REPO_DIR/tools:$PYTHONPATH" "$VENV/bin/pytest" -p no:cacheprovider \
+    -p pytest_http_ports --odoo-http --odoo-config="$ODOO_CONF" --odoo-database="$DB" \
     ${PYTEST_ARGS:-} crm_plus/tests) || status=$?
 log "lint (ruff, pylint-odoo)"
 "$REPO_DIR/tools/lint.sh" || status=$?
