@@ -1,10 +1,13 @@
-.PHONY: run test lint bench screenshots i18n clean
+.PHONY: run test stress lint bench screenshots i18n clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
 
 test:  ## everything CI checks: install, pytest-odoo, lint
 	@bash tools/test.sh
+
+stress:  ## long soak outside make test: concurrency, bad input, life cycle on 10,000 contacts
+	@bash tools/stress.sh
 
 lint:
 	@bash tools/lint.sh
@@ -14,6 +17,9 @@ bench:  ## crm_plus vs Odoo CRM vs plain SQL on BENCH_N (10,000) partners → do
 
 i18n:  ## export i18n/crm_plus.pot, merge it into the .po files, report what is untranslated
 	@bash tools/i18n.sh $(I18N_ARGS)
+
+screenshots:  ## doc/img/*.png for the README: sample data, headless Chromium (tools/screenshots.py)
+	@bash tools/screenshots.sh
 
 clean:
 	rm -rf .build

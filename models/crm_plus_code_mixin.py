@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .funnel_guard import check_vals
+
 
 def _escape_like(value):
     return value.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
@@ -63,10 +65,13 @@ class CrmPlusCodeMixin(models.AbstractModel):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            check_vals(self, vals)
         self.browse()._precheck_codes(vals_list)
         return super().create(vals_list)
 
     def write(self, vals):
+        check_vals(self, vals)
         if vals.get("code"):
             self._precheck_codes([vals])
         return super().write(vals)

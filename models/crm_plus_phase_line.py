@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .funnel_guard import check_vals, is_funnel_op
+
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 
 # Fields only the funnel's own methods (res.partner actions) may write: they carry the
@@ -260,7 +262,7 @@ class CrmPlusPhaseLine(models.Model):
             activity_model.create(vals_list)
 
     def _check_funnel_managed(self, vals):
-        if self.env.context.get("crm_plus_funnel_op"):
+        if is_funnel_op(self.env):
             return
         managed = FUNNEL_MANAGED_FIELDS.intersection(vals)
         if managed:
@@ -274,7 +276,7 @@ class CrmPlusPhaseLine(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.context.get("crm_plus_funnel_op"):
+        if not is_funnel_op(self.env):
             raise UserError(
                 self.env._(
                     "Funnel lines are created by the funnel: give the contact an account type "
@@ -284,12 +286,13 @@ class CrmPlusPhaseLine(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        check_vals(self, vals)
         self._check_funnel_managed(vals)
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_funnel(self):
-        if not self.env.context.get("crm_plus_funnel_op"):
+        if not is_funnel_op(self.env):
             raise UserError(
                 self.env._(
                     "Funnel lines are the contact's history and cannot be deleted; change the "

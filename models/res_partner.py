@@ -10,10 +10,20 @@ from odoo.tools.mail import generate_tracking_message_id
 
 from . import funnel_sql
 from .crm_plus_phase_line import MONTHS_PER_INTERVAL
+from .funnel_guard import check_vals, funnel_context, is_funnel_op
 
 # Changes the funnel's batch actions log themselves, in one message per partner.
 FUNNEL_TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
+# Fields of res.partner this module adds: checked for type before the ORM sees them.
+FUNNEL_FIELDS = {
+    "account_type_id",
+    "lead_phase_id",
+    "funnel_state",
+    "close_reason_id",
+    "close_date",
+    "expected_close_date",
+}
 # Score bands of the pipeline board's progress bar.
 HOT_SCORE = 70
 WARM_SCORE = 40
@@ -339,14 +349,36 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        phase_requests = []
+        if not is_funnel_op(self.env):
+            for vals in vals_list:
+                check_vals(self, vals, only=FUNNEL_FIELDS)
+                if {"funnel_state", "close_reason_id", "close_date"}.intersection(vals):
+                    raise UserError(
+                        self.env._(
+                            "The funnel state, close reason and close date are set by Close "
+                            "and Reopen, not written directly."
+                        )
+                    )
+            phase_requests = [vals.pop("lead_phase_id", False) for vals in vals_list]
         partners = super().create(vals_list)
         in_funnel = partners.filtered(lambda p: p.sudo().account_type_id)
         if in_funnel:
             in_funnel._funnel_sync_account_type()
+        # A lead phase given at creation: the funnel starts there (same rules as a drag).
+        by_phase = defaultdict(list)
+        for partner, phase_id in zip(partners, phase_requests, strict=False):
+            if phase_id:
+                by_phase[phase_id].append(partner.id)
+        for phase_id, partner_ids in by_phase.items():
+            self.browse(partner_ids)._funnel_move_to_phase(
+                self.env["crm.plus.lead.phase"].browse(phase_id)
+            )
         return partners
 
     def write(self, vals):
-        if self.env.context.get("crm_plus_funnel_op"):
+        check_vals(self, vals, only=FUNNEL_FIELDS)
+        if is_funnel_op(self.env):
             return super().write(vals)
         funnel_vals = {"lead_phase_id", "funnel_state", "close_reason_id", "close_date"}
         if funnel_vals.intersection(vals) - {"lead_phase_id"}:
@@ -383,12 +415,14 @@ class ResPartner(models.Model):
     # change, one INSERT for the chatter. The query count does not depend on the batch size.
 
     def _funnel_check_access(self):
+        if not all(isinstance(id_, int) and not isinstance(id_, bool) for id_ in self._ids):
+            raise UserError(self.env._("Contacts must be given by their database ids."))
         if not self.env.su and not self.env.user.has_group(FUNNEL_GROUP):
             raise AccessError(self.env._("Only CRM+ users can move contacts through the funnel."))
         self.check_access("write")
 
     def _funnel_line_model(self):
-        return self.env["crm.plus.phase.line"].sudo().with_context(crm_plus_funnel_op=True)
+        return self.env["crm.plus.phase.line"].sudo().with_context(funnel_context(self.env))
 
     def _funnel_partner_name(self, partner_id):
         return self.browse(partner_id).sudo().display_name
@@ -678,6 +712,8 @@ class ResPartner(models.Model):
         """``partners``: rows of funnel_sql.load_partners, in the recordset's order; ``action``:
         advance, move or close (one whole sentence each, for translators)."""
         for row in partners:
+            if row["funnel_state"] == "open" and row["has_phases"] and row["lead_phase_id"]:
+                continue
             name = self._funnel_partner_name(row["id"])
             if row["funnel_state"] in ("won", "lost"):
                 state = dict(self._fields["funnel_state"]._description_selection(self.env)).get(
@@ -879,12 +915,18 @@ class ResPartner(models.Model):
         self._funnel_apply(line_updates, partner_updates, entered)
         return True
 
-    def action_close(self, close_reason_id, note=None):
+    def action_close(self, close_reason_id=None, note=None):
         """Close the funnel with a reason: won only from the closing phase, lost from any
         open phase. A won partner whose type names a "type when won" switches to it."""
         self._funnel_check_access()
         if isinstance(close_reason_id, models.BaseModel):
             close_reason_id = close_reason_id.id
+        if not close_reason_id:
+            raise UserError(
+                self.env._(
+                    "A close reason is needed to close: it says whether it was won or lost."
+                )
+            )
         if not isinstance(close_reason_id, int) or isinstance(close_reason_id, bool):
             raise UserError(
                 self.env._("The close reason must be given by its id (got %s).", close_reason_id)

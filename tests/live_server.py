@@ -125,9 +125,8 @@ def run_odoo(db, *args, timeout=600, check=True):
     cmd = odoo_command(db, *args, "--stop-after-init", "--no-http", "--max-cron-threads=0")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode:
-        raise RuntimeError(
-            f"odoo-bin failed ({proc.returncode}): {' '.join(args)}\n{_tail(proc.stdout + proc.stderr)}"
-        )
+        output = _tail(proc.stdout + proc.stderr)
+        raise RuntimeError(f"odoo-bin failed ({proc.returncode}): {' '.join(args)}\n{output}")
     return proc
 
 
@@ -140,7 +139,9 @@ def odoo_shell(db, script, timeout=600):
         cmd, input=script, capture_output=True, text=True, timeout=timeout, check=False
     )
     if proc.returncode:
-        raise RuntimeError(f"odoo-bin shell failed ({proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+        raise RuntimeError(
+            f"odoo-bin shell failed ({proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}"
+        )
     return proc.stdout
 
 
@@ -377,8 +378,8 @@ class LiveServer:
                 with urllib.request.urlopen(f"{self.url}/web/login", timeout=10) as response:
                     if response.status == 200:
                         return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+                _logger.debug("Odoo not up yet on port %s: %s", self.port, error)
             time.sleep(0.3)
         output = self.log_tail()
         self.stop()

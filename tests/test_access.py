@@ -68,7 +68,11 @@ def _parse(table):
     header, body = rows[0], rows[1:]
     users = header[-len(USERS) :]
     assert tuple(users) == USERS, users
-    return {(row[0], row[1], user): cell for row in body for user, cell in zip(users, row[2:])}
+    return {
+        (row[0], row[1], user): cell
+        for row in body
+        for user, cell in zip(users, row[2:], strict=False)
+    }
 
 
 EXPECTED_CELLS = _parse(EXPECTED)
@@ -108,9 +112,7 @@ class TestAccessMatrix(CrmPlusCase):
                     "company_id": cls.other_company.id,
                     "company_ids": [Command.set([cls.other_company.id])],
                     "groups_id": [
-                        Command.set(
-                            [ref("crm_plus.group_crm_plus_user").id, partner_manager.id]
-                        )
+                        Command.set([ref("crm_plus.group_crm_plus_user").id, partner_manager.id])
                     ],
                 }
             ),
@@ -135,7 +137,12 @@ class TestAccessMatrix(CrmPlusCase):
             {"name": "T-Spare", "code": "T-SPARE", "company_id": cls.company.id}
         )
         cls.main_reason = cls.Reason.create(
-            {"name": "T-Main lost", "code": "T-ML", "outcome": "lost", "company_id": cls.company.id}
+            {
+                "name": "T-Main lost",
+                "code": "T-ML",
+                "outcome": "lost",
+                "company_id": cls.company.id,
+            }
         )
         cls.main_partner = cls.Partner.create(
             {
@@ -263,9 +270,9 @@ class TestAccessMatrix(CrmPlusCase):
             ("crm.plus.phase.line", "write"): lambda env: self.main_line.with_env(env).write(
                 {"score": 55, "forecast_value": 1000.0, "note": "edited"}
             ),
-            ("crm.plus.phase.line", "write-state"): lambda env: self.main_line.with_env(
-                env
-            ).write({"state": "done"}),
+            ("crm.plus.phase.line", "write-state"): lambda env: self.main_line.with_env(env).write(
+                {"state": "done"}
+            ),
             ("crm.plus.phase.line", "unlink"): lambda env: self.main_line.with_env(env).unlink(),
             ("crm.plus.close.wizard", "read"): lambda env: close_wizard(env).read(["note"]),
             ("crm.plus.close.wizard", "create"): lambda env: env["crm.plus.close.wizard"].create(
@@ -300,8 +307,9 @@ class TestAccessMatrix(CrmPlusCase):
                     "funnel_forecast_value",
                 ]
             ),
-            ("partner", "read-funnel-lines"): lambda env: self.main_partner.with_env(env)
-            .funnel_line_ids.mapped("state"),
+            ("partner", "read-funnel-lines"): lambda env: self.main_partner.with_env(
+                env
+            ).funnel_line_ids.mapped("state"),
             ("partner", "search-funnel-fields"): lambda env: env["res.partner"].search(
                 [("lead_phase_id", "!=", False), ("funnel_state", "=", "open")]
             ),
@@ -313,7 +321,11 @@ class TestAccessMatrix(CrmPlusCase):
                 }
             ),
             ("partner", "create-closed"): lambda env: env["res.partner"].create(
-                {"name": "T-born won", "funnel_state": "won", "close_reason_id": self.reason_won.id}
+                {
+                    "name": "T-born won",
+                    "funnel_state": "won",
+                    "close_reason_id": self.reason_won.id,
+                }
             ),
             ("partner", "write-account-type"): lambda env: self.main_partner.with_env(env).write(
                 {"account_type_id": self.lead_type.id}
@@ -332,9 +344,7 @@ class TestAccessMatrix(CrmPlusCase):
             ),
             ("partner", "reopen"): lambda env: self.main_closed.with_env(env).action_reopen(),
             ("partner", "close-wizard-confirm"): lambda env: close_wizard(env).action_confirm(),
-            ("partner", "account-type-wizard-apply"): lambda env: type_wizard(
-                env
-            ).action_apply(),
+            ("partner", "account-type-wizard-apply"): lambda env: type_wizard(env).action_apply(),
         }
         return ops
 

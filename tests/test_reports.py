@@ -4,6 +4,7 @@ board's grouping."""
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
+from odoo.addons.crm_plus.models.funnel_guard import funnel_context
 from odoo.exceptions import AccessError
 
 from .common import CrmPlusCase
@@ -67,7 +68,7 @@ class TestReports(CrmPlusCase):
         # Fixed dates: each started line ran (index % 5 + 1.5) days; current lines started
         # (index % 4 + 2) days before now.
         self.db_now = self.db_now_utc()
-        funnel_lines = lines.with_context(crm_plus_funnel_op=True)
+        funnel_lines = lines.with_context(funnel_context(self.env))
         for index, line in enumerate(funnel_lines):
             if not line.date_start:
                 continue
@@ -85,7 +86,7 @@ class TestReports(CrmPlusCase):
         }
         for partner, close_date in close_dates.items():
             partner.phase_line_ids.filtered("close_outcome").with_context(
-                crm_plus_funnel_op=True
+                **funnel_context(self.env)
             ).write({"close_date": close_date})
         self.pa.expected_close_date = date(2024, 6, 10)
         self.pb.expected_close_date = date(2024, 6, 25)
@@ -539,7 +540,9 @@ class TestReports(CrmPlusCase):
             )
             self.assertFalse(any(todo_rows.mapped("days_in_phase")))
         self.assertFalse(
-            self.pb.funnel_line_ids.filtered(lambda line: line.state == "todo" and line.date_start),
+            self.pb.funnel_line_ids.filtered(
+                lambda line: line.state == "todo" and line.date_start
+            ),
             "a drag back clears the start of the phases left",
         )
         # The board's column sum is the forecast report's, phase by phase.

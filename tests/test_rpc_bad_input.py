@@ -17,6 +17,7 @@ import pytest
 from .live_server import (
     LiveServer,
     assert_funnel_invariants,
+    funnel_invariant_violations,
     report,
     snapshot_diff,
     table_snapshot,
@@ -169,9 +170,7 @@ def _set_up(server, db):
         )
         return server.rpc(login, login + "-pw-123")
 
-    ctx.sales = user(
-        "rpc_sales", ["crm_plus.group_crm_plus_user", "base.group_partner_manager"]
-    )
+    ctx.sales = user("rpc_sales", ["crm_plus.group_crm_plus_user", "base.group_partner_manager"])
     ctx.internal = user("rpc_internal", ["base.group_user"])
     ctx.portal = user("rpc_portal", ["base.group_portal"])
     ctx.other_company = user(
@@ -197,7 +196,9 @@ def ctx():
 
 
 def _admin(model, method, *args, **kwargs):
-    return lambda c: c.admin.call(model, method, *(a(c) if callable(a) else a for a in args), **kwargs)
+    return lambda c: c.admin.call(
+        model, method, *(a(c) if callable(a) else a for a in args), **kwargs
+    )
 
 
 def _as(who, model, method, *args, **kwargs):
@@ -263,9 +264,7 @@ CASES = {
         PARTNER, "action_close", ids("p_open"), one("archived_reason")
     ),
     "close without a reason argument": _admin(PARTNER, "action_close", ids("p_open")),
-    "close an already closed partner": _admin(
-        PARTNER, "action_close", ids("p_lost"), one("lost")
-    ),
+    "close an already closed partner": _admin(PARTNER, "action_close", ids("p_lost"), one("lost")),
     "close a partner without account type": _admin(
         PARTNER, "action_close", ids("p_none"), one("lost")
     ),
@@ -335,7 +334,9 @@ CASES = {
         PHASE, "create", {"name": "RPC ghost", "account_type_id": UNKNOWN_ID}
     ),
     "phase stale_after_days -1": _admin(
-        PHASE, "create", vals(name="RPC stale", account_type_id=one("open_type"), stale_after_days=-1)
+        PHASE,
+        "create",
+        vals(name="RPC stale", account_type_id=one("open_type"), stale_after_days=-1),
     ),
     "phase activity_delay_days -3": _admin(
         PHASE,
@@ -408,7 +409,9 @@ CASES = {
         TYPE, "write", ids("lead"), vals(won_account_type_id=one("lead"))
     ),
     "two default types": _admin(TYPE, "write", ids("lead", "prospect"), {"is_default": True}),
-    "type code already used, other case": _admin(TYPE, "create", {"name": "RPC dup", "code": "lead"}),
+    "type code already used, other case": _admin(
+        TYPE, "create", {"name": "RPC dup", "code": "lead"}
+    ),
     "type code of spaces only": _admin(TYPE, "create", {"name": "RPC spaces", "code": "   "}),
     "type without name": _admin(TYPE, "create", {"code": "RPC-NONAME"}),
     "type of an unknown company": _admin(
@@ -499,7 +502,11 @@ CASES = {
     "create a partner with a lead phase of another type": _admin(
         PARTNER,
         "create",
-        vals(name="RPC wrong phase", account_type_id=one("lead"), lead_phase_id=one("prospect_first")),
+        vals(
+            name="RPC wrong phase",
+            account_type_id=one("lead"),
+            lead_phase_id=one("prospect_first"),
+        ),
     ),
     "create a phase line with the funnel's own context key": _as(
         "sales",
@@ -539,6 +546,7 @@ def _readable(message):
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_bad_input_is_refused(ctx, case):
     before = table_snapshot(ctx.db)
+    broken_before = funnel_invariant_violations(ctx.db)
     started = time.monotonic()
     outcome = Outcome(case=case, code="accepted", seconds=0.0)
     try:
@@ -556,10 +564,16 @@ def test_bad_input_is_refused(ctx, case):
     diff = snapshot_diff(before, table_snapshot(ctx.db))
     if diff:
         outcome.problems.append(f"data changed: {diff}")
+    broken = {
+        label: rows
+        for label, rows in funnel_invariant_violations(ctx.db).items()
+        if set(rows) - set(broken_before.get(label, ()))
+    }
+    if broken:
+        outcome.problems.append(f"funnel invariants broken: {broken}")
     RESULTS.append(outcome)
     assert not outcome.problems, (
-        f"{case}: {'; '.join(outcome.problems)}\n--- fault string ---\n"
-        + outcome.message[-3000:]
+        f"{case}: {'; '.join(outcome.problems)}\n--- fault string ---\n" + outcome.message[-3000:]
     )
 
 
@@ -588,7 +602,11 @@ def test_zz_summary(ctx, pytestconfig):
     ]
     lines += [
         f"  [{outcome.code}] {outcome.case} ({outcome.seconds * 1000:.0f} ms)"
-        + (f"  <-- {'; '.join(outcome.problems)}" if outcome.problems else "")
+        + (
+            f"  <-- {'; '.join(outcome.problems)}"
+            if outcome.problems
+            else f": {' '.join(outcome.message.split())[:110]}"
+        )
         for outcome in RESULTS
     ]
     report(pytestconfig, "crm_plus: XML-RPC bad input", lines)

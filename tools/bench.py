@@ -88,6 +88,7 @@ class Bench:
         self.n = n
         self.runs = runs
         self.budget = budget
+        self.skip = set()
         self.profile = profile
         self.slow_queries = slow_queries
         self.rng = random.Random(6)
@@ -563,6 +564,8 @@ class Bench:
         return elapsed, self.cr.sql_log_count - before, thread.query_time
 
     def measure(self, key, label, func, prepare=None, fingerprint=None, runs=None):
+        if key.split("_", 1)[0] in self.skip:
+            return None
         times, counts, sql_times = [], [], []
         print_ = None
         for _ in range(runs or self.runs):
@@ -642,13 +645,15 @@ class Bench:
     def run_op(self, key, label, func_for, prepare_for=None, fingerprint=None):
         """Query count at SMALL_N, then the timed runs at N (func_for(size) gives the
         operation on `size` records)."""
+        if key.split("_", 1)[0] in self.skip:
+            return None
         small_prepare = prepare_for(SMALL_N) if prepare_for else None
         self.count_small(key, func_for(SMALL_N), small_prepare)
         prepare = prepare_for(self.n) if prepare_for else None
         if self.profile and key.startswith("plus_"):
             self.profile_once(label, func_for(self.n), prepare)
-        if self.slow_queries and not key.startswith("sql_"):
-            self.slow_queries_once(label, func_for(self.n), prepare)
+        if self.slow_queries and key.startswith("plus_"):
+            self.slow_queries_once(label, func_for(self.n), prepare, top=40)
         return self.measure(key, label, func_for(self.n), prepare, fingerprint)
 
     # ------------------------------------------------------------------ 1. assign a type
@@ -663,6 +668,17 @@ class Bench:
                 lambda env: env["res.partner"].browse(ids).write({"account_type_id": lead_type.id})
             )
 
+        def wizard(size):
+            ids = self.fresh_ids[:size]
+
+            def run(env):
+                # As the list view's action does it: create the wizard, then apply it.
+                env["crm.plus.account.type.wizard"].with_context(
+                    active_model="res.partner", active_ids=ids
+                ).create({"account_type_id": lead_type.id}).action_apply()
+
+            return run
+
         def sql(size):
             ids = self.fresh_ids[:size]
             return lambda env: self._sql_assign(env, ids, lead_type.id)
@@ -671,6 +687,9 @@ class Bench:
             return self._fingerprint(self.fresh_ids)
 
         self.run_op("plus_assign", "crm_plus write(account_type_id)", plus, None, fingerprint)
+        self.run_op(
+            "plus_assign_wizard", "crm_plus Set Account Type wizard", wizard, None, fingerprint
+        )
         self.run_op(
             "sql_assign", "plain SQL INSERT lines + UPDATE partners", sql, None, fingerprint
         )
@@ -1213,7 +1232,11 @@ def render(bench, info, total_seconds, load_end):
     )
     w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     rows = [
-        ("1", f"Assign an account type to {n:,} partners", ["plus_assign", "sql_assign"]),
+        (
+            "1",
+            f"Assign an account type to {n:,} partners",
+            ["plus_assign", "plus_assign_wizard", "sql_assign"],
+        ),
         (
             "2",
             f"Advance {n:,} partners one phase / leads one stage",
@@ -1281,7 +1304,8 @@ def render(bench, info, total_seconds, load_end):
     w("| Ratio | Value |")
     w("|---|---:|")
     ratio_rows = [
-        ("1. assign: crm_plus / plain SQL", ratio("plus_assign", "sql_assign")),
+        ("1. assign: crm_plus write / plain SQL", ratio("plus_assign", "sql_assign")),
+        ("1. assign: crm_plus wizard / plain SQL", ratio("plus_assign_wizard", "sql_assign")),
         ("2. advance: crm_plus / Odoo CRM", ratio("plus_advance", "crm_advance")),
         ("2. advance: crm_plus / plain SQL", ratio("plus_advance", "sql_advance")),
         ("2. Odoo CRM / plain SQL", ratio("crm_advance", "sql_advance")),
@@ -1330,7 +1354,8 @@ def render(bench, info, total_seconds, load_end):
             fmt_ratio(value),
         )
     for key, label in (
-        ("plus_assign", "assign"),
+        ("plus_assign", "assign, write"),
+        ("plus_assign_wizard", "assign, wizard"),
         ("plus_advance", "advance"),
         ("plus_close", "close"),
     ):
@@ -1359,8 +1384,13 @@ def render(bench, info, total_seconds, load_end):
     w("")
 
     mismatches = []
-    for op in ("assign", "advance", "close"):
-        a, b = r.get(f"plus_{op}"), r.get(f"sql_{op}")
+    for op, sql_op in (
+        ("assign", "assign"),
+        ("assign_wizard", "assign"),
+        ("advance", "advance"),
+        ("close", "close"),
+    ):
+        a, b = r.get(f"plus_{op}"), r.get(f"sql_{sql_op}")
         if a and b and a.fingerprint != b.fingerprint:
             mismatches.append(f"{op}: ORM {a.fingerprint} vs SQL {b.fingerprint}")
     if mismatches:
@@ -1411,7 +1441,7 @@ def main():
     parser.add_argument(
         "--budget",
         type=float,
-        default=float(os.environ.get("BENCH_BUDGET", 60)),
+        default=float(os.environ.get("BENCH_BUDGET", 45)),
         help="no further run of a measure once its runs took this many seconds (at least one)",
     )
     parser.add_argument(
@@ -1420,6 +1450,9 @@ def main():
         help="where to write the results ('-' for nowhere)",
     )
     parser.add_argument("--only", default="", help="comma list of 1,2,3,4,5 (default: all)")
+    parser.add_argument(
+        "--skip", default="", help="comma list of variants not to measure: plus, crm, sql"
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--slow-queries", action="store_true")
     args = parser.parse_args()
@@ -1434,6 +1467,7 @@ def main():
     with registry.cursor() as cr:
         info = machine_info(cr)
         bench = Bench(cr, args.n, args.runs, args.budget, args.profile, args.slow_queries)
+        bench.skip = set(args.skip.split(",")) - {""}
         log(f"generating the data set (N={args.n:,})")
         bench.build()
         log(

@@ -8,6 +8,7 @@ Used by tools/screenshots.py; no Odoo import, so it also works as a standalone h
 """
 
 import base64
+import contextlib
 import itertools
 import json
 import os
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import websocket
@@ -87,16 +89,12 @@ class Chromium:
             if time.time() > deadline:
                 self.stop()
                 raise BrowserError("Chromium has no page target")
-            try:
-                import urllib.request  # noqa: PLC0415 - only needed here
-
+            with contextlib.suppress(OSError):  # not listening yet
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=3) as r:
                     targets = json.load(r)
                 ws_url = next(
                     (t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page"), None
                 )
-            except OSError:
-                pass
             if not ws_url:
                 time.sleep(0.1)
         self.ws = websocket.create_connection(ws_url, suppress_origin=True, timeout=60)
@@ -106,10 +104,8 @@ class Chromium:
 
     def stop(self):
         if self.ws:
-            try:
+            with contextlib.suppress(OSError):
                 self.ws.close()
-            except OSError:
-                pass
             self.ws = None
         if self.proc:
             self.proc.terminate()
@@ -193,8 +189,15 @@ class Chromium:
             mobile=False,
         )
 
-    def screenshot(self, path, clip=None):
-        """Save the viewport (or the `clip` rectangle: x, y, width, height) as a PNG."""
+    def screenshot(self, path, clip=None, hide=(".o_notification_manager",)):
+        """Save the viewport (or the `clip` rectangle: x, y, width, height) as a PNG, without
+        the elements matching `hide` (by default Odoo's notifications)."""
+        if hide:
+            self.evaluate(
+                "(() => { const style = document.createElement('style'); style.textContent = "
+                f"{json.dumps(', '.join(hide) + ' { display: none !important; }')}; "
+                "document.head.appendChild(style); })()"
+            )
         params = {"format": "png"}
         if clip:
             params["clip"] = dict(clip, scale=1)

@@ -45,9 +45,25 @@ OPEN_PARTNERS = [
     (
         "Adventure Works",
         4,
-        [(20, 40000, 0), (40, 52000, 1500), (60, 60000, 2500), (80, 60000, 2500), (90, 60000, 2500)],
+        [
+            (20, 40000, 0),
+            (40, 52000, 1500),
+            (60, 60000, 2500),
+            (80, 60000, 2500),
+            (90, 60000, 2500),
+        ],
     ),
 ]
+
+ADDRESSES = {
+    SHOWCASE: {
+        "street": "4567 Main Street",
+        "city": "Seattle",
+        "zip": "98052",
+        "phone": "+1 206-555-0142",
+        "email": "purchasing@wideworldimporters.example.com",
+    },
+}
 
 # name, months ago, phase index the close happened in, outcome reason xmlid, forecast
 CLOSED_PARTNERS = [
@@ -72,9 +88,10 @@ CLOSED_PARTNERS = [
 
 
 def seed(config, database):
-    import freezegun  # noqa: PLC0415 - needs Odoo's environment
-    import odoo  # noqa: PLC0415
-    from odoo import api  # noqa: PLC0415
+    import freezegun
+
+    import odoo
+    from odoo import api
 
     odoo.tools.config.parse_config(["-c", config, "-d", database, "--log-level=warn"])
     registry = odoo.modules.registry.Registry(database)
@@ -93,7 +110,10 @@ def seed(config, database):
             """Create a Lead at `start` and complete `phase_index` phases, every `step_days`."""
             with freezegun.freeze_time(start):
                 partner = partners.create(
-                    {"name": name, "is_company": True, "account_type_id": lead.id}
+                    dict(
+                        {"name": name, "is_company": True, "account_type_id": lead.id},
+                        **ADDRESSES.get(name, {}),
+                    )
                 )
             for index in range(phase_index + 1):
                 moment = start + datetime.timedelta(days=index * step_days)
@@ -101,7 +121,9 @@ def seed(config, database):
                     if index:
                         partner.action_advance_phase()
                     score, forecast, recurring = figures[min(index, len(figures) - 1)]
-                    current = partner.funnel_line_ids.filtered(lambda l: l.state == "current")
+                    current = partner.funnel_line_ids.filtered(
+                        lambda line: line.state == "current"
+                    )
                     current.write(
                         {"score": score, "forecast_value": forecast, "recurring_value": recurring}
                     )
@@ -112,7 +134,9 @@ def seed(config, database):
             step = rng.randint(4, 9)
             start = now - datetime.timedelta(days=step * phase_index + rng.randint(1, 6))
             partner = walk(name, start, phase_index, figures, step)
-            partner.expected_close_date = (now + datetime.timedelta(days=15 + 10 * rng.randint(1, 6))).date()
+            partner.expected_close_date = (
+                now + datetime.timedelta(days=15 + 10 * rng.randint(1, 6))
+            ).date()
         for name, months_ago, phase_index, reason, forecast in CLOSED_PARTNERS:
             closed_at = now - datetime.timedelta(days=30 * months_ago + rng.randint(0, 20))
             step = rng.randint(3, 8)
@@ -121,7 +145,7 @@ def seed(config, database):
             partner = walk(name, start, phase_index, [(score, forecast, 0)], step)
             with freezegun.freeze_time(closed_at):
                 partner.action_close(env.ref(f"crm_plus.{reason}").id)
-        cr.commit()
+        # Leaving the `with` block commits.
 
 
 # ---------------------------------------------------------------------- server
@@ -190,7 +214,9 @@ def shoot_overview(browser, url, partner_id, path):
     browser.resize(1440, 1200)
     browser.goto(f"{url}/odoo/contacts/{partner_id}")
     browser.click(".o_notebook_headers a.nav-link[name=crm_plus_overview]")
-    browser.wait_for(".o_notebook .tab-pane.active .o_field_widget[name=funnel_line_ids] .o_data_row")
+    browser.wait_for(
+        ".o_notebook .tab-pane.active .o_field_widget[name=funnel_line_ids] .o_data_row"
+    )
     browser.settle()
     # From the top of the form to the end of the Overview page (leave the chatter out).
     bottom = browser.evaluate(
@@ -200,8 +226,9 @@ def shoot_overview(browser, url, partner_id, path):
 
 
 def shoot_pipeline(browser, url, path):
-    browser.resize(1440, 820)
+    browser.resize(1720, 860)  # the five columns of Lead side by side
     browser.goto(f"{url}/odoo")
+    browser.click(".o_navbar_apps_menu button")  # the apps menu, then CRM+ (opens Pipeline)
     browser.click(".o_app[data-menu-xmlid='crm_plus.menu_crm_plus_root']")
     browser.wait_for(".o_kanban_renderer .o_kanban_group .o_kanban_record")
     browser.settle()
@@ -244,7 +271,7 @@ def main():
         server.terminate()
         server.wait(30)
     for name in ("contact_overview.png", "pipeline_board.png", "winloss_graph.png"):
-        print(out / name)
+        sys.stdout.write(f"{out / name}\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,71 @@
+"""Guards of the funnel's data: who may write the fields the funnel manages, and a readable
+refusal (not a crash) for values of the wrong type."""
+
+from odoo.exceptions import ValidationError
+
+# The funnel's own methods put this object in the context to write the fields they manage.
+# An RPC client can send any JSON/XML value in its context, but never this object.
+FUNNEL_OP = object()
+
+
+def funnel_context(env):
+    return dict(env.context, crm_plus_funnel_op=FUNNEL_OP)
+
+
+def is_funnel_op(env):
+    return env.context.get("crm_plus_funnel_op") is FUNNEL_OP
+
+
+def check_vals(model, vals, only=None):
+    """Refuse unknown fields and values the fields cannot hold with a ValidationError, before
+    the ORM would raise a bare ValueError (an RPC crash). ``only``: the field names to check."""
+    if not isinstance(vals, dict):
+        raise ValidationError(model.env._("Values must be given as a dictionary of fields."))
+    for fname, value in vals.items():
+        if only is not None and fname not in only:
+            continue
+        field = model._fields.get(fname)
+        if field is None:
+            raise ValidationError(
+                model.env._(
+                    "%(model)s has no field %(field)s.",
+                    model=model.env["ir.model"]._get(model._name).name,
+                    field=fname,
+                )
+            )
+        if field.type in ("one2many", "many2many"):
+            continue
+        if field.type == "many2one" and not (
+            value is False
+            or value is None
+            or (isinstance(value, int) and not isinstance(value, bool))
+        ):
+            raise ValidationError(
+                model.env._(
+                    "%(field)s expects a record id, not %(value)r.",
+                    field=field._description_string(model.env),
+                    value=value,
+                )
+            )
+        if (
+            field.type in ("integer", "float", "monetary")
+            and (isinstance(value, bool) or not isinstance(value, (int, float)))
+            and value is not False
+        ):
+            raise ValidationError(
+                model.env._(
+                    "%(field)s expects a number, not %(value)r.",
+                    field=field._description_string(model.env),
+                    value=value,
+                )
+            )
+        try:
+            field.convert_to_cache(value, model.browse(), validate=True)
+        except (ValueError, TypeError) as error:
+            raise ValidationError(
+                model.env._(
+                    "%(value)r is not a valid value for %(field)s.",
+                    value=value,
+                    field=field._description_string(model.env),
+                )
+            ) from error
