@@ -5,7 +5,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, sql
 from odoo.tools.mail import generate_tracking_message_id
 
 from . import funnel_sql
@@ -353,6 +353,7 @@ class ResPartner(models.Model):
         if not is_funnel_op(self.env):
             for vals in vals_list:
                 check_vals(self, vals, only=FUNNEL_FIELDS)
+                self._funnel_check_field_access(vals)
                 if {"funnel_state", "close_reason_id", "close_date"}.intersection(vals):
                     raise UserError(
                         self.env._(
@@ -380,6 +381,7 @@ class ResPartner(models.Model):
         check_vals(self, vals, only=FUNNEL_FIELDS)
         if is_funnel_op(self.env):
             return super().write(vals)
+        self._funnel_check_field_access(vals)
         funnel_vals = {"lead_phase_id", "funnel_state", "close_reason_id", "close_date"}
         if funnel_vals.intersection(vals) - {"lead_phase_id"}:
             raise UserError(
@@ -407,6 +409,41 @@ class ResPartner(models.Model):
         if target_phase is not None:
             self._funnel_move_to_phase(target_phase)
         return result
+
+    @api.model
+    def _funnel_check_field_access(self, vals):
+        """Field groups are enforced by Odoo on write only: a create must not let a user outside
+        CRM+ put a contact in a funnel. The type and phase are read as the user, so the
+        multi-company rules refuse another company's."""
+        funnel_vals = FUNNEL_FIELDS.intersection(vals)
+        if not funnel_vals or self.env.su:
+            return
+        if not self.env.user.has_group(FUNNEL_GROUP):
+            raise AccessError(
+                self.env._(
+                    "Only CRM+ users can set the funnel fields of a contact (%s).",
+                    ", ".join(sorted(funnel_vals)),
+                )
+            )
+        if vals.get("account_type_id"):
+            self.env["crm.plus.account.type"].browse(vals["account_type_id"]).check_access("read")
+        if vals.get("lead_phase_id"):
+            self.env["crm.plus.lead.phase"].browse(vals["lead_phase_id"]).check_access("read")
+
+    def _auto_init(self):
+        # Create the stored figure columns empty before the ORM does: empty is right for every
+        # contact outside a funnel, so installing on a database of existing contacts neither
+        # recomputes nor rewrites them (their write_date stays).
+        for column, column_type in (
+            ("funnel_score", "int4"),
+            ("funnel_forecast_value", "numeric"),
+            ("funnel_recurring_value", "numeric"),
+            ("funnel_weighted_value", "numeric"),
+            ("funnel_phase_date_start", "timestamp"),
+        ):
+            if not sql.column_exists(self.env.cr, self._table, column):
+                sql.create_column(self.env.cr, self._table, column, column_type)
+        return super()._auto_init()
 
     # ------------------------------------------------------------------ funnel rules
     #

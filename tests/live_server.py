@@ -20,7 +20,8 @@ They run Odoo as subprocesses, on databases of their own, with the helpers of th
 ``LiveServer(db, workers=0)``
     A context manager: ``odoo-bin`` serving ``db`` on a free loopback port in 18100-18199
     (``--workers N`` for the multi-process server), started when ``/web/login`` answers, stopped
-    at the end. ``server.rpc(login, password)`` gives an :class:`RpcClient`.
+    at the end; its log (``server.logfile``) is removed unless the block failed.
+    ``server.rpc(login, password)`` gives an :class:`RpcClient`.
 
 ``table_snapshot(db)`` / ``funnel_invariant_violations(db)``
     Direct SQL: every row of the crm_plus tables and ``res_partner`` (to prove a refused call
@@ -329,8 +330,12 @@ class LiveServer:
         self.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, traceback):
         self.stop()
+        # The log is kept after a failure (or with CRM_PLUS_KEEP_DB) to look at it.
+        if exc_type is None and not os.environ.get("CRM_PLUS_KEEP_DB") and self.logfile:
+            with contextlib.suppress(OSError):
+                os.unlink(self.logfile)
 
     def start(self, attempts=5):
         last_error = None

@@ -89,6 +89,8 @@ class Bench:
         self.runs = runs
         self.budget = budget
         self.skip = set()
+        self.experiment = None
+        self.suffix = ""  # "+x" while re-measuring after --experiment's SQL
         self.profile = profile
         self.slow_queries = slow_queries
         self.rng = random.Random(6)
@@ -129,13 +131,23 @@ class Bench:
         self._build_leads()
         self._build_form_partners()
         self.cr.commit()
-        self.cr.execute(
-            "ANALYZE res_partner, crm_plus_phase_line, crm_lead, mail_message, "
-            "mail_tracking_value"
-        )
-        self.cr.commit()
+        self.vacuum()
         self.data_info["build_seconds"] = time.perf_counter() - started
         self._describe_data()
+
+    def vacuum(self):
+        """Each operation group starts from clean tables and fresh statistics: the runs before
+        it rolled back tens of thousands of rows (dead tuples, inflated row estimates)."""
+        self.reset()
+        connection = self.cr._cnx
+        connection.autocommit = True
+        try:
+            self.cr.execute(
+                "VACUUM ANALYZE res_partner, crm_plus_phase_line, crm_lead, mail_message, "
+                "mail_tracking_value, mail_followers"
+            )
+        finally:
+            connection.autocommit = False
 
     def _build_config(self):
         env = self.su
@@ -582,7 +594,7 @@ class Bench:
                 print_ = fingerprint()
         self.reset()
         result = Result(label, times, counts, sql_times, print_)
-        self.results[key] = result
+        self.results[key + self.suffix] = result
         log(
             f"  {label}: {result.time:.3f} s median of {len(times)}, {result.count} queries, "
             f"SQL {result.sql_share * 100:.0f} %"
@@ -598,7 +610,7 @@ class Bench:
                 prepare()
             counts.append(self._timed(func)[1])
         self.reset()
-        self.counts_small[key] = counts[-1]
+        self.counts_small[key + self.suffix] = counts[-1]
 
     def profile_once(self, label, func, prepare=None):
         self.reset()
@@ -1143,7 +1155,7 @@ class Bench:
                 counts.append(self.cr.sql_log_count - before)
             lines = len(data[0].get("funnel_line_ids") or [])
             history = len(data[0].get("funnel_history_line_ids") or [])
-            self.form[phases] = {
+            self.form[phases + self.suffix] = {
                 "time": median(times),
                 "queries": counts[-1],
                 "lines": lines,
@@ -1383,6 +1395,29 @@ def render(bench, info, total_seconds, load_end):
         w(f"| {label} | {detail} | {verdict} |")
     w("")
 
+    experiment = [key for key in r if key.endswith("+x")]
+    if experiment or bench.experiment:
+        w(f"Experiment (`--experiment {bench.experiment}`), measured after the runs above:")
+        w("")
+        w("| Implementation | Before | After | After / before | Queries before | Queries after |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for key in experiment:
+            before, after = r.get(key[:-2]), r[key]
+            if before:
+                w(
+                    f"| {after.label} | {fmt_time(before.time)} | {fmt_time(after.time)} | "
+                    f"{fmt_ratio(after.time / before.time)} | {before.count} | {after.count} |"
+                )
+        for phases in ("5", "20"):
+            before, after = bench.form.get(phases), bench.form.get(phases + "+x")
+            if before and after:
+                w(
+                    f"| contact form, {phases} phases | {fmt_time(before['time'])} | "
+                    f"{fmt_time(after['time'])} | {fmt_ratio(after['time'] / before['time'])} "
+                    f"| {before['queries']} | {after['queries']} |"
+                )
+        w("")
+
     mismatches = []
     for op, sql_op in (
         ("assign", "assign"),
@@ -1453,6 +1488,10 @@ def main():
     parser.add_argument(
         "--skip", default="", help="comma list of variants not to measure: plus, crm, sql"
     )
+    parser.add_argument(
+        "--experiment",
+        help="SQL file to apply after the measures (e.g. an index), then measure again (A/B)",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--slow-queries", action="store_true")
     args = parser.parse_args()
@@ -1475,15 +1514,30 @@ def main():
             f"{bench.data_info['build_seconds']:.1f} s"
         )
         only = set(args.only.split(",")) - {""} or {"1", "2", "3", "4", "5"}
-        for number, op in (
+        ops = (
             ("1", bench.op_assign),
             ("2", bench.op_advance),
             ("3", bench.op_close),
             ("4", bench.op_reports),
             ("5", bench.op_form),
-        ):
+        )
+        for number, op in ops:
             if number in only:
+                bench.vacuum()
                 op()
+        if args.experiment:
+            # A/B in the same process: apply the SQL (e.g. CREATE/DROP INDEX), measure again.
+            log(f"experiment: {args.experiment}")
+            bench.reset()
+            cr.execute(Path(args.experiment).read_text())
+            cr.commit()
+            bench.experiment = args.experiment
+            bench.suffix = "+x"
+            bench.skip.add("crm")
+            for number, op in ops:
+                if number in only:
+                    bench.vacuum()
+                    op()
         cr.rollback()
     started = os.environ.get("BENCH_STARTED")
     total = time.time() - float(started) if started else None

@@ -12,7 +12,7 @@ source "$REPO_DIR/tools/browser.sh"
 ensure_chromium || status=$?  # the tours then fail with the reason
 log "running the test suite (pytest-odoo; --odoo-http for the browser tours)"
 (cd "$BUILD_DIR/addons" && PYTHONPATH="$REPO_DIR/tools:$PYTHONPATH" "$VENV/bin/pytest" -p no:cacheprovider \
-    -p pytest_http_ports --odoo-http --odoo-config="$ODOO_CONF" --odoo-database="$DB" \
+    -p pytest_crm_plus --odoo-http --odoo-config="$ODOO_CONF" --odoo-database="$DB" \
     ${PYTEST_ARGS:-} crm_plus/tests) || status=$?
 log "lint (ruff, pylint-odoo)"
 "$REPO_DIR/tools/lint.sh" || status=$?
