@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-from .funnel_guard import funnel_context
+from .funnel_guard import FUNNEL_OP
 
 DEMO_COMPANIES = [
     "Azure Interior",
@@ -114,10 +114,10 @@ class CrmPlusDemo(models.AbstractModel):
                     vals["date_done"] = now - timedelta(days=offset)
                 if line.close_date:
                     vals["close_date"] = (now - timedelta(days=offset)).date()
-                line.with_context(funnel_context(env)).write(vals)
+                line.with_context(crm_plus_funnel_op=FUNNEL_OP).write(vals)
                 offset = (start - now).days * -1
         closed = partners.filtered(lambda p: p.funnel_state in ("won", "lost"))
         for partner in closed:
             line = lines.filtered(lambda ln, p=partner: ln.partner_id == p and ln.close_outcome)
-            partner.with_context(funnel_context(env)).close_date = line[:1].close_date
+            partner.with_context(crm_plus_funnel_op=FUNNEL_OP).close_date = line[:1].close_date
         return True

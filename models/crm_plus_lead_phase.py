@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from .funnel_guard import funnel_context
+from .funnel_guard import FUNNEL_OP
 
 
 class CrmPlusLeadPhase(models.Model):
@@ -158,7 +158,7 @@ class CrmPlusLeadPhase(models.Model):
         # would leave them stranded between done and current lines.
         self.env["crm.plus.phase.line"].sudo().search(
             [("phase_id", "in", self.ids), ("state", "=", "todo")]
-        ).with_context(funnel_context(self.env)).unlink()
+        ).with_context(crm_plus_funnel_op=FUNNEL_OP).unlink()
 
     def _funnel_add_lines_to_open_partners(self):
         """A phase added (or restored) on a type appears on the type's open partners: as todo

@@ -8,10 +8,6 @@ from odoo.exceptions import ValidationError
 FUNNEL_OP = object()
 
 
-def funnel_context(env):
-    return dict(env.context, crm_plus_funnel_op=FUNNEL_OP)
-
-
 def is_funnel_op(env):
     return env.context.get("crm_plus_funnel_op") is FUNNEL_OP
 

@@ -10,7 +10,7 @@ from odoo.tools.mail import generate_tracking_message_id
 
 from . import funnel_sql
 from .crm_plus_phase_line import MONTHS_PER_INTERVAL
-from .funnel_guard import check_vals, funnel_context, is_funnel_op
+from .funnel_guard import FUNNEL_OP, check_vals, is_funnel_op
 
 # Changes the funnel's batch actions log themselves, in one message per partner.
 FUNNEL_TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
@@ -459,7 +459,7 @@ class ResPartner(models.Model):
         self.check_access("write")
 
     def _funnel_line_model(self):
-        return self.env["crm.plus.phase.line"].sudo().with_context(funnel_context(self.env))
+        return self.env["crm.plus.phase.line"].sudo().with_context(crm_plus_funnel_op=FUNNEL_OP)
 
     def _funnel_partner_name(self, partner_id):
         return self.browse(partner_id).sudo().display_name

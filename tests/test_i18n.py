@@ -201,11 +201,10 @@ class TestI18n(CrmPlusCase):
             with self.subTest(lang=code):
                 expected = self.tr(
                     code,
-                    "%(partner)s cannot %(action)s: its account type (%(type)s) has no "
-                    "lead phases.",
+                    "%(partner)s has no phase to complete: its account type (%(type)s) has "
+                    "no lead phases.",
                 ) % {
                     "partner": "Azure Interior",
-                    "action": self.tr(code, "complete its phase"),
                     "type": self.tr(code, "Customer"),
                 }
                 with self.assertRaises(UserError) as caught:
@@ -252,12 +251,10 @@ class TestI18n(CrmPlusCase):
                     str(caught.exception.args[0]),
                     self.tr(
                         code,
-                        "%(partner)s cannot %(action)s: its funnel is closed (%(state)s). "
-                        "Reopen it first.",
+                        "%(partner)s is closed (%(state)s): reopen it before completing a phase.",
                     )
                     % {
                         "partner": "Gemini Furniture",
-                        "action": self.tr(code, "complete its phase"),
                         "state": self.tr(code, "Lost"),
                     },
                 )

@@ -4,7 +4,7 @@ board's grouping."""
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from odoo.addons.crm_plus.models.funnel_guard import funnel_context
+from odoo.addons.crm_plus.models.funnel_guard import FUNNEL_OP
 from odoo.exceptions import AccessError
 
 from .common import CrmPlusCase
@@ -68,7 +68,7 @@ class TestReports(CrmPlusCase):
         # Fixed dates: each started line ran (index % 5 + 1.5) days; current lines started
         # (index % 4 + 2) days before now.
         self.db_now = self.db_now_utc()
-        funnel_lines = lines.with_context(funnel_context(self.env))
+        funnel_lines = lines.with_context(crm_plus_funnel_op=FUNNEL_OP)
         for index, line in enumerate(funnel_lines):
             if not line.date_start:
                 continue
@@ -86,7 +86,7 @@ class TestReports(CrmPlusCase):
         }
         for partner, close_date in close_dates.items():
             partner.phase_line_ids.filtered("close_outcome").with_context(
-                **funnel_context(self.env)
+                crm_plus_funnel_op=FUNNEL_OP
             ).write({"close_date": close_date})
         self.pa.expected_close_date = date(2024, 6, 10)
         self.pb.expected_close_date = date(2024, 6, 25)
