@@ -390,6 +390,12 @@ class ResPartner(models.Model):
                     "not written directly."
                 )
             )
+        if set(vals) == {"account_type_id"} and vals["account_type_id"]:
+            # Only the type changes (a bulk write, an RPC client, the form): the set-based path,
+            # with the same rules and the same chatter notes.
+            return self._funnel_assign_account_type(
+                self.env["crm.plus.account.type"].browse(vals["account_type_id"])
+            )
         type_changed = self.browse()
         if "account_type_id" in vals:
             type_changed = self.filtered(
