@@ -8,7 +8,8 @@ class CrmPlusLeadPhase(models.Model):
     _name = "crm.plus.lead.phase"
     _inherit = ["crm.plus.code.mixin"]
     _description = "Lead Phase"
-    _order = "account_type_id, sequence, id"
+    # Not by account type first: grouping reports by phase would join the types to sort.
+    _order = "sequence, id"
 
     name = fields.Char(required=True, translate=True)
     sequence = fields.Integer(default=10)

@@ -43,7 +43,6 @@ class CrmPlusPhaseLine(models.Model):
     is_active_funnel = fields.Boolean(
         compute="_compute_is_active_funnel",
         store=True,
-        index=True,
         help="The line belongs to the partner's current account type; the others are history.",
     )
     state = fields.Selection(
@@ -51,7 +50,6 @@ class CrmPlusPhaseLine(models.Model):
         required=True,
         default="todo",
         readonly=True,
-        index=True,
     )
     score = fields.Integer(default=10, help="Likelihood to win, from 1 to 100.")
     company_id = fields.Many2one(related="partner_id.company_id", store=True, index=True)
@@ -81,7 +79,7 @@ class CrmPlusPhaseLine(models.Model):
     # A close is history: kept on the line where it happened, also after a reopen.
     close_reason_id = fields.Many2one("crm.plus.close.reason", readonly=True, index=True)
     close_outcome = fields.Selection(
-        [("won", "Won"), ("lost", "Lost")], readonly=True, string="Outcome", index=True
+        [("won", "Won"), ("lost", "Lost")], readonly=True, string="Outcome"
     )
     close_date = fields.Date(readonly=True)
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
@@ -107,10 +105,16 @@ class CrmPlusPhaseLine(models.Model):
     ]
 
     def init(self):
-        # The partner's current line is looked up by (partner, state) on every funnel action.
+        # Few indexes on purpose: every funnel action rewrites many lines, and each index costs
+        # on each write. The partner's lines come by partner_id; closes (the win/loss report)
+        # by a partial index.
         self.env.cr.execute(
             """CREATE INDEX IF NOT EXISTS crm_plus_phase_line_partner_current_idx
                ON crm_plus_phase_line (partner_id) WHERE state = 'current'"""
+        )
+        self.env.cr.execute(
+            """CREATE INDEX IF NOT EXISTS crm_plus_phase_line_close_date_idx
+               ON crm_plus_phase_line (close_date) WHERE close_outcome IS NOT NULL"""
         )
 
     @api.depends("partner_id.account_type_id", "account_type_id")

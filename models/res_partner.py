@@ -4,6 +4,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.models import PREFETCH_MAX
 from odoo.osv import expression
 from odoo.tools import SQL, sql
 from odoo.tools.mail import generate_tracking_message_id
@@ -462,7 +463,22 @@ class ResPartner(models.Model):
             raise UserError(self.env._("Contacts must be given by their database ids."))
         if not self.env.su and not self.env.user.has_group(FUNNEL_GROUP):
             raise AccessError(self.env._("Only CRM+ users can move contacts through the funnel."))
-        self.check_access("write")
+        if len(self._ids) <= PREFETCH_MAX:
+            self.check_access("write")
+            return
+        # The ORM checks record rules in Python on records fetched 1,000 at a time; on a large
+        # batch, one search with the rules' domain answers the same question in one query.
+        self.env["ir.model.access"].check(self._name, "write")
+        domain = self.env["ir.rule"]._compute_domain(self._name, "write")
+        if domain and not self.env.su:
+            allowed = set(
+                self.sudo()
+                .with_context(active_test=False)
+                ._search(expression.AND([[("id", "in", self.ids)], domain]))
+            )
+            forbidden = self.browse([id_ for id_ in self._ids if id_ not in allowed])
+            if forbidden:
+                raise self.env["ir.rule"]._make_access_error("write", forbidden)
 
     def _funnel_line_model(self):
         return self.env["crm.plus.phase.line"].sudo().with_context(crm_plus_funnel_op=FUNNEL_OP)
