@@ -85,6 +85,25 @@ def refresh_partner_figures(env, partner_ids):
     )
 
 
+def refresh_active_funnel(env, partner_ids):
+    """A partner's active funnel is the lines of its current account type; the others are
+    history. Re-derive the stored flag after the partners' types changed."""
+    env.cr.execute(
+        SQL(
+            """
+            UPDATE crm_plus_phase_line AS l
+               SET is_active_funnel = (l.account_type_id = p.account_type_id)
+              FROM res_partner AS p
+             WHERE p.id = l.partner_id AND l.partner_id = ANY(%(ids)s)
+               AND l.is_active_funnel IS DISTINCT FROM (l.account_type_id = p.account_type_id)
+            """,
+            ids=list(partner_ids),
+        )
+    )
+    env["crm.plus.phase.line"].invalidate_model(["is_active_funnel"])
+    env["res.partner"].invalidate_model(["funnel_line_ids", "funnel_history_line_ids"])
+
+
 def load_partners(env, partner_ids):
     """{partner id: row} with the partner's funnel columns and its type's settings."""
     env.cr.execute(

@@ -609,16 +609,8 @@ class ResPartner(models.Model):
         )
         funnel_sql.sql_update(self.env, "crm.plus.phase.line", line_updates)
         funnel_sql.sql_update(self.env, "res.partner", partner_updates)
-        touched = set(partner_updates)
-        if line_updates:
-            self.env.cr.execute(
-                SQL(
-                    "SELECT DISTINCT partner_id FROM crm_plus_phase_line WHERE id = ANY(%s)",
-                    list(line_updates),
-                )
-            )
-            touched.update(row[0] for row in self.env.cr.fetchall())
-        funnel_sql.refresh_partner_figures(self.env, touched)
+        # Every caller lists in partner_updates the partners whose lines it changes.
+        funnel_sql.refresh_partner_figures(self.env, partner_updates)
         changes = {
             partner_id: {
                 fname: (before[partner_id][fname], values[fname])
@@ -637,19 +629,7 @@ class ResPartner(models.Model):
         phases keeps its outcome. Returns nothing; logs the changes when ``log``."""
         self.env.flush_all()
         ids = self.ids
-        # The partner's active funnel is its current type's lines.
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE crm_plus_phase_line AS l
-                   SET is_active_funnel = (l.account_type_id = p.account_type_id)
-                  FROM res_partner AS p
-                 WHERE p.id = l.partner_id AND l.partner_id = ANY(%(ids)s)
-                   AND l.is_active_funnel IS DISTINCT FROM (l.account_type_id = p.account_type_id)
-                """,
-                ids=ids,
-            )
-        )
+        funnel_sql.refresh_active_funnel(self.env, ids)
         # Every active phase of the new type gets its line, in one statement.
         self.env.cr.execute(
             SQL(
@@ -1116,48 +1096,12 @@ class ResPartner(models.Model):
                 "close_reason_id": False,
                 "close_date": False,
             }
-        if back_to_type:
+        for partner_id, type_id in back_to_type.items():
             # Back to the funnel the close happened in, without restarting it.
-            for partner_id, type_id in back_to_type.items():
-                partner_updates[partner_id]["account_type_id"] = type_id
-            funnel_sql.sql_update(
-                self.env,
-                "res.partner",
-                {pid: {"account_type_id": type_id} for pid, type_id in back_to_type.items()},
-            )
-            self.env.cr.execute(
-                SQL(
-                    """
-                    UPDATE crm_plus_phase_line AS l
-                       SET is_active_funnel = (l.account_type_id = p.account_type_id)
-                      FROM res_partner AS p
-                     WHERE p.id = l.partner_id AND l.partner_id = ANY(%s)
-                    """,
-                    list(back_to_type),
-                )
-            )
-            self.env["crm.plus.phase.line"].invalidate_model(["is_active_funnel"])
-            self.invalidate_model(["funnel_line_ids", "funnel_history_line_ids"])
-            # The type is already written above; the tracking still needs its old value.
-            before_types = {pid: partners[pid]["account_type_id"] for pid in back_to_type}
-        else:
-            before_types = {}
-        before = funnel_sql.load_partners(self.env, self.ids)
-        for partner_id, type_id in before_types.items():
-            before[partner_id]["account_type_id"] = type_id
-        funnel_sql.sql_update(self.env, "crm.plus.phase.line", line_updates)
-        funnel_sql.sql_update(self.env, "res.partner", partner_updates)
-        funnel_sql.refresh_partner_figures(self.env, self.ids)
-        self._funnel_log_changes(
-            {
-                pid: {
-                    fname: (before[pid][fname], values[fname])
-                    for fname in FUNNEL_TRACKED_FIELDS
-                    if fname in values
-                }
-                for pid, values in partner_updates.items()
-            }
-        )
+            partner_updates[partner_id]["account_type_id"] = type_id
+        self._funnel_apply(line_updates, partner_updates)
+        if back_to_type:
+            funnel_sql.refresh_active_funnel(self.env, list(back_to_type))
         return True
 
     def action_open_close_wizard(self):
@@ -1183,7 +1127,3 @@ class ResPartner(models.Model):
             context["search_default_account_type_id"] = first_type.id
         action["context"] = context
         return action
-
-    @api.model
-    def _funnel_open_domain(self):
-        return expression.AND([[("funnel_state", "=", "open")], [("lead_phase_id", "!=", False)]])
