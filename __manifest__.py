@@ -12,6 +12,7 @@
         "security/crm_plus_security.xml",
         "security/ir.model.access.csv",
         "data/crm_plus_data.xml",
+        "data/mail_message_subtype_data.xml",
         "views/crm_plus_account_type_views.xml",
         "views/crm_plus_lead_phase_views.xml",
         "views/crm_plus_close_reason_views.xml",

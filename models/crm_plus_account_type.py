@@ -1,10 +1,12 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .funnel_guard import PHASE_CHECK_DEFERRED
+
 
 class CrmPlusAccountType(models.Model):
     _name = "crm.plus.account.type"
-    _inherit = ["crm.plus.code.mixin"]
+    _inherit = ["crm.plus.code.mixin", "mail.thread"]
     _description = "Account Type"
     _order = "sequence, id"
 
@@ -139,7 +141,7 @@ class CrmPlusAccountType(models.Model):
     def create(self, vals_list):
         self._precheck_single_default(vals_list)
         types = super(
-            CrmPlusAccountType, self.with_context(crm_plus_defer_phase_check=True)
+            CrmPlusAccountType, self.with_context(crm_plus_defer_phase_check=PHASE_CHECK_DEFERRED)
         ).create(vals_list)
         types._check_phase_order()
         return types.with_env(self.env)
@@ -148,7 +150,7 @@ class CrmPlusAccountType(models.Model):
         self._precheck_single_default([vals])
         # Reordering phases in the form writes them one by one; check the result, not each step.
         result = super(
-            CrmPlusAccountType, self.with_context(crm_plus_defer_phase_check=True)
+            CrmPlusAccountType, self.with_context(crm_plus_defer_phase_check=PHASE_CHECK_DEFERRED)
         ).write(vals)
         if "phase_ids" in vals:
             self._check_phase_order()

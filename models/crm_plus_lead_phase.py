@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from .funnel_guard import FUNNEL_OP
+from .funnel_guard import FUNNEL_OP, phase_check_deferred
 
 
 class CrmPlusLeadPhase(models.Model):
@@ -84,7 +84,7 @@ class CrmPlusLeadPhase(models.Model):
 
     @api.constrains("phase_type", "sequence", "account_type_id", "active")
     def _check_phase_order(self):
-        if not self.env.context.get("crm_plus_defer_phase_check"):
+        if not phase_check_deferred(self.env):
             self.account_type_id._check_phase_order()
 
     @api.model_create_multi
@@ -162,56 +162,48 @@ class CrmPlusLeadPhase(models.Model):
         ).with_context(crm_plus_funnel_op=FUNNEL_OP).unlink()
 
     def _funnel_add_lines_to_open_partners(self):
-        """A phase added (or restored) on a type appears on the type's open partners: as todo
-        when it comes after the partner's current phase, as done (skipped) when before."""
+        """A phase added (or restored) on a type reaches the type's contacts. Open partners get
+        its line: todo when it comes after their current phase, done (skipped) when before.
+        Contacts not in a funnel (the type had no phase) join it, as when a type with phases is
+        assigned: first phase current."""
         phases = self.filtered("active")
         if not phases:
             return
-        partners = (
-            self.env["res.partner"]
-            .sudo()
-            .with_context(active_test=False)
-            .search(
-                [
-                    ("account_type_id", "in", phases.account_type_id.ids),
-                    ("funnel_state", "=", "open"),
-                ]
-            )
+        Partner = self.env["res.partner"].sudo().with_context(active_test=False)
+        partners = Partner.search(
+            [
+                ("account_type_id", "in", phases.account_type_id.ids),
+                "|",
+                ("funnel_state", "=", "open"),
+                ("lead_phase_id", "=", False),
+            ]
         )
-        if not partners:
-            return
-        existing = set(
-            self.env["crm.plus.phase.line"]
-            .sudo()
-            ._read_group(
-                [("phase_id", "in", phases.ids), ("partner_id", "in", partners.ids)],
-                ["partner_id", "phase_id"],
+        joining = partners.filtered(lambda p: not p.lead_phase_id)
+        partners -= joining
+        if partners:
+            existing = set(
+                self.env["crm.plus.phase.line"]
+                .sudo()
+                ._read_group(
+                    [("phase_id", "in", phases.ids), ("partner_id", "in", partners.ids)],
+                    ["partner_id", "phase_id"],
+                )
             )
-        )
-        now = fields.Datetime.now()
-        vals_list = []
-        for partner in partners:
-            current = partner.lead_phase_id
-            for phase in phases.filtered(
-                lambda p, t=partner.account_type_id: p.account_type_id == t
-            ):
-                if (partner, phase) in existing:
-                    continue
-                before_current = current and (phase.sequence, phase.id) < (
-                    current.sequence,
-                    current.id,
-                )
-                vals_list.append(
-                    {
-                        "partner_id": partner.id,
-                        "phase_id": phase.id,
-                        "state": "done" if before_current else "todo",
-                        "date_done": now if before_current else False,
-                        "score": phase.default_score,
-                    }
-                )
-        if vals_list:
-            self.env["crm.plus.phase.line"].sudo()._funnel_insert(vals_list)
+            new_lines = []
+            for partner in partners:
+                current = partner.lead_phase_id
+                for phase in phases.filtered(
+                    lambda p, t=partner.account_type_id: p.account_type_id == t
+                ):
+                    if (partner, phase) in existing:
+                        continue
+                    before_current = (phase.sequence, phase.id) < (current.sequence, current.id)
+                    new_lines.append((partner.id, phase, "done" if before_current else "todo"))
+            self.env["crm.plus.phase.line"].sudo().with_context(
+                crm_plus_funnel_op=FUNNEL_OP
+            )._funnel_create(new_lines)
+        if joining:
+            joining._funnel_sync_account_type()
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_has_lines(self):

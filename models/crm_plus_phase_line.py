@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from .funnel_guard import check_vals, is_funnel_op
 
@@ -21,6 +22,11 @@ FUNNEL_MANAGED_FIELDS = {
     "close_date",
     "closed_by_id",
 }
+
+
+def _in_active_funnel(line_account_type, partner_account_type):
+    """The lines of the partner's current account type are its funnel; the others history."""
+    return bool(line_account_type) and line_account_type == partner_account_type
 
 
 class CrmPlusPhaseLine(models.Model):
@@ -120,7 +126,9 @@ class CrmPlusPhaseLine(models.Model):
     @api.depends("partner_id.account_type_id", "account_type_id")
     def _compute_is_active_funnel(self):
         for line in self:
-            line.is_active_funnel = line.account_type_id == line.partner_id.account_type_id
+            line.is_active_funnel = _in_active_funnel(
+                line.account_type_id, line.partner_id.account_type_id
+            )
 
     @api.depends("company_id")
     def _compute_currency_id(self):
@@ -139,16 +147,15 @@ class CrmPlusPhaseLine(models.Model):
         for line in self:
             line.weighted_value = (line.forecast_value or 0.0) * (line.score or 0) / 100.0
 
-    @api.depends("state", "date_start", "phase_id.stale_after_days")
+    @api.depends("state", "is_active_funnel", "partner_id.funnel_is_stale")
+    @api.depends_context("tz")
     def _compute_is_stale(self):
-        today = fields.Date.context_today(self)
+        # The partner's rule: its current line is the stale one.
         for line in self:
-            days = line.phase_id.stale_after_days
-            line.is_stale = bool(
+            line.is_stale = (
                 line.state == "current"
-                and days
-                and line.date_start
-                and (today - fields.Date.context_today(self, line.date_start)).days > days
+                and line.is_active_funnel
+                and line.partner_id.sudo().funnel_is_stale
             )
 
     @api.constrains("score", "forecast_value", "recurring_value")
@@ -184,48 +191,59 @@ class CrmPlusPhaseLine(models.Model):
                 )
 
     @api.model
-    def _funnel_insert(self, vals_list):
-        """Create funnel lines in one INSERT whatever their number (the ORM inserts by chunks
-        of 100 and then recomputes the related columns in more UPDATEs). Each vals holds
-        partner_id, phase_id, state, score and optionally date_done."""
-        if not vals_list:
+    def _funnel_create(self, partner_phases):
+        """The one place lines are created. ``partner_phases``: [(partner id, phase record,
+        state)]; a line starts with its phase's default score, and a line created done (a phase
+        added before the partner's current one) is done now."""
+        now = fields.Datetime.now()
+        partners = self.env["res.partner"].sudo().browse({pid for pid, _p, _s in partner_phases})
+        partner_types = {partner.id: partner.account_type_id for partner in partners}
+        return self.create(
+            [
+                {
+                    "partner_id": partner_id,
+                    "phase_id": phase.id,
+                    "state": state,
+                    "score": phase.default_score,
+                    "date_done": now if state == "done" else False,
+                    # Given rather than computed after the insert: the ORM filters each
+                    # partner's new lines on it (its Funnel / History lists), which would
+                    # otherwise fetch it partner by partner.
+                    "is_active_funnel": _in_active_funnel(
+                        phase.account_type_id, partner_types[partner_id]
+                    ),
+                }
+                for partner_id, phase, state in partner_phases
+            ]
+        )
+
+    @api.model
+    def _funnel_create_missing(self, partners):
+        """A todo line for each active phase of each partner's account type that has none."""
+        if not partners:
             return self.browse()
-        self.env["res.partner"].flush_model(["company_id", "account_type_id"])
-        self.env["crm.plus.lead.phase"].flush_model(["account_type_id", "sequence", "phase_type"])
+        self.env.flush_all()
         self.env.cr.execute(
-            """
-            INSERT INTO crm_plus_phase_line (
-                partner_id, phase_id, account_type_id, sequence, phase_type, company_id,
-                is_active_funnel, state, score, date_done, recurring_interval,
-                forecast_value, recurring_value, recurring_value_monthly,
-                create_uid, create_date, write_uid, write_date)
-            SELECT v.partner_id, v.phase_id, ph.account_type_id, ph.sequence, ph.phase_type,
-                   p.company_id, ph.account_type_id = p.account_type_id, v.state, v.score,
-                   v.date_done, 'month', 0, 0, 0,
-                   %(uid)s, %(now)s, %(uid)s, %(now)s
-              FROM unnest(%(partner_ids)s::int[], %(phase_ids)s::int[], %(states)s::varchar[],
-                          %(scores)s::int[], %(dates_done)s::timestamp[])
-                   AS v(partner_id, phase_id, state, score, date_done)
-              JOIN crm_plus_lead_phase ph ON ph.id = v.phase_id
-              JOIN res_partner p ON p.id = v.partner_id
-            RETURNING id
-            """,
-            {
-                "uid": self.env.uid,
-                "now": fields.Datetime.now(),
-                "partner_ids": [vals["partner_id"] for vals in vals_list],
-                "phase_ids": [vals["phase_id"] for vals in vals_list],
-                "states": [vals.get("state", "todo") for vals in vals_list],
-                "scores": [vals["score"] for vals in vals_list],
-                "dates_done": [vals.get("date_done") or None for vals in vals_list],
-            },
+            SQL(
+                """
+                SELECT p.id, ph.id
+                  FROM res_partner AS p
+                  JOIN crm_plus_lead_phase AS ph
+                    ON ph.account_type_id = p.account_type_id AND ph.active
+                 WHERE p.id = ANY(%s)
+                   AND NOT EXISTS (SELECT 1 FROM crm_plus_phase_line AS l
+                                    WHERE l.partner_id = p.id AND l.phase_id = ph.id)
+                 ORDER BY p.id, ph.sequence, ph.id
+                """,
+                partners.ids,
+            )
         )
-        lines = self.browse([row[0] for row in self.env.cr.fetchall()])
-        # The partners' line lists changed behind the ORM's back.
-        self.env["res.partner"].invalidate_model(
-            ["phase_line_ids", "funnel_line_ids", "funnel_history_line_ids"]
+        rows = self.env.cr.fetchall()
+        phases = self.env["crm.plus.lead.phase"].sudo().browse({row[1] for row in rows})
+        phase_by_id = {phase.id: phase for phase in phases}
+        return self._funnel_create(
+            [(partner_id, phase_by_id[phase_id], "todo") for partner_id, phase_id in rows]
         )
-        return lines
 
     def _funnel_schedule_phase_activities(self):
         """Entering a phase that names an activity type schedules it once per partner and

@@ -12,6 +12,16 @@ def is_funnel_op(env):
     return env.context.get("crm_plus_funnel_op") is FUNNEL_OP
 
 
+# An account type's create/write checks the order of its phases once, on the result, rather
+# than after each phase (a form save reorders them one by one). Same trick: an RPC client
+# cannot skip the check by sending a context key.
+PHASE_CHECK_DEFERRED = object()
+
+
+def phase_check_deferred(env):
+    return env.context.get("crm_plus_defer_phase_check") is PHASE_CHECK_DEFERRED
+
+
 def check_vals(model, vals, only=None):
     """Refuse unknown fields and values the fields cannot hold with a ValidationError, before
     the ORM would raise a bare ValueError (an RPC crash). ``only``: the field names to check."""

@@ -1,20 +1,19 @@
 from collections import defaultdict
+from datetime import datetime, time, timedelta
 
+import pytz
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.models import PREFETCH_MAX
 from odoo.osv import expression
 from odoo.tools import SQL, sql
 from odoo.tools.mail import generate_tracking_message_id
 
 from . import funnel_sql
-from .crm_plus_phase_line import MONTHS_PER_INTERVAL
 from .funnel_guard import FUNNEL_OP, check_vals, is_funnel_op
 
-# Changes the funnel's batch actions log themselves, in one message per partner.
-FUNNEL_TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 # Fields of res.partner this module adds: checked for type before the ORM sees them.
 FUNNEL_FIELDS = {
@@ -28,16 +27,20 @@ FUNNEL_FIELDS = {
 # Score bands of the pipeline board's progress bar.
 HOT_SCORE = 70
 WARM_SCORE = 40
-# Columns of mail.tracking.value the tracked fields (many2one, selection, date) fill.
-TRACKING_COLUMNS = (
-    "field_id",
-    "old_value_integer",
-    "new_value_integer",
-    "old_value_char",
-    "new_value_char",
-    "old_value_datetime",
-    "new_value_datetime",
-)
+
+
+def _frozen(vals):
+    return tuple(sorted(vals.items()))
+
+
+def write_grouped(records, updates):
+    """``updates``: {record id: {field: value}}. One ``write`` per distinct set of values, so a
+    batch costs a handful of ORM calls while every override, tracking and recompute runs."""
+    by_values = defaultdict(list)
+    for record_id, vals in updates.items():
+        by_values[_frozen(vals)].append(record_id)
+    for frozen, ids in by_values.items():
+        records.browse(ids).write(dict(frozen))
 
 
 class ResPartner(models.Model):
@@ -149,6 +152,14 @@ class ResPartner(models.Model):
         store=True,
         groups=FUNNEL_GROUP,
     )
+    funnel_stale_deadline = fields.Datetime(
+        string="Stale From",
+        compute="_compute_funnel_stale_deadline",
+        store=True,
+        groups=FUNNEL_GROUP,
+        help="When an open partner that has not moved on becomes stale: the start of its phase "
+        "plus the phase's 'stale after' days.",
+    )
     funnel_is_stale = fields.Boolean(
         string="Stale",
         compute="_compute_funnel_is_stale",
@@ -205,103 +216,106 @@ class ResPartner(models.Model):
             partner.funnel_phase_date_start = line.date_start
 
     @api.depends("funnel_state", "funnel_phase_date_start", "lead_phase_id.stale_after_days")
-    def _compute_funnel_is_stale(self):
-        today = fields.Date.context_today(self)
+    def _compute_funnel_stale_deadline(self):
         for partner in self:
             days = partner.lead_phase_id.stale_after_days
             start = partner.funnel_phase_date_start
-            partner.funnel_is_stale = bool(
-                partner.funnel_state == "open"
-                and days
-                and start
-                and (today - fields.Date.context_today(self, start)).days > days
+            partner.funnel_stale_deadline = (
+                start + timedelta(days=days)
+                if partner.funnel_state == "open" and days and start
+                else False
             )
 
-    @api.depends("funnel_is_stale", "funnel_score")
-    def _compute_funnel_health(self):
+    # The stale rule and the health bands are written once, as domains: the computes evaluate
+    # them in Python (filtered_domain), the searches return them, the board's progress bar
+    # turns them into SQL.
+
+    @api.model
+    def _funnel_stale_cutoff(self):
+        """Midnight today in the user's timezone, in UTC: a partner is stale once its deadline
+        falls on a day before today (whole days, as the user counts them)."""
+        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+        today = fields.Date.context_today(self)
+        midnight = tz.localize(datetime.combine(today, time.min))
+        return midnight.astimezone(pytz.utc).replace(tzinfo=None)
+
+    @api.model
+    def _funnel_stale_domains(self):
+        """(stale, not stale)"""
+        cutoff = self._funnel_stale_cutoff()
+        return (
+            [("funnel_stale_deadline", "<", cutoff)],
+            ["|", ("funnel_stale_deadline", "=", None), ("funnel_stale_deadline", ">=", cutoff)],
+        )
+
+    @api.model
+    def _funnel_health_bands(self):
+        """[(band, domain)]: stale when the partner sits too long in its phase, else its score
+        band. The domains exclude each other."""
+        stale, fresh = self._funnel_stale_domains()
+        return [
+            ("stale", stale),
+            ("hot", expression.AND([fresh, [("funnel_score", ">=", HOT_SCORE)]])),
+            (
+                "warm",
+                expression.AND(
+                    [
+                        fresh,
+                        [("funnel_score", ">=", WARM_SCORE), ("funnel_score", "<", HOT_SCORE)],
+                    ]
+                ),
+            ),
+            ("cold", expression.AND([fresh, [("funnel_score", "<", WARM_SCORE)]])),
+        ]
+
+    @api.depends("funnel_stale_deadline")
+    @api.depends_context("tz")
+    def _compute_funnel_is_stale(self):
+        stale = self.filtered_domain(self._funnel_stale_domains()[0])
         for partner in self:
-            if partner.funnel_is_stale:
-                partner.funnel_health = "stale"
-            elif partner.funnel_score >= HOT_SCORE:
-                partner.funnel_health = "hot"
-            elif partner.funnel_score >= WARM_SCORE:
-                partner.funnel_health = "warm"
-            else:
-                partner.funnel_health = "cold"
+            partner.funnel_is_stale = partner in stale
+
+    def _search_funnel_is_stale(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise UserError(self.env._("The Stale filter only supports = True / = False."))
+        stale, fresh = self._funnel_stale_domains()
+        return stale if (operator == "=") == value else fresh
+
+    @api.depends("funnel_stale_deadline", "funnel_score")
+    @api.depends_context("tz")
+    def _compute_funnel_health(self):
+        remaining = self
+        for band, domain in self._funnel_health_bands():
+            matching = remaining.filtered_domain(domain)
+            for partner in matching:
+                partner.funnel_health = band
+            remaining -= matching
+        for partner in remaining:
+            partner.funnel_health = False
 
     def _search_funnel_health(self, operator, value):
         if operator not in ("=", "in") or not value:
             raise UserError(self.env._("The Health filter only supports = and in."))
         values = [value] if isinstance(value, str) else list(value)
-        fresh = [("funnel_is_stale", "=", False)]
-        bands = {
-            "stale": [("funnel_is_stale", "=", True)],
-            "hot": expression.AND([fresh, [("funnel_score", ">=", HOT_SCORE)]]),
-            "warm": expression.AND(
-                [fresh, [("funnel_score", ">=", WARM_SCORE)], [("funnel_score", "<", HOT_SCORE)]]
-            ),
-            "cold": expression.AND([fresh, [("funnel_score", "<", WARM_SCORE)]]),
-        }
-        return expression.OR([bands[band] for band in values if band in bands] or [[(0, "=", 1)]])
+        return expression.OR(
+            [domain for band, domain in self._funnel_health_bands() if band in values]
+            or [expression.FALSE_DOMAIN]
+        )
 
     def _read_group_groupby(self, groupby_spec, query):
-        # The board's progress bar groups by health: the same rules as the compute, in SQL.
+        # The board's progress bar groups by health: the bands' own domains, as SQL.
         if groupby_spec != "funnel_health":
             return super()._read_group_groupby(groupby_spec, query)
         self.check_field_access_rights("read", ["funnel_health"])
-        self.flush_model(
-            ["funnel_state", "funnel_phase_date_start", "lead_phase_id", "funnel_score"]
-        )
-        self.env["crm.plus.lead.phase"].flush_model(["stale_after_days"])
-        phase = query.left_join(
-            self._table, "lead_phase_id", "crm_plus_lead_phase", "id", "funnel_health_phase"
-        )
-        tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        self.flush_model(["funnel_stale_deadline", "funnel_score"])
+        model = self.with_context(active_test=False)
         return SQL(
-            """CASE
-                WHEN %(state)s = 'open' AND %(days)s > 0
-                     AND (%(today)s::date
-                          - (%(start)s AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date)
-                         > %(days)s THEN 'stale'
-                WHEN COALESCE(%(score)s, 0) >= %(hot)s THEN 'hot'
-                WHEN COALESCE(%(score)s, 0) >= %(warm)s THEN 'warm'
-                ELSE 'cold'
-            END""",
-            state=SQL.identifier(self._table, "funnel_state"),
-            days=SQL.identifier(phase, "stale_after_days"),
-            today=fields.Date.context_today(self),
-            start=SQL.identifier(self._table, "funnel_phase_date_start"),
-            tz=tz,
-            score=SQL.identifier(self._table, "funnel_score"),
-            hot=HOT_SCORE,
-            warm=WARM_SCORE,
+            "CASE %s END",
+            SQL(" ").join(
+                SQL("WHEN %s THEN %s", model._where_calc(domain).where_clause, band)
+                for band, domain in self._funnel_health_bands()
+            ),
         )
-
-    def _search_funnel_is_stale(self, operator, value):
-        if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise UserError(self.env._("The Stale filter only supports = True / = False."))
-        today = fields.Date.context_today(self)
-        # Same day arithmetic as the compute: whole days in the user's timezone, no cron needed.
-        tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
-        self.flush_model(["funnel_state", "funnel_phase_date_start", "lead_phase_id"])
-        self.env["crm.plus.lead.phase"].flush_model(["stale_after_days"])
-        self.env.cr.execute(
-            """
-            SELECT p.id
-              FROM res_partner p
-              JOIN crm_plus_lead_phase ph ON ph.id = p.lead_phase_id
-             WHERE p.funnel_state = 'open'
-               AND ph.stale_after_days > 0
-               AND p.funnel_phase_date_start IS NOT NULL
-               AND (%s::date
-                    - (p.funnel_phase_date_start AT TIME ZONE 'UTC' AT TIME ZONE %s)::date)
-                   > ph.stale_after_days
-            """,
-            (today, tz),
-        )
-        stale_ids = [row[0] for row in self.env.cr.fetchall()]
-        positive = (operator == "=") == value
-        return [("id", "in" if positive else "not in", stale_ids)]
 
     @api.model
     def _read_group_expand_lead_phase(self, phases, domain):
@@ -362,9 +376,11 @@ class ResPartner(models.Model):
                             "and Reopen, not written directly."
                         )
                     )
+            vals_list = [dict(vals) for vals in vals_list]
             phase_requests = [vals.pop("lead_phase_id", False) for vals in vals_list]
+            self._funnel_enter_at_create(vals_list)
         partners = super().create(vals_list)
-        in_funnel = partners.filtered(lambda p: p.sudo().account_type_id)
+        in_funnel = self.browse(partners.sudo().filtered("account_type_id").ids)
         if in_funnel:
             in_funnel._funnel_sync_account_type()
         # A lead phase given at creation: the funnel starts there (same rules as a drag).
@@ -377,6 +393,25 @@ class ResPartner(models.Model):
                 self.env["crm.plus.lead.phase"].browse(phase_id)
             )
         return partners
+
+    @api.model
+    def _funnel_enter_at_create(self, vals_list):
+        """A contact created with a type that has phases is created in its first phase, open:
+        one event for Automation Rules and computed fields, not a create then a write. The sync
+        after the create gives it its lines."""
+        type_ids = {vals["account_type_id"] for vals in vals_list if vals.get("account_type_id")}
+        if not type_ids:
+            return
+        first_phase = {
+            account_type.id: account_type.phase_ids.filtered("active").sorted(
+                lambda p: (p.sequence, p.id)
+            )[:1]
+            for account_type in self.env["crm.plus.account.type"].sudo().browse(type_ids).exists()
+        }
+        for vals in vals_list:
+            phase = first_phase.get(vals.get("account_type_id"))
+            if phase:
+                vals.update(lead_phase_id=phase.id, funnel_state="open")
 
     def write(self, vals):
         check_vals(self, vals, only=FUNNEL_FIELDS)
@@ -391,16 +426,11 @@ class ResPartner(models.Model):
                     "not written directly."
                 )
             )
-        if set(vals) == {"account_type_id"} and vals["account_type_id"]:
-            # Only the type changes (a bulk write, an RPC client, the form): the set-based path,
-            # with the same rules and the same chatter notes.
-            return self._funnel_assign_account_type(
-                self.env["crm.plus.account.type"].browse(vals["account_type_id"])
-            )
         type_changed = self.browse()
         if "account_type_id" in vals:
-            type_changed = self.filtered(
-                lambda p: p.sudo().account_type_id.id != (vals["account_type_id"] or False)
+            new_type_id = vals["account_type_id"] or False
+            type_changed = self.browse(
+                self.sudo().filtered(lambda p: p.account_type_id.id != new_type_id).ids
             )
         target_phase = None
         if "lead_phase_id" in vals:
@@ -408,13 +438,16 @@ class ResPartner(models.Model):
             vals = {k: v for k, v in vals.items() if k != "lead_phase_id"}
         result = super().write(vals) if vals else True
         if type_changed:
-            # Generic tracking (unless disabled) already logs every tracked funnel field.
-            ctx = self.env.context
-            type_changed._funnel_sync_account_type(
-                log=bool(ctx.get("mail_notrack") or ctx.get("tracking_disable"))
-            )
+            type_changed._funnel_sync_account_type()
         if target_phase is not None:
-            self._funnel_move_to_phase(target_phase)
+            # The lead phase is written by this very write, not by a nested one: Automation
+            # Rules watching it see one change.
+            self._funnel_move_to_phase(
+                target_phase,
+                write_partners=lambda partners, phase_vals: super(ResPartner, partners).write(
+                    phase_vals
+                ),
+            )
         return result
 
     @api.model
@@ -447,6 +480,7 @@ class ResPartner(models.Model):
             ("funnel_recurring_value", "numeric"),
             ("funnel_weighted_value", "numeric"),
             ("funnel_phase_date_start", "timestamp"),
+            ("funnel_stale_deadline", "timestamp"),
         ):
             if not sql.column_exists(self.env.cr, self._table, column):
                 sql.create_column(self.env.cr, self._table, column, column_type)
@@ -454,9 +488,8 @@ class ResPartner(models.Model):
 
     # ------------------------------------------------------------------ funnel rules
     #
-    # Every action below works on the whole recordset with set-based SQL (models/funnel_sql.py):
-    # one load of the partners and their lines, decisions in Python, one UPDATE per kind of
-    # change, one INSERT for the chatter. The query count does not depend on the batch size.
+    # Every action below works on the whole recordset: one load of the partners and their lines
+    # (models/funnel_sql.py), decisions in Python, then ORM writes grouped by values.
 
     def _funnel_check_access(self):
         if not all(isinstance(id_, int) and not isinstance(id_, bool) for id_ in self._ids):
@@ -486,176 +519,34 @@ class ResPartner(models.Model):
     def _funnel_partner_name(self, partner_id):
         return self.browse(partner_id).sudo().display_name
 
-    def _funnel_log_changes(self, changes, body=None):
-        """Log ``changes`` ({partner id: {field: (old, new)}}, raw column values) in the
-        chatter: one note per partner with its tracking values, as mail's tracking would, for
-        the whole batch in one statement."""
-        changes = {
-            partner_id: {
-                fname: pair for fname, pair in fields_changed.items() if pair[0] != pair[1]
-            }
-            for partner_id, fields_changed in changes.items()
-        }
-        changes = {pid: changed for pid, changed in changes.items() if changed or body}
-        if not changes:
-            return
-        # Display values for the many2one ids involved: a handful of records whatever the batch.
-        names = {}
-        for fname, comodel in (
-            ("account_type_id", "crm.plus.account.type"),
-            ("lead_phase_id", "crm.plus.lead.phase"),
-            ("close_reason_id", "crm.plus.close.reason"),
-        ):
-            ids = {
-                value
-                for changed in changes.values()
-                if fname in changed
-                for value in changed[fname]
-                if value
-            }
-            records = self.env[comodel].sudo().with_context(active_test=False).browse(ids)
-            names[fname] = {record.id: record.display_name for record in records}
-        state_labels = dict(self._fields["funnel_state"]._description_selection(self.env))
-        field_ids = {
-            fname: self.env["ir.model.fields"]._get(self._name, fname).id
-            for fname in FUNNEL_TRACKED_FIELDS
-        }
-        messages = {"res_ids": [], "bodies": [], "message_ids": []}
-        values = {column: [] for column in TRACKING_COLUMNS}
-        values["res_id"] = []
-        for partner_id, changed in changes.items():
-            messages["res_ids"].append(partner_id)
-            messages["bodies"].append(body or "")
-            messages["message_ids"].append(generate_tracking_message_id("message-notify"))
-            for fname in FUNNEL_TRACKED_FIELDS:
-                if fname not in changed:
-                    continue
-                old, new = changed[fname]
-                values["res_id"].append(partner_id)
-                values["field_id"].append(field_ids[fname])
-                if fname == "funnel_state":
-                    values["old_value_integer"].append(None)
-                    values["new_value_integer"].append(None)
-                    values["old_value_char"].append(state_labels.get(old, "") if old else "")
-                    values["new_value_char"].append(state_labels.get(new, "") if new else "")
-                else:
-                    values["old_value_integer"].append(old or 0)
-                    values["new_value_integer"].append(new or 0)
-                    values["old_value_char"].append(names[fname].get(old, "") if old else "")
-                    values["new_value_char"].append(names[fname].get(new, "") if new else "")
-                values["old_value_datetime"].append(None)
-                values["new_value_datetime"].append(None)
-        author = self.env.user.partner_id
-        now = fields.Datetime.now()
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH message AS (
-                    INSERT INTO mail_message (
-                        model, res_id, author_id, email_from, message_type, is_internal,
-                        subtype_id, body, reply_to, message_id, email_add_signature, date,
-                        create_uid, create_date, write_uid, write_date)
-                    SELECT 'res.partner', m.res_id, %(author)s, %(email_from)s, 'notification',
-                           TRUE, %(subtype)s, m.body, %(reply_to)s, m.message_id, FALSE, %(now)s,
-                           %(uid)s, %(now)s, %(uid)s, %(now)s
-                      FROM unnest(%(res_ids)s::int[], %(bodies)s::text[],
-                                  %(message_ids)s::varchar[]) AS m(res_id, body, message_id)
-                    RETURNING id, res_id
-                )
-                INSERT INTO mail_tracking_value (
-                    mail_message_id, field_id, old_value_integer, new_value_integer,
-                    old_value_char, new_value_char, old_value_datetime, new_value_datetime,
-                    create_uid, create_date, write_uid, write_date)
-                SELECT message.id, t.field_id, t.old_int, t.new_int, t.old_char, t.new_char,
-                       t.old_dt, t.new_dt, %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(t_res_ids)s::int[], %(field_id)s::int[],
-                              %(old_value_integer)s::int[], %(new_value_integer)s::int[],
-                              %(old_value_char)s::varchar[], %(new_value_char)s::varchar[],
-                              %(old_value_datetime)s::timestamp[],
-                              %(new_value_datetime)s::timestamp[])
-                       AS t(res_id, field_id, old_int, new_int, old_char, new_char, old_dt, new_dt)
-                  JOIN message ON message.res_id = t.res_id
-                """,
-                author=author.id,
-                email_from=author.email_formatted or None,
-                subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
-                reply_to=self.env["mail.thread"]._notify_get_reply_to(
-                    default=author.email_formatted
-                )[False]
-                or None,
-                now=now,
-                uid=self.env.uid,
-                res_ids=messages["res_ids"],
-                bodies=messages["bodies"],
-                message_ids=messages["message_ids"],
-                t_res_ids=values["res_id"],
-                field_id=values["field_id"],
-                old_value_integer=values["old_value_integer"],
-                new_value_integer=values["new_value_integer"],
-                old_value_char=values["old_value_char"],
-                new_value_char=values["new_value_char"],
-                old_value_datetime=values["old_value_datetime"],
-                new_value_datetime=values["new_value_datetime"],
-            )
-        )
-        self.invalidate_model(["message_ids"])
-
     def _funnel_apply(self, line_updates, partner_updates, entered_line_ids=(), body=None):
-        """Write the decided changes in set-based SQL, refresh the partners' figures, log the
-        tracked changes and schedule the activities of the phases entered (``entered_line_ids``:
-        only the lines whose phase names an activity type)."""
-        before = (
-            funnel_sql.load_partners(self.env, list(partner_updates)) if partner_updates else {}
-        )
-        funnel_sql.sql_update(self.env, "crm.plus.phase.line", line_updates)
-        funnel_sql.sql_update(self.env, "res.partner", partner_updates)
-        # Every caller lists in partner_updates the partners whose lines it changes.
-        funnel_sql.refresh_partner_figures(self.env, partner_updates)
-        changes = {
-            partner_id: {
-                fname: (before[partner_id][fname], values[fname])
-                for fname in FUNNEL_TRACKED_FIELDS
-                if fname in values
-            }
-            for partner_id, values in partner_updates.items()
-        }
-        self._funnel_log_changes(changes, body=body)
+        """Write the decided changes through the ORM, grouped by values, so that overrides,
+        Automation Rules, recomputes and mail's tracking see each of them; schedule the
+        activities of the phases entered (``entered_line_ids``: only the lines whose phase names
+        an activity type). ``body``: logged with the partners' tracking message."""
+        lines = self._funnel_line_model()
+        if line_updates:
+            # Each group's write reads the lines (constraints, currency, the partner whose
+            # figures follow): one fetch for the batch instead of one per group.
+            to_write = lines.browse(list(line_updates))
+            to_write.fetch(
+                [name for name, field in to_write._fields.items() if field.prefetch is True]
+            )
+        write_grouped(lines, line_updates)
+        partners = self.with_context(crm_plus_funnel_op=FUNNEL_OP)
+        if body and partner_updates:
+            partners.browse(list(partner_updates))._track_set_log_message(body)
+        write_grouped(partners, partner_updates)
         if entered_line_ids:
             self._funnel_line_model().browse(entered_line_ids)._funnel_schedule_phase_activities()
 
-    def _funnel_sync_account_type(self, log=False):
+    def _funnel_sync_account_type(self):
         """Partners whose account type changed: start (or resume) the new type's funnel; the
         lines of other types stay as history. A won/lost partner moved to a type without
-        phases keeps its outcome. Returns nothing; logs the changes when ``log``."""
+        phases keeps its outcome."""
+        self._funnel_line_model()._funnel_create_missing(self)
         self.env.flush_all()
         ids = self.ids
-        funnel_sql.refresh_active_funnel(self.env, ids)
-        # Every active phase of the new type gets its line, in one statement.
-        self.env.cr.execute(
-            SQL(
-                """
-                INSERT INTO crm_plus_phase_line (
-                    partner_id, phase_id, account_type_id, sequence, phase_type, company_id,
-                    is_active_funnel, state, score, recurring_interval, forecast_value,
-                    recurring_value, recurring_value_monthly,
-                    create_uid, create_date, write_uid, write_date)
-                SELECT p.id, ph.id, ph.account_type_id, ph.sequence, ph.phase_type, p.company_id,
-                       TRUE, 'todo', ph.default_score, 'month', 0, 0, 0,
-                       %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM res_partner AS p
-                  JOIN crm_plus_lead_phase AS ph
-                    ON ph.account_type_id = p.account_type_id AND ph.active
-                 WHERE p.id = ANY(%(ids)s)
-                   AND NOT EXISTS (SELECT 1 FROM crm_plus_phase_line AS l
-                                    WHERE l.partner_id = p.id AND l.phase_id = ph.id)
-                """,
-                ids=ids,
-                uid=self.env.uid,
-                now=fields.Datetime.now(),
-            )
-        )
-        self.env["crm.plus.phase.line"].invalidate_model()
-        self.invalidate_model(["phase_line_ids", "funnel_line_ids", "funnel_history_line_ids"])
         partners = funnel_sql.load_partners(self.env, ids)
         lines_by_partner = funnel_sql.load_active_lines(self.env, ids)
         now = fields.Datetime.now()
@@ -706,46 +597,191 @@ class ResPartner(models.Model):
                     "close_reason_id": False,
                     "close_date": False,
                 }
-        if log:
-            self._funnel_apply(line_updates, partner_updates, entered)
-        else:
-            funnel_sql.sql_update(self.env, "crm.plus.phase.line", line_updates)
-            funnel_sql.sql_update(self.env, "res.partner", partner_updates)
-            funnel_sql.refresh_partner_figures(self.env, ids)
-            if entered:
-                self._funnel_line_model().browse(entered)._funnel_schedule_phase_activities()
+        # Only what differs: a write of an unchanged value still wakes every listener.
+        partner_updates = {
+            partner_id: {
+                fname: value
+                for fname, value in values.items()
+                if (partners[partner_id][fname] or False) != value
+            }
+            for partner_id, values in partner_updates.items()
+        }
+        partner_updates = {pid: vals for pid, vals in partner_updates.items() if vals}
+        self._funnel_apply(line_updates, partner_updates, entered)
 
     def _funnel_assign_account_type(self, account_type):
-        """Give every partner of the recordset ``account_type`` (the bulk wizard): one UPDATE,
-        then the funnel sync, logged in one note per partner."""
+        """Give every partner of the recordset ``account_type`` (the bulk wizard): one write of
+        the partners whose type differs, which starts or resumes the funnels."""
         self._funnel_check_access()
         account_type = account_type.exists()
         if not account_type:
             raise UserError(self.env._("This account type does not exist (anymore)."))
-        self.env.flush_all()
-        before = funnel_sql.load_partners(self.env, self.ids)
-        changing = self.browse(
-            [pid for pid, row in before.items() if row["account_type_id"] != account_type.id]
-        )
-        if not changing:
-            return True
-        funnel_sql.sql_update(
-            self.env,
-            "res.partner",
-            {pid: {"account_type_id": account_type.id} for pid in changing.ids},
-        )
-        changing._funnel_sync_account_type()
-        after = funnel_sql.load_partners(self.env, changing.ids)
-        self._funnel_log_changes(
-            {
-                pid: {
-                    fname: (before[pid][fname], after[pid][fname])
-                    for fname in FUNNEL_TRACKED_FIELDS
-                }
-                for pid in changing.ids
-            }
-        )
+        changing = self.sudo().filtered(lambda p: p.account_type_id != account_type)
+        if changing:
+            self.browse(changing.ids).write({"account_type_id": account_type.id})
         return True
+
+    # ------------------------------------------------------------------ chatter
+
+    def _funnel_subtype(self, xmlid):
+        # env.ref checks the record exists, a query per tracked partner; _message_track checks
+        # each subtype once.
+        return self.env["mail.message.subtype"].browse(
+            self.env["ir.model.data"]._xmlid_to_res_id(xmlid)
+        )
+
+    def _track_subtype(self, init_values):
+        self.ensure_one()
+        if "funnel_state" in init_values:
+            if self.funnel_state == "won":
+                return self._funnel_subtype("crm_plus.mt_partner_won")
+            if self.funnel_state == "lost":
+                return self._funnel_subtype("crm_plus.mt_partner_lost")
+            if self.funnel_state == "open" and init_values["funnel_state"] in ("won", "lost"):
+                return self._funnel_subtype("crm_plus.mt_partner_reopened")
+        if "lead_phase_id" in init_values and self.lead_phase_id:
+            return self._funnel_subtype("crm_plus.mt_partner_phase")
+        return super()._track_subtype(init_values)
+
+    def _message_track(self, fields_iter, initial_values_dict):
+        """mail's tracking, posted in batch. mail posts one message per record, each with its
+        own queries; a funnel action moves thousands of partners at once. The tracking values,
+        subtypes and bodies are mail's own; the records that have followers to notify of their
+        subtype get mail's ``message_post`` as usual, the others (nobody to notify, the common
+        case) are logged with one batched ``_message_create``: the same messages."""
+        if not fields_iter:
+            return {}
+        tracked_fields = self.fields_get(
+            fields_iter, attributes=("string", "type", "selection", "currency_field")
+        )
+        tracking = {}
+        for record in self:
+            try:
+                tracking[record.id] = record._mail_track(
+                    tracked_fields, initial_values_dict[record.id]
+                )
+            except MissingError:
+                continue
+        precommit = self.env.cr.precommit.data
+        bodies = precommit.pop(f"mail.tracking.message.{self._name}", {})
+        authors = precommit.pop(f"mail.tracking.author.{self._name}", {})
+        entries = []
+        subtypes_exist = set()
+        for record in self:
+            changes, tracking_value_ids = tracking.get(record.id, (None, None))
+            if not changes:
+                continue
+            subtype = record._track_subtype(
+                {fname: initial_values_dict[record.id][fname] for fname in changes}
+            )
+            if subtype and subtype not in subtypes_exist:
+                if not subtype.exists():
+                    continue
+                subtypes_exist.add(subtype)
+            if not subtype and not tracking_value_ids:
+                continue
+            body = (
+                bodies[record.id]
+                if record.id in bodies
+                else record._track_get_default_log_message(changes)
+            )
+            author = authors.get(record.id)
+            entries.append(
+                (record, subtype, author.id if author else None, body, tracking_value_ids)
+            )
+        if not entries:
+            return tracking
+        notified = self._funnel_followed_subtypes(entries)
+        to_log = []
+        for record, subtype, author_id, body, tracking_value_ids in entries:
+            if subtype and (record.id, subtype.id) in notified:
+                record.message_post(
+                    body=body,
+                    author_id=author_id,
+                    subtype_id=subtype.id,
+                    tracking_value_ids=tracking_value_ids,
+                )
+            else:
+                to_log.append((record, subtype, author_id, body, tracking_value_ids))
+        if to_log:
+            self._funnel_log_tracking(to_log)
+        return tracking
+
+    def _funnel_followed_subtypes(self, entries):
+        """{(partner id, subtype id)} whose partner has a follower, other than the message's
+        author, subscribed to that subtype: one query for the batch."""
+        subtype_ids = {subtype.id for _r, subtype, *_rest in entries if subtype}
+        if not subtype_ids:
+            return set()
+        self.env["mail.followers"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT f.res_id, rel.mail_message_subtype_id, f.partner_id
+                  FROM mail_followers AS f
+                  JOIN mail_followers_mail_message_subtype_rel AS rel
+                    ON rel.mail_followers_id = f.id
+                 WHERE f.res_model = %s AND f.res_id = ANY(%s)
+                   AND rel.mail_message_subtype_id = ANY(%s)
+                """,
+                self._name,
+                [record.id for record, *_rest in entries],
+                list(subtype_ids),
+            )
+        )
+        followers = defaultdict(set)
+        for res_id, subtype_id, partner_id in self.env.cr.fetchall():
+            followers[res_id, subtype_id].add(partner_id)
+        author_partner = self.env.user.partner_id.id
+        return {
+            (record.id, subtype.id)
+            for record, subtype, author_id, _body, _values in entries
+            if subtype
+            and followers.get((record.id, subtype.id), set()) - {author_id or author_partner}
+        }
+
+    def _funnel_log_tracking(self, entries):
+        """What ``_message_log`` (or ``message_post`` with nobody to notify) creates, for many
+        records in one ``_message_create``."""
+        note = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        by_author = defaultdict(list)
+        for entry in entries:
+            by_author[entry[2]].append(entry)
+        for given_author_id, author_entries in by_author.items():
+            author_id, email_from = self._message_compute_author(
+                given_author_id, None, raise_on_email=False
+            )
+            reply_to = self.env["mail.thread"]._notify_get_reply_to(default=email_from)[False]
+            values_list, tracking_list = [], []
+            for record, subtype, _author, body, tracking_value_ids in author_entries:
+                tracking_list.append(tracking_value_ids)
+                values_list.append(
+                    {
+                        "author_id": author_id,
+                        "email_from": email_from,
+                        "model": self._name,
+                        "res_id": record.id,
+                        "record_alias_domain_id": False,
+                        "record_company_id": False,
+                        "record_name": False,
+                        "body": body or "",
+                        "message_type": "notification",
+                        "is_internal": subtype.internal if subtype else True,
+                        "subtype_id": subtype.id if subtype else note,
+                        "email_add_signature": False,
+                        "message_id": generate_tracking_message_id("message-notify"),
+                        "reply_to": reply_to,
+                    }
+                )
+            messages = self.sudo()._message_create(values_list)
+            # mail.message creates each message's tracking values apart; all in one create.
+            self.env["mail.tracking.value"].sudo().create(
+                [
+                    dict(command[2], mail_message_id=message.id)
+                    for message, commands in zip(messages, tracking_list, strict=True)
+                    for command in commands or ()
+                ]
+            )
 
     def _funnel_check_open(self, partners, action):
         """``partners``: rows of funnel_sql.load_partners, in the recordset's order; ``action``:
@@ -832,9 +868,6 @@ class ResPartner(models.Model):
         if previous and not line["recurring_value"] and previous["recurring_value"]:
             values["recurring_value"] = previous["recurring_value"]
             values["recurring_interval"] = previous["recurring_interval"]
-            values["recurring_value_monthly"] = previous[
-                "recurring_value"
-            ] / MONTHS_PER_INTERVAL.get(previous["recurring_interval"] or "month", 1)
         return values
 
     def action_advance_phase(self):
@@ -885,9 +918,10 @@ class ResPartner(models.Model):
         self._funnel_apply(line_updates, partner_updates, entered)
         return True
 
-    def _funnel_move_to_phase(self, phase):
+    def _funnel_move_to_phase(self, phase, write_partners=None):
         """Set the current phase directly (a drag on the board): earlier lines done, the target
-        current, later lines back to todo."""
+        current, later lines back to todo. ``write_partners(partners, vals)``: how the partners
+        that move are written (``write`` passes its own ``super().write``)."""
         self._funnel_check_access()
         if not phase:
             raise UserError(
@@ -951,7 +985,11 @@ class ResPartner(models.Model):
             if target["activity_type_id"]:
                 entered.append(target["id"])
             partner_updates[partner_id] = {"lead_phase_id": phase.id}
-        self._funnel_apply(line_updates, partner_updates, entered)
+        if write_partners is None:
+            self._funnel_apply(line_updates, partner_updates, entered)
+        else:
+            self._funnel_apply(line_updates, {}, entered)
+            write_partners(self.browse(list(partner_updates)), {"lead_phase_id": phase.id})
         return True
 
     def action_close(self, close_reason_id=None, note=None):
@@ -1100,8 +1138,6 @@ class ResPartner(models.Model):
             # Back to the funnel the close happened in, without restarting it.
             partner_updates[partner_id]["account_type_id"] = type_id
         self._funnel_apply(line_updates, partner_updates)
-        if back_to_type:
-            funnel_sql.refresh_active_funnel(self.env, list(back_to_type))
         return True
 
     def action_open_close_wizard(self):

@@ -168,11 +168,63 @@ class TestGroupExpand(CrmPlusCase):
         self.assertTrue({self.lead_type.id, self.customer_type.id} <= type_ids)
 
     def test_type_with_phases_via_commands_has_lines_for_existing(self):
+        """A type that gains its first phases later: its contacts join the funnel, first phase
+        current, as when a type with phases is assigned."""
         account_type = self.AccountType.create({"name": "T-Late"})
-        partner = self.make_partners(account_type=account_type)
-        self.assertFalse(partner.funnel_line_ids)
-        account_type.write({"phase_ids": [Command.create({"name": "X", "phase_type": "closing"})]})
+        partners = self.make_partners(2, account_type=account_type)
+        self.assertFalse(partners.funnel_line_ids)
+        self.assertFalse(partners.mapped("funnel_state")[0])
+        account_type.write(
+            {
+                "phase_ids": [
+                    Command.create({"name": "T-Late 1", "sequence": 1, "default_score": 15}),
+                    Command.create({"name": "T-Late 2", "sequence": 2, "phase_type": "closing"}),
+                ]
+            }
+        )
+        first, closing = account_type.phase_ids.sorted("sequence")
         self.assertTrue(account_type.has_phases)
+        self.assertTrue(all(partners.mapped("has_lead_phases")))
+        self.assertEqual(partners.lead_phase_id, first)
+        self.assertEqual(set(partners.mapped("funnel_state")), {"open"})
+        self.assertEqual(set(partners.mapped("funnel_score")), {15})
+        for partner in partners:
+            self.assertEqual(self.line_states(partner), [(first, "current"), (closing, "todo")])
+        self.assertFunnelInvariants(partners)
+        partners.action_advance_phase()
+        self.assertEqual(partners.lead_phase_id, closing)
+
+    def test_won_contact_joins_when_its_new_type_gains_a_phase(self):
+        """A contact won as Lead switched to Customer; Customer gaining a phase starts its own
+        funnel for that contact (as an assignment would), the Lead history stays."""
+        partner = self.make_partners()
+        partner.write({"lead_phase_id": self.phase_closing.id})
+        partner.action_close(self.reason_won.id)
+        self.assertEqual(partner.account_type_id, self.customer_type)
+        self.Phase.create(
+            {"name": "T-Onboarding", "account_type_id": self.customer_type.id, "sequence": 1}
+        )
+        self.assertEqual(partner.lead_phase_id.name, "T-Onboarding")
+        self.assertEqual(partner.funnel_state, "open")
+        won_line = partner.funnel_history_line_ids.filtered("close_outcome")
+        self.assertEqual(won_line.close_outcome, "won")
+
+    def test_phase_check_cannot_be_skipped_by_a_context_key(self):
+        """An RPC client can send any context: the deferral of the phase order check is not a
+        context value it can forge."""
+        for forged in (True, 1, "1"):
+            with (
+                self.subTest(forged=forged),
+                self.assertRaisesRegex(ValidationError, "closing phases|must be the last phase"),
+            ):
+                self.Phase.with_context(crm_plus_defer_phase_check=forged).create(
+                    {
+                        "name": "T-Second closing",
+                        "account_type_id": self.lead_type.id,
+                        "sequence": 2,
+                        "phase_type": "closing",
+                    }
+                )
 
 
 @tagged("post_install", "-at_install")
