@@ -1,4 +1,4 @@
-.PHONY: run test stress lint bench screenshots i18n clean
+.PHONY: run test stress lint bench screenshots i18n wheel wheel-test clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
@@ -20,6 +20,12 @@ i18n:  ## export i18n/crm_plus.pot, merge it into the .po files, report what is 
 
 screenshots:  ## doc/img/*.png for the README: sample data, headless Chromium (tools/screenshots.py)
 	@bash tools/screenshots.sh
+
+wheel:  ## odoo_addon_crm_plus-*.whl into .build/dist (whool, as the OCA publishes addons)
+	@bash tools/build_wheel.sh
+
+wheel-test:  ## the wheel installs in a clean virtualenv and Odoo installs crm_plus from it
+	@bash tools/test_wheel.sh
 
 clean:
 	rm -rf .build

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make wheel: builds odoo_addon_crm_plus-<version>-py3-none-any.whl into $1 (default .build/dist).
+#
+# whool builds from a staged copy named crm_plus (tools/tool_venv.sh's stage_addon), without the
+# project's own files (tools/, .ci/, doc/, dotfiles), and in a cached virtualenv with
+# --no-build-isolation, so no build environment is downloaded on each run. The staged copy is no
+# git checkout, so the version is the manifest's as it stands (`pip wheel .` in a git checkout
+# adds whool's .99.devN suffix for commits since the last version bump).
+source "$(dirname "$0")/env.sh"
+source "$REPO_DIR/tools/tool_venv.sh"
+OUT=$(mkdir -p "${1:-$BUILD_DIR/dist}" && cd "${1:-$BUILD_DIR/dist}" && pwd)
+tool_venv whool "${WHOOL_PINS[@]}"
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
+stage_addon "$STAGE" "$DEV_ONLY_RE"
+rm -f "$OUT"/odoo_addon_crm_plus-*.whl
+# The ceiling keeps git (whool lists files with it) from finding a repository above the copy.
+(cd "$STAGE/crm_plus" && env -u GIT_DIR -u GIT_WORK_TREE -u GIT_INDEX_FILE \
+    GIT_CEILING_DIRECTORIES="$STAGE" "$TOOL_VENV/bin/pip" wheel -q --no-deps \
+    --no-build-isolation --no-index -w "$OUT" .) || { echo "build_wheel: whool failed" >&2; exit 1; }
+ls "$OUT"/odoo_addon_crm_plus-*.whl
