@@ -1,0 +1,12 @@
+# Everything here runs under Odoo's own runner (odoo-bin --test-enable --test-tags /crm_plus)
+# and under pytest-odoo. Suites that start an Odoo server of their own (XML-RPC, --workers)
+# live in tests_live/, which Odoo's runner does not import.
+from . import test_access
+from . import test_automation
+from . import test_funnel
+from . import test_i18n
+from . import test_install
+from . import test_parity
+from . import test_query_count
+from . import test_reports
+from . import test_tours

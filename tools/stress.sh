@@ -26,8 +26,8 @@ run_tests() {
 }
 for round in $(seq "$rounds"); do
     log "stress round $round/$rounds: concurrency and bad input"
-    run_tests crm_plus/tests/test_concurrency.py crm_plus/tests/test_rpc_bad_input.py
+    run_tests crm_plus/tests_live/test_concurrency.py crm_plus/tests_live/test_rpc_bad_input.py
 done
 log "life cycle with $CRM_PLUS_LIFECYCLE_CONTACTS existing contacts"
-run_tests crm_plus/tests/test_lifecycle.py
+run_tests crm_plus/tests_live/test_lifecycle.py
 exit $status

@@ -1,6 +1,6 @@
 """examples/xmlrpc_client.py, run as a user would run it, against a live server (issue 8).
 
-A real Odoo server (tests/live_server.py) on a throw-away database with crm_plus installed and
+A real Odoo server (tests_live/live_server.py) on a throw-away database with crm_plus installed and
 Dutch activated; the example runs in a subprocess. Ports: ``$CRM_PLUS_TEST_PORTS`` when set,
 else 18300-18399.
 """
