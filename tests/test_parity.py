@@ -29,7 +29,11 @@ class TestCodes(CrmPlusCase):
         theirs = self.AccountType.create(
             {"name": "Theirs", "code": "shared", "company_id": other.id}
         )
-        self.assertTrue(mine and theirs)
+        # Codes are unique per company only: the second company keeps its own "SHARED".
+        self.assertEqual(mine.code.upper(), theirs.code.upper())
+        self.assertNotEqual(mine.company_id, theirs.company_id)
+        with self.assertRaisesRegex(ValidationError, "already used"):
+            self.AccountType.create({"name": "Theirs 2", "code": "Shared", "company_id": other.id})
 
     def test_search_by_code(self):
         self.assertEqual(self.AccountType.search([("code", "=", "T-LEAD")]), self.lead_type)

@@ -18,7 +18,6 @@ The funnel invariants are checked in SQL after each step where crm_plus is insta
 import os
 import time
 
-import pytest
 from psycopg2 import sql
 
 from .live_server import (
@@ -119,7 +118,6 @@ class Steps:
 
     def __init__(self, db):
         self.db = db
-        self.done = []
         self.timings = []
         self.data = {}
 
@@ -129,25 +127,26 @@ class Steps:
         self.timings.append(f"{label}: {time.monotonic() - started:.1f}s")
         return result
 
-    def require(self, *steps):
-        missing = [step for step in steps if step not in self.done]
-        if missing:
-            pytest.skip(f"an earlier step failed: {', '.join(missing)}")
 
-
-@pytest.fixture(scope="module")
-def steps(pytestconfig):
+def test_life_cycle(pytestconfig):
+    """The steps depend on each other by nature (install, upgrade, uninstall, reinstall of one
+    database), so they are one test: it runs them in order whatever pytest's order is."""
     with throwaway_database("lifecycle", install=False) as db:
-        state = Steps(db)
-        yield state
-        report(
-            pytestconfig,
-            f"crm_plus: module life cycle with {CONTACTS} existing contacts",
-            state.timings,
-        )
+        steps = Steps(db)
+        try:
+            _install_keeps_existing_contacts(steps)
+            _upgrade_keeps_every_line_and_close(steps)
+            _uninstall_keeps_every_partner(steps)
+            _reinstall_works(steps)
+        finally:
+            report(
+                pytestconfig,
+                f"crm_plus: module life cycle with {CONTACTS} existing contacts",
+                steps.timings,
+            )
 
 
-def test_1_install_keeps_existing_contacts(steps):
+def _install_keeps_existing_contacts(steps):
     db = steps.db
     assert _module_state(db) in (None, "uninstalled")
     steps.run(f"create {CONTACTS} contacts", odoo_shell, db, CREATE_CONTACTS)
@@ -162,8 +161,6 @@ def test_1_install_keeps_existing_contacts(steps):
     # Demo data (when the database has demo data) may add partners; existing ones stay as is.
     after = _rows(db, "res_partner", columns, _id_in(existing_ids))
     assert len(after) == len(before), "installing crm_plus removed contacts"
-    # The later steps need only an installed module: they run whatever the checks below say.
-    steps.done.append("install")
     # Installing grants CRM+ Manager to the administrators (superuser and admin): writing their
     # users touches their own partners' write_date. Every other contact stays as it was.
     with pg_cursor(db) as cr:
@@ -193,8 +190,7 @@ def test_1_install_keeps_existing_contacts(steps):
     assert_funnel_invariants(db)
 
 
-def test_2_upgrade_keeps_every_line_and_close(steps):
-    steps.require("install")
+def _upgrade_keeps_every_line_and_close(steps):
     db = steps.db
     output = steps.run("create funnel data", odoo_shell, db, FUNNEL_DATA)
     assert "LC funnel partners: 40" in output, output[-2000:]
@@ -234,11 +230,9 @@ def test_2_upgrade_keeps_every_line_and_close(steps):
     ]
     assert partners_after == partners_before, f"the upgrade changed partners {changed[:10]}"
     assert_funnel_invariants(db)
-    steps.done.append("upgrade")
 
 
-def test_3_uninstall_keeps_every_partner(steps):
-    steps.require("install")
+def _uninstall_keeps_every_partner(steps):
     db = steps.db
     before = _rows(db, "res_partner", ["id", "name", "active"])
     steps.run("uninstall crm_plus", odoo_shell, db, UNINSTALL)
@@ -254,11 +248,9 @@ def test_3_uninstall_keeps_every_partner(steps):
         )
         assert not cr.fetchall(), "crm_plus tables left behind"
         assert "account_type_id" not in _columns(cr, "res_partner")
-    steps.done.append("uninstall")
 
 
-def test_4_reinstall_works(steps):
-    steps.require("uninstall")
+def _reinstall_works(steps):
     db = steps.db
     before = _rows(db, "res_partner", ["id", "name", "active"])
     steps.run("reinstall crm_plus", run_odoo, db, "-i", "crm_plus", "--log-level=warn")

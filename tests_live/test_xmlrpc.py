@@ -96,20 +96,19 @@ class TestXmlRpcRoundTrip(unittest.TestCase):
             "search",
             [("partner_id", "=", partner), ("state", "=", "current")],
         )
-        self.assertTrue(
-            self.call(
-                "crm.plus.phase.line", "write", current, {"forecast_value": 9000, "score": 20}
-            )
-        )
+        self.call("crm.plus.phase.line", "write", current, {"forecast_value": 9000, "score": 20})
+        [line] = self.call("crm.plus.phase.line", "read", current, ["forecast_value", "score"])
+        self.assertEqual((line["forecast_value"], line["score"]), (9000, 20))
         self.assertFault(
             2, "won from the closing phase", "res.partner", "action_close", [partner], won
         )
-        self.assertTrue(self.call("res.partner", "action_advance_phase", [partner]))
-        self.assertTrue(self.call("res.partner", "action_advance_phase", [partner]))
+        self.call("res.partner", "action_advance_phase", [partner])
+        self.assertEqual(read()["lead_phase_id"][1], "Offer")
+        self.call("res.partner", "action_advance_phase", [partner])
         self.assertEqual(read()["lead_phase_id"][1], "Closing")
         self.assertFault(2, "closing phase", "res.partner", "action_advance_phase", [partner])
         self.assertFault(2, "does not exist", "res.partner", "action_close", [partner], 987654321)
-        self.assertTrue(self.call("res.partner", "action_close", [partner], won))
+        self.call("res.partner", "action_close", [partner], won)
         state = read()
         self.assertEqual(state["funnel_state"], "won")
         self.assertEqual(state["account_type_id"][0], customer, "Lead → Customer when won")
@@ -127,9 +126,12 @@ class TestXmlRpcRoundTrip(unittest.TestCase):
         self.assertEqual(lines[-1]["forecast_value"], 9000, "figures carried along the funnel")
         self.assertFault(2, "closed", "res.partner", "action_advance_phase", [partner])
         # Reopen goes back to the funnel; a lost close from there is history too.
-        self.assertTrue(self.call("res.partner", "action_reopen", [partner]))
-        self.assertEqual(read()["account_type_id"][0], lead)
-        self.assertTrue(self.call("res.partner", "action_close", [partner], lost))
+        self.call("res.partner", "action_reopen", [partner])
+        state = read()
+        self.assertEqual(state["account_type_id"][0], lead)
+        self.assertEqual((state["funnel_state"], state["lead_phase_id"][1]), ("open", "Closing"))
+        self.call("res.partner", "action_close", [partner], lost)
+        self.assertEqual(read()["funnel_state"], "lost")
         closes = self.call(
             "crm.plus.phase.line",
             "search_count",
