@@ -5,4 +5,3 @@ from . import crm_plus_close_reason
 from . import crm_plus_phase_line
 from . import res_partner
 from . import res_config_settings
-from . import crm_plus_demo

@@ -179,7 +179,9 @@ class CrmPlusAccountType(models.Model):
 
     def action_view_partners(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("crm_plus.action_crm_plus_partners")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_plus.res_partner_action_funnel"
+        )
         action["domain"] = [("account_type_id", "=", self.id)]
         action["context"] = {"default_account_type_id": self.id}
         return action

@@ -1156,7 +1156,9 @@ class ResPartner(models.Model):
     def action_crm_plus_pipeline(self):
         """The pipeline board, filtered on the first account type with phases so every column
         of that funnel shows, empty ones included."""
-        action = self.env["ir.actions.act_window"]._for_xml_id("crm_plus.action_crm_plus_pipeline")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "crm_plus.res_partner_action_pipeline"
+        )
         first_type = self.env["crm.plus.account.type"].search([("has_phases", "=", True)], limit=1)
         context = dict(self.env.context, crm_plus_pipeline=True)
         if first_type:

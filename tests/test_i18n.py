@@ -288,7 +288,7 @@ class TestI18n(CrmPlusCase):
                 self.assertEqual(
                     dict(fields["funnel_state"]["selection"])["won"], self.tr(code, "Won")
                 )
-                menu = self.env.ref("crm_plus.menu_crm_plus_close_reasons")
+                menu = self.env.ref("crm_plus.crm_plus_close_reason_menu")
                 self.assertEqual(menu.with_context(lang=code).name, self.tr(code, "Close Reasons"))
                 arch = partners.get_view(self.env.ref("base.view_partner_form").id, "form")["arch"]
                 for msgid in ("Overview", "Complete phase", "Close…", "Reopen"):

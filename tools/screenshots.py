@@ -229,7 +229,7 @@ def shoot_pipeline(browser, url, path):
     browser.resize(1720, 860)  # the five columns of Lead side by side
     browser.goto(f"{url}/odoo")
     browser.click(".o_navbar_apps_menu button")  # the apps menu, then CRM+ (opens Pipeline)
-    browser.click(".o_app[data-menu-xmlid='crm_plus.menu_crm_plus_root']")
+    browser.click(".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']")
     browser.wait_for(".o_kanban_renderer .o_kanban_group .o_kanban_record")
     browser.settle()
     browser.screenshot(path)

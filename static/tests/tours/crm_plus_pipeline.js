@@ -14,7 +14,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_pipeline", {
         stepUtils.showAppsMenuItem(),
         {
             content: "Open the CRM+ app",
-            trigger: ".o_app[data-menu-xmlid='crm_plus.menu_crm_plus_root']",
+            trigger: ".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']",
             run: "click",
         },
         {
@@ -60,7 +60,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_pipeline", {
         },
         {
             content: "Open Win/Loss Analysis",
-            trigger: ".dropdown-item[data-menu-xmlid='crm_plus.menu_crm_plus_winloss_report']",
+            trigger: ".dropdown-item[data-menu-xmlid='crm_plus.crm_plus_winloss_report_menu']",
             run: "click",
         },
         {

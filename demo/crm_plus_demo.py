@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-from .funnel_guard import FUNNEL_OP
+from ..models.funnel_guard import FUNNEL_OP
 
 DEMO_COMPANIES = [
     "Azure Interior",
