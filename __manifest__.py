@@ -2,7 +2,7 @@
     "name": "CRM+ Sales Funnel",
     "summary": "Partner-based sales funnel: account types, lead phases, scores, "
     "forecasts, win/loss reporting",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "crm_plus developers",
@@ -23,6 +23,7 @@
         "report/crm_plus_funnel_report_views.xml",
         "report/crm_plus_winloss_report_views.xml",
         "report/crm_plus_forecast_report_views.xml",
+        "data/res_groups_data.xml",
     ],
     "demo": ["demo/crm_plus_demo.xml"],
     "assets": {

@@ -5,3 +5,4 @@ from . import crm_plus_close_reason
 from . import crm_plus_phase_line
 from . import res_partner
 from . import res_config_settings
+from . import res_groups

@@ -1,9 +1,11 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..compat import sql_constraints
 from .funnel_guard import PHASE_CHECK_DEFERRED
 
 
+@sql_constraints
 class CrmPlusAccountType(models.Model):
     _name = "crm.plus.account.type"
     _inherit = ["crm.plus.code.mixin", "mail.thread"]

@@ -1,9 +1,11 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..compat import sql_constraints
 from .funnel_guard import FUNNEL_OP, phase_check_deferred
 
 
+@sql_constraints
 class CrmPlusLeadPhase(models.Model):
     _name = "crm.plus.lead.phase"
     _inherit = ["crm.plus.code.mixin"]

@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from ..compat import sql_constraints
 from .funnel_guard import check_vals, is_funnel_op
 
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
@@ -29,6 +30,7 @@ def _in_active_funnel(line_account_type, partner_account_type):
     return bool(line_account_type) and line_account_type == partner_account_type
 
 
+@sql_constraints
 class CrmPlusPhaseLine(models.Model):
     _name = "crm.plus.phase.line"
     _description = "Funnel Phase Line"

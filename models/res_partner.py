@@ -6,11 +6,18 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
-from odoo.models import PREFETCH_MAX
-from odoo.osv import expression
 from odoo.tools import SQL, sql
 from odoo.tools.mail import generate_tracking_message_id
 
+from ..compat import (
+    FALSE_DOMAIN,
+    PREFETCH_MAX,
+    check_field_read_access,
+    domain_and,
+    domain_or,
+    groupby_args,
+    message_compute_author,
+)
 from . import funnel_sql
 from .funnel_guard import FUNNEL_OP, check_vals, is_funnel_op
 
@@ -255,17 +262,17 @@ class ResPartner(models.Model):
         stale, fresh = self._funnel_stale_domains()
         return [
             ("stale", stale),
-            ("hot", expression.AND([fresh, [("funnel_score", ">=", HOT_SCORE)]])),
+            ("hot", domain_and([fresh, [("funnel_score", ">=", HOT_SCORE)]])),
             (
                 "warm",
-                expression.AND(
+                domain_and(
                     [
                         fresh,
                         [("funnel_score", ">=", WARM_SCORE), ("funnel_score", "<", HOT_SCORE)],
                     ]
                 ),
             ),
-            ("cold", expression.AND([fresh, [("funnel_score", "<", WARM_SCORE)]])),
+            ("cold", domain_and([fresh, [("funnel_score", "<", WARM_SCORE)]])),
         ]
 
     @api.depends("funnel_stale_deadline")
@@ -297,22 +304,24 @@ class ResPartner(models.Model):
         if operator not in ("=", "in") or not value:
             raise UserError(self.env._("The Health filter only supports = and in."))
         values = [value] if isinstance(value, str) else list(value)
-        return expression.OR(
+        return domain_or(
             [domain for band, domain in self._funnel_health_bands() if band in values]
-            or [expression.FALSE_DOMAIN]
+            or [FALSE_DOMAIN]
         )
 
-    def _read_group_groupby(self, groupby_spec, query):
+    def _read_group_groupby(self, *args):
         # The board's progress bar groups by health: the bands' own domains, as SQL.
+        groupby_spec, _query = groupby_args(args)
         if groupby_spec != "funnel_health":
-            return super()._read_group_groupby(groupby_spec, query)
-        self.check_field_access_rights("read", ["funnel_health"])
+            return super()._read_group_groupby(*args)
+        check_field_read_access(self, "funnel_health")
         self.flush_model(["funnel_stale_deadline", "funnel_score"])
-        model = self.with_context(active_test=False)
+        # sudo: the grouped query applies the record rules already; the bands add conditions.
+        model = self.sudo().with_context(active_test=False)
         return SQL(
             "CASE %s END",
             SQL(" ").join(
-                SQL("WHEN %s THEN %s", model._where_calc(domain).where_clause, band)
+                SQL("WHEN %s THEN %s", model._search(domain).where_clause, band)
                 for band, domain in self._funnel_health_bands()
             ),
         )
@@ -507,7 +516,7 @@ class ResPartner(models.Model):
             allowed = set(
                 self.sudo()
                 .with_context(active_test=False)
-                ._search(expression.AND([[("id", "in", self.ids)], domain]))
+                ._search(domain_and([[("id", "in", self.ids)], domain]))
             )
             forbidden = self.browse([id_ for id_ in self._ids if id_ not in allowed])
             if forbidden:
@@ -748,9 +757,7 @@ class ResPartner(models.Model):
         for entry in entries:
             by_author[entry[2]].append(entry)
         for given_author_id, author_entries in by_author.items():
-            author_id, email_from = self._message_compute_author(
-                given_author_id, None, raise_on_email=False
-            )
+            author_id, email_from = message_compute_author(self, given_author_id)
             reply_to = self.env["mail.thread"]._notify_get_reply_to(default=email_from)[False]
             values_list, tracking_list = [], []
             for record, subtype, _author, body, tracking_value_ids in author_entries:
@@ -763,7 +770,6 @@ class ResPartner(models.Model):
                         "res_id": record.id,
                         "record_alias_domain_id": False,
                         "record_company_id": False,
-                        "record_name": False,
                         "body": body or "",
                         "message_type": "notification",
                         "is_internal": subtype.internal if subtype else True,

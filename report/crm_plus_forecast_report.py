@@ -1,4 +1,4 @@
-from odoo import api, fields, models, tools
+from odoo import fields, models, tools
 from odoo.tools import SQL
 
 
@@ -38,7 +38,9 @@ class CrmPlusForecastReport(models.Model):
     lead_phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
+    # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
+    currency_id = fields.Many2one(related="company_id.currency_id")
     expected_close_date = fields.Date(string="Expected Closing", readonly=True)
     phase_date_start = fields.Datetime(string="In Phase Since", readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg")
@@ -48,12 +50,6 @@ class CrmPlusForecastReport(models.Model):
     )
     mrr = fields.Monetary(string="MRR", readonly=True, help="Monthly recurring revenue.")
     arr = fields.Monetary(string="ARR", readonly=True, help="Annual recurring revenue: MRR × 12.")
-
-    @api.depends("company_id")
-    def _compute_currency_id(self):
-        fallback = self.env.company.currency_id
-        for line in self:
-            line.currency_id = line.company_id.currency_id or fallback
 
     def _select(self):
         return SQL(

@@ -1,4 +1,4 @@
-from odoo import api, fields, models, tools
+from odoo import fields, models, tools
 from odoo.tools import SQL
 
 
@@ -70,7 +70,9 @@ class CrmPlusFunnelReport(models.Model):
     )
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
+    # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
+    currency_id = fields.Many2one(related="company_id.currency_id")
     score = fields.Integer(readonly=True, aggregator="avg")
     forecast_value = fields.Monetary(string="Forecast", readonly=True)
     weighted_value = fields.Monetary(
@@ -123,12 +125,6 @@ class CrmPlusFunnelReport(models.Model):
         help="Share of the partners of the funnel that reached the phase: the conversion from "
         "the first phase.",
     )
-
-    @api.depends("company_id")
-    def _compute_currency_id(self):
-        fallback = self.env.company.currency_id
-        for line in self:
-            line.currency_id = line.company_id.currency_id or fallback
 
     def _select(self):
         return SQL(

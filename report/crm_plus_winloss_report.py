@@ -1,4 +1,4 @@
-from odoo import api, fields, models, tools
+from odoo import fields, models, tools
 from odoo.tools import SQL
 
 
@@ -54,7 +54,9 @@ class CrmPlusWinlossReport(models.Model):
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
+    # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
+    currency_id = fields.Many2one(related="company_id.currency_id")
     close_date = fields.Date(readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg")
     closed_count = fields.Integer(string="# Closed", readonly=True)
@@ -75,12 +77,6 @@ class CrmPlusWinlossReport(models.Model):
         readonly=True, help="Forecast of the phase the partner was lost in."
     )
     recurring_value_monthly = fields.Monetary(string="Monthly Recurring", readonly=True)
-
-    @api.depends("company_id")
-    def _compute_currency_id(self):
-        fallback = self.env.company.currency_id
-        for line in self:
-            line.currency_id = line.company_id.currency_id or fallback
 
     def _select(self):
         return SQL(

@@ -3,6 +3,8 @@
 from odoo import Command
 from odoo.tests import TransactionCase
 
+from ..compat import USER_GROUPS_FIELD
+
 
 class CrmPlusCase(TransactionCase):
     """A funnel of its own (independent from seed and demo data), users and reasons."""
@@ -87,7 +89,7 @@ class CrmPlusCase(TransactionCase):
                 "name": "T-Sales",
                 "login": "t_crm_plus_sales",
                 "email": "sales@example.com",
-                "groups_id": [
+                USER_GROUPS_FIELD: [
                     Command.set([group_user.id, cls.env.ref("base.group_partner_manager").id])
                 ],
             }
@@ -96,7 +98,7 @@ class CrmPlusCase(TransactionCase):
             {
                 "name": "T-Manager",
                 "login": "t_crm_plus_manager",
-                "groups_id": [
+                USER_GROUPS_FIELD: [
                     Command.set([group_manager.id, cls.env.ref("base.group_partner_manager").id])
                 ],
             }
@@ -105,7 +107,7 @@ class CrmPlusCase(TransactionCase):
             {
                 "name": "T-Internal",
                 "login": "t_crm_plus_internal",
-                "groups_id": [Command.set([cls.env.ref("base.group_user").id])],
+                USER_GROUPS_FIELD: [Command.set([cls.env.ref("base.group_user").id])],
             }
         )
 

@@ -11,6 +11,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
+from ..compat import USER_GROUPS_FIELD
 from .common import CrmPlusCase
 
 # Users (columns): portal, internal user with the default rights (Contact Creation) but no CRM+,
@@ -93,14 +94,16 @@ class TestAccessMatrix(CrmPlusCase):
                 {
                     "name": "T-Portal",
                     "login": "t_crm_plus_portal",
-                    "groups_id": [Command.set([ref("base.group_portal").id])],
+                    USER_GROUPS_FIELD: [Command.set([ref("base.group_portal").id])],
                 }
             ),
             "internal": users.create(
                 {
                     "name": "T-Internal default",
                     "login": "t_crm_plus_internal_default",
-                    "groups_id": [Command.set([ref("base.group_user").id, partner_manager.id])],
+                    USER_GROUPS_FIELD: [
+                        Command.set([ref("base.group_user").id, partner_manager.id])
+                    ],
                 }
             ),
             "crm_user": cls.user_sales,
@@ -111,7 +114,7 @@ class TestAccessMatrix(CrmPlusCase):
                     "login": "t_crm_plus_other_company",
                     "company_id": cls.other_company.id,
                     "company_ids": [Command.set([cls.other_company.id])],
-                    "groups_id": [
+                    USER_GROUPS_FIELD: [
                         Command.set([ref("crm_plus.group_crm_plus_user").id, partner_manager.id])
                     ],
                 }

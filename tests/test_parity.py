@@ -6,6 +6,7 @@ from odoo import Command, fields
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
 
+from ..compat import grouped_rows
 from .common import CrmPlusCase
 
 
@@ -155,20 +156,18 @@ class TestPhaseActivities(CrmPlusCase):
 class TestGroupExpand(CrmPlusCase):
     def test_group_by_phase_shows_empty_phases(self):
         self.make_partners(2)
-        groups = self.Partner.read_group(
-            [("account_type_id", "=", self.lead_type.id)], ["lead_phase_id"], ["lead_phase_id"]
+        rows = grouped_rows(
+            self.Partner, [("account_type_id", "=", self.lead_type.id)], "lead_phase_id"
         )
-        phases = [group["lead_phase_id"][0] for group in groups if group["lead_phase_id"]]
+        phases = [phase_id for phase_id, _count, _sums in rows if phase_id]
         self.assertEqual(phases, self.lead_type.phase_ids.sorted(lambda p: (p.sequence, p.id)).ids)
-        counts = {group["lead_phase_id"][0]: group["lead_phase_id_count"] for group in groups}
+        counts = {phase_id: count for phase_id, count, _sums in rows}
         self.assertEqual(counts[self.phase_first.id], 2)
         self.assertEqual(counts[self.phase_closing.id], 0)
 
     def test_group_by_type_shows_all_types(self):
-        groups = self.Partner.read_group(
-            [("name", "=", "nobody")], ["account_type_id"], ["account_type_id"]
-        )
-        type_ids = {group["account_type_id"][0] for group in groups if group["account_type_id"]}
+        rows = grouped_rows(self.Partner, [("name", "=", "nobody")], "account_type_id")
+        type_ids = {type_id for type_id, _count, _sums in rows if type_id}
         self.assertTrue({self.lead_type.id, self.customer_type.id} <= type_ids)
 
     def test_type_with_phases_via_commands_has_lines_for_existing(self):

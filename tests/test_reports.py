@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from odoo.addons.crm_plus.models.funnel_guard import FUNNEL_OP
 from odoo.exceptions import AccessError
 
+from ..compat import grouped_rows
 from .common import CrmPlusCase
 
 BASE = datetime(2024, 1, 8, 9, 0, 0)
@@ -463,17 +464,11 @@ class TestReports(CrmPlusCase):
         if context_type:
             partners = partners.with_context(default_account_type_id=self.lead_type.id)
         domain = [("account_type_id", "=", self.lead_type.id), ("funnel_state", "=", "open")]
-        result = partners.web_read_group(
-            domain + (domain_extra or []),
-            ["funnel_forecast_value:sum"],
-            ["lead_phase_id"],
+        rows = grouped_rows(
+            partners, domain + (domain_extra or []), "lead_phase_id", ["funnel_forecast_value:sum"]
         )
         return {
-            group["lead_phase_id"][0]: (
-                group["lead_phase_id_count"],
-                group["funnel_forecast_value"],
-            )
-            for group in result["groups"]
+            phase_id: (count, sums["funnel_forecast_value:sum"]) for phase_id, count, sums in rows
         }
 
     def test_pipeline_board_shows_every_phase(self):

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from ..compat import USER_GROUPS_FIELD
 from .live_server import (
     LiveServer,
     assert_funnel_invariants,
@@ -57,7 +58,7 @@ def live():
                 "name": "CC sales",
                 "login": "cc_sales",
                 "password": SALES_PASSWORD,
-                "groups_id": [(6, 0, group_ids)],
+                USER_GROUPS_FIELD: [(6, 0, group_ids)],
             },
         )
         yield server, admin

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from ..compat import USER_GROUPS_FIELD
 from .live_server import (
     LiveServer,
     assert_funnel_invariants,
@@ -164,7 +165,7 @@ def _set_up(server, db):
                 "name": login,
                 "login": login,
                 "password": login + "-pw-123",
-                "groups_id": [(6, 0, group_ids)],
+                USER_GROUPS_FIELD: [(6, 0, group_ids)],
                 **vals,
             },
         )

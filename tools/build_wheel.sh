@@ -13,6 +13,13 @@ tool_venv whool "${WHOOL_PINS[@]}"
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 stage_addon "$STAGE" "$DEV_ONLY_RE"
+# The manifest's version is three-part (1.0.0) so that one manifest installs on 18.0 and 19.0:
+# Odoo prefixes its series. whool needs the series in the version (it derives the wheel's
+# `odoo==<series>.*` requirement from it): the staged copy gets <ODOO_SERIES>.<version>.
+sed -i -E "s/(\"version\": \")([0-9]+\.[0-9]+\.[0-9]+)\"/\1$ODOO_SERIES.\2\"/" \
+    "$STAGE/crm_plus/__manifest__.py"
+grep -q "\"version\": \"$ODOO_SERIES\." "$STAGE/crm_plus/__manifest__.py" \
+    || { echo "build_wheel: could not set the series in the staged manifest's version" >&2; exit 1; }
 rm -f "$OUT"/odoo_addon_crm_plus-*.whl
 # The ceiling keeps git (whool lists files with it) from finding a repository above the copy.
 (cd "$STAGE/crm_plus" && env -u GIT_DIR -u GIT_WORK_TREE -u GIT_INDEX_FILE \

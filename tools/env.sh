@@ -14,18 +14,38 @@ mkdir -p "$CACHE_DIR" "$BUILD_DIR"
 
 log() { printf '\033[1;34m[crm_plus]\033[0m %s\n' "$*" >&2; }
 
-# 1. Odoo source: $ODOO_SRC, else /opt/odoo/18.0, else a shallow clone of 18.0 (needs internet).
+# The Odoo series: 18.0 (default) or 19.0, picked with ODOO_SERIES (make test ODOO_SERIES=19.0).
+ODOO_SERIES=${ODOO_SERIES:-18.0}
+case $ODOO_SERIES in
+    18.0 | 19.0) ;;
+    *) echo "ODOO_SERIES=$ODOO_SERIES: crm_plus supports 18.0 and 19.0" >&2; exit 2 ;;
+esac
+export ODOO_SERIES
+# Each series has its own tested pins (Odoo's own files pin versions that do not build here).
+if [ "$ODOO_SERIES" = 18.0 ]; then
+    REQUIREMENTS=$REPO_DIR/requirements.txt
+else
+    REQUIREMENTS=$REPO_DIR/requirements-$ODOO_SERIES.txt
+fi
+
+# 1. Odoo source: $ODOO_SRC, else /opt/odoo/<series>, else a shallow clone of the series'
+#    branch (needs internet).
 find_odoo() {
     if [ -n "${ODOO_SRC:-}" ]; then
         [ -f "$ODOO_SRC/odoo-bin" ] || { echo "ODOO_SRC=$ODOO_SRC has no odoo-bin" >&2; exit 1; }
-    elif [ -f /opt/odoo/18.0/odoo-bin ]; then
-        ODOO_SRC=/opt/odoo/18.0
+    elif [ -f "/opt/odoo/$ODOO_SERIES/odoo-bin" ]; then
+        ODOO_SRC=/opt/odoo/$ODOO_SERIES
     else
-        ODOO_SRC=$CACHE_DIR/odoo-18.0
+        ODOO_SRC=$CACHE_DIR/odoo-$ODOO_SERIES
         if [ ! -f "$ODOO_SRC/odoo-bin" ]; then
-            log "cloning Odoo 18.0 into $ODOO_SRC (once)"
-            git clone --depth 1 --branch 18.0 https://github.com/odoo/odoo.git "$ODOO_SRC"
+            log "cloning Odoo $ODOO_SERIES into $ODOO_SRC (once)"
+            git clone --depth 1 --branch "$ODOO_SERIES" https://github.com/odoo/odoo.git "$ODOO_SRC"
         fi
+    fi
+    local release
+    release=$(sed -nE "s/^version_info = \(([0-9]+), ([0-9]+).*/\1.\2/p" "$ODOO_SRC/odoo/release.py")
+    if [ -n "$release" ] && [ "$release" != "$ODOO_SERIES" ]; then
+        echo "$ODOO_SRC holds Odoo $release, not $ODOO_SERIES (ODOO_SERIES / ODOO_SRC)" >&2; exit 1
     fi
     export ODOO_SRC
 }
@@ -33,14 +53,14 @@ find_odoo() {
 # 2. A virtualenv keyed by our pinned requirements, shared by every checkout of the project.
 make_venv() {
     local key
-    key=$(cat "$REPO_DIR/requirements.txt" | sha1sum | cut -c1-12)
+    key=$(sha1sum < "$REQUIREMENTS" | cut -c1-12)
     VENV=$CACHE_DIR/venv-$key
     if [ ! -f "$VENV/.complete" ]; then
         log "creating virtualenv $VENV (once)"
         rm -rf "$VENV"
         python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
         "$VENV/bin/pip" install -q --upgrade pip >&2 2>/dev/null || true
-        "$VENV/bin/pip" install -q -r "$REPO_DIR/requirements.txt" > "$CACHE_DIR/pip.log" 2>&1 \
+        "$VENV/bin/pip" install -q -r "$REQUIREMENTS" > "$CACHE_DIR/pip.log" 2>&1 \
             || { cat "$CACHE_DIR/pip.log" >&2; exit 1; }
         touch "$VENV/.complete"
     fi
@@ -73,8 +93,13 @@ ensure_postgres() {
 make_addons_path() {
     mkdir -p "$BUILD_DIR/addons"
     ln -sfn "$REPO_DIR" "$BUILD_DIR/addons/crm_plus"
-    ADDONS_PATH=$ODOO_SRC/odoo/addons,$BUILD_DIR/addons
+    # 18.0's top-level addons/ repeats odoo/addons; from 19.0 on, only base is in odoo/addons.
+    ADDONS_PATH=$ODOO_SRC/odoo/addons
+    [ -d "$ODOO_SRC/odoo/addons/web" ] || ADDONS_PATH=$ADDONS_PATH,$ODOO_SRC/addons
+    CORE_ADDONS_PATH=$ADDONS_PATH
+    ADDONS_PATH=$ADDONS_PATH,$BUILD_DIR/addons
     ODOO_CONF=$BUILD_DIR/odoo.conf
+    [ "$ODOO_SERIES" = 18.0 ] || ODOO_CONF=$BUILD_DIR/odoo-$ODOO_SERIES.conf
     cat > "$ODOO_CONF" <<CONF
 [options]
 addons_path = $ADDONS_PATH
@@ -85,7 +110,7 @@ data_dir = $CACHE_DIR/filestore
 http_interface = ${HTTP_INTERFACE:-127.0.0.1}
 http_port = ${HTTP_PORT:-8069}
 CONF
-    export ADDONS_PATH ODOO_CONF BUILD_DIR REPO_DIR CACHE_DIR
+    export ADDONS_PATH CORE_ADDONS_PATH ODOO_CONF BUILD_DIR REPO_DIR CACHE_DIR
     export PYTHONPATH=$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}
 }
 
@@ -96,7 +121,7 @@ db_exists() { psql -d postgres -tAc "select 1 from pg_database where datname='$1
 template_db() {
     local rev
     rev=$( (git -C "$ODOO_SRC" rev-parse --short HEAD 2>/dev/null || stat -c %Y "$ODOO_SRC/odoo/release.py") | head -1)
-    TEMPLATE_DB=crm_plus_tpl_${rev}_$(sha1sum < "$REPO_DIR/requirements.txt" | cut -c1-6)
+    TEMPLATE_DB=crm_plus_tpl_${rev}_$(sha1sum < "$REQUIREMENTS" | cut -c1-6)
     if ! psql -d "$TEMPLATE_DB" -tAc "select 1 from ir_module_module where name='mail' and state='installed'" 2>/dev/null | grep -q 1; then
         log "building template database $TEMPLATE_DB (once)"
         dropdb --if-exists "$TEMPLATE_DB"

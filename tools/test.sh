@@ -42,6 +42,7 @@ if [ -n "${PYTEST_ARGS:-}" ] && [ -z "${TEST_TAGS:-}" ]; then run_runner=0 run_r
 if [ "$run_runner" = 1 ]; then
 started=$(date +%s)
 port=$(free_http_port)
+: > "$LOG"
 log "Odoo's runner: -i crm_plus --test-enable --test-tags /crm_plus (HTTP on $port for the tours)"
 runner_rc=0
 "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" -i crm_plus,base_automation \

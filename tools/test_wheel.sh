@@ -57,7 +57,7 @@ echo "import site; site.addsitedir('$PROJECT_SITE')" > "$SITE/crm_plus_odoo_deps
 # get_module_path as Odoo resolves it, with the test's configuration; empty when not found.
 cat > "$WORK/odoo.conf" <<CONF
 [options]
-addons_path = $ODOO_SRC/odoo/addons
+addons_path = $CORE_ADDONS_PATH
 db_host = $PGHOST
 db_port = $PGPORT
 db_user = $PGUSER
@@ -78,7 +78,7 @@ before=$(module_path) || fail "odoo does not import in the clean virtualenv"
 [ -z "$before" ] || fail "crm_plus is found before the wheel is installed: $before"
 
 # pip --python: the tool virtualenv's pip installs into the clean one, which needs no pip of its
-# own. --no-deps: the wheel requires odoo==18.0.*, which is the source tree, not a distribution.
+# own. --no-deps: the wheel requires odoo==<series>.*, which is the source tree, not a distribution.
 "$TOOL_VENV/bin/pip" --python "$CLEAN/bin/python" install -q --no-deps --no-index "$WHEEL" \
     || fail "pip could not install $(basename "$WHEEL")"
 [ -f "$SITE/odoo/addons/crm_plus/__manifest__.py" ] \
@@ -87,7 +87,7 @@ after=$(module_path) || fail "odoo does not import in the clean virtualenv"
 [ "$after" = "$SITE/odoo/addons/crm_plus" ] \
     || fail "Odoo resolves crm_plus to '$after', not to $SITE/odoo/addons/crm_plus"
 
-log "installing crm_plus from site-packages in $DB (addons path: $ODOO_SRC/odoo/addons only)"
+log "installing crm_plus from site-packages in $DB (addons path: $CORE_ADDONS_PATH only)"
 clone_template "$DB"
 (cd "$WORK" && env -u PYTHONPATH "$CLEAN/bin/python" "$ODOO_SRC/odoo-bin" -c "$WORK/odoo.conf" \
     -d "$DB" -i crm_plus --stop-after-init --log-level=warn --no-http) \

@@ -44,7 +44,10 @@ registry.category("web_tour.tours").add("crm_plus_tour_bulk_account_type", {
         })),
         {
             content: "Three contacts are selected",
-            trigger: ".o_list_selection_box:has(b:contains(3)):contains(selected)",
+            // The selection box is o_list_selection_box in 18.0, o_selection_box in 19.0.
+            trigger: [".o_list_selection_box", ".o_selection_box"]
+                .map((box) => `${box}:has(b:contains(3)):contains(selected)`)
+                .join(", "),
         },
         {
             content: "Open the Actions menu",

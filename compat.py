@@ -1,0 +1,167 @@
+"""What differs between Odoo 18.0 and 19.0 for crm_plus, in one place.
+
+The rest of the addon imports these names instead of testing the version. Each entry says what
+changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is what stays.
+
+- ``PREFETCH_MAX`` moved from ``odoo.models`` to ``odoo.tools.constants``.
+- ``Domain``: ``odoo.osv.expression`` (AND / OR / FALSE_DOMAIN) gives way to
+  ``odoo.fields.Domain``; :func:`domain_and`, :func:`domain_or` and :data:`FALSE_DOMAIN` return
+  plain lists on both.
+- ``_sql_constraints`` is ignored by 19.0, which reads ``models.Constraint`` class attributes:
+  :func:`sql_constraints` (a class decorator) turns the 18.0 list into those attributes.
+- ``_read_group_groupby`` gained a leading ``alias`` argument: :func:`groupby_args`.
+- ``check_field_access_rights`` gives way to ``_check_field_access``:
+  :func:`check_field_read_access`.
+- ``read_group`` / ``web_read_group(domain, fields, groupby)`` give way to
+  ``formatted_read_group`` / ``web_read_group(domain, groupby, aggregates)``, with other keys:
+  :func:`grouped_rows` (what a grouped list or board shows, empty groups of ``group_expand``
+  included).
+- ``mail.thread._message_compute_author`` lost its ``raise_on_email`` argument:
+  :func:`message_compute_author`.
+- ``res.users.groups_id`` / ``ir.actions.*.groups_id`` are ``group_ids``; on ``res.groups``,
+  ``users`` is ``user_ids`` and ``category_id`` becomes ``privilege_id`` (a
+  ``res.groups.privilege``): :data:`USER_GROUPS_FIELD`, :func:`setup_groups`.
+"""
+
+from odoo import release
+
+ODOO_SERIES = tuple(release.version_info[:2])
+AT_LEAST_19 = ODOO_SERIES >= (19, 0)
+
+if AT_LEAST_19:
+    from odoo.fields import Domain
+    from odoo.tools.constants import PREFETCH_MAX
+
+    def domain_and(domains):
+        return list(Domain.AND(domains))
+
+    def domain_or(domains):
+        return list(Domain.OR(domains))
+
+    FALSE_DOMAIN = list(Domain.FALSE)
+    USER_GROUPS_FIELD = "group_ids"
+else:
+    from odoo.models import PREFETCH_MAX
+    from odoo.osv import expression
+
+    def domain_and(domains):
+        return expression.AND(domains)
+
+    def domain_or(domains):
+        return expression.OR(domains)
+
+    FALSE_DOMAIN = list(expression.FALSE_DOMAIN)
+    USER_GROUPS_FIELD = "groups_id"
+
+__all__ = [
+    "AT_LEAST_19",
+    "FALSE_DOMAIN",
+    "ODOO_SERIES",
+    "PREFETCH_MAX",
+    "USER_GROUPS_FIELD",
+    "check_field_read_access",
+    "domain_and",
+    "domain_or",
+    "groupby_args",
+    "grouped_rows",
+    "message_compute_author",
+    "setup_groups",
+    "sql_constraints",
+]
+
+
+def sql_constraints(cls):
+    """Class decorator: the model's ``_sql_constraints`` (18.0's form: ``[(name, definition,
+    message)]``) as ``models.Constraint`` attributes on 19.0, where the list is ignored. Same
+    names in the database on both (``<table>_<name>``)."""
+    if not AT_LEAST_19:
+        return cls
+    from odoo import models
+
+    for name, definition, message in cls.__dict__.get("_sql_constraints", ()):
+        constraint = models.Constraint(definition, message)
+        setattr(cls, f"_{name}", constraint)
+        constraint.__set_name__(cls, f"_{name}")
+    if "_sql_constraints" in cls.__dict__:
+        delattr(cls, "_sql_constraints")
+    return cls
+
+
+def groupby_args(args):
+    """``(groupby_spec, query)`` of a ``_read_group_groupby(*args)`` override: 18.0 passes
+    ``(groupby_spec, query)``, 19.0 ``(alias, groupby_spec, query)``."""
+    return args[-2], args[-1]
+
+
+def check_field_read_access(records, fname):
+    """Raise AccessError when the user may not read ``fname`` on ``records``' model."""
+    if AT_LEAST_19:
+        records._check_field_access(records._fields[fname], "read")
+    else:
+        records.check_field_access_rights("read", [fname])
+
+
+def setup_groups(env, category_xmlid, groups, members, actions):
+    """The fields of crm_plus's groups and actions whose names differ between the series, set
+    from data (security/crm_plus_security.xml calls this through ``res.groups``).
+
+    ``groups``: xmlids of the groups that go under ``category_xmlid`` (18.0: its
+    ``category_id``; 19.0: a ``res.groups.privilege`` of that category, created once with the
+    xmlid ``<module>.res_groups_privilege_<category name>``). ``members``: {group xmlid: [user
+    xmlids]} added to the group. ``actions``: {action xmlid: [group xmlids]} that may see it."""
+    ref = env.ref
+    category = ref(category_xmlid)
+    group_records = env["res.groups"].browse([ref(xmlid).id for xmlid in groups])
+    if AT_LEAST_19:
+        module, name = category_xmlid.split(".")
+        privilege_xmlid = f"{module}.res_groups_privilege_{name.removeprefix('module_category_')}"
+        privilege = env.ref(privilege_xmlid, raise_if_not_found=False)
+        if not privilege:
+            privilege = env["res.groups.privilege"].create(
+                {"name": category.name, "category_id": category.id}
+            )
+            env["ir.model.data"]._update_xmlids(
+                [{"xml_id": privilege_xmlid, "record": privilege, "noupdate": True}]
+            )
+        group_records.write({"privilege_id": privilege.id})
+        users_field, action_groups_field = "user_ids", "group_ids"
+    else:
+        group_records.write({"category_id": category.id})
+        users_field, action_groups_field = "users", "groups_id"
+    for group_xmlid, user_xmlids in members.items():
+        ref(group_xmlid).write({users_field: [(4, ref(xmlid).id) for xmlid in user_xmlids]})
+    for action_xmlid, group_xmlids in actions.items():
+        ref(action_xmlid).write(
+            {action_groups_field: [(6, 0, [ref(xmlid).id for xmlid in group_xmlids])]}
+        )
+
+
+def grouped_rows(records, domain, groupby, aggregates=()):
+    """``[(group value, count, {aggregate spec: value})]`` as the web client's grouped views get
+    them (``group_expand`` applied); a many2one's value is its id (False for none)."""
+    # The board and grouped lists ask for the empty groups of ``group_expand`` this way.
+    records = records.with_context(read_group_expand=True)
+    if AT_LEAST_19:
+        result = {
+            "groups": records.formatted_read_group(domain, [groupby], ["__count", *aggregates])
+        }
+        count_key, keys = "__count", {spec: spec for spec in aggregates}
+    else:
+        result = records.web_read_group(domain, list(aggregates) or [groupby], [groupby])
+        count_key = f"{groupby}_count"
+        keys = {spec: spec.split(":")[0] for spec in aggregates}
+    rows = []
+    for group in result["groups"]:
+        value = group[groupby]
+        if isinstance(value, (list, tuple)):
+            value = value[0]
+        rows.append((value, group[count_key], {spec: group[key] for spec, key in keys.items()}))
+    return rows
+
+
+def message_compute_author(records, author_id):
+    """``(author partner id, email_from)`` of a message posted by ``author_id`` (or the
+    current user), never raising on a missing email."""
+    if AT_LEAST_19:
+        return records._message_compute_author(author_id, None)
+    return records._message_compute_author(author_id, None, raise_on_email=False)
