@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "data/crm_plus_data.xml",
         "data/mail_message_subtype_data.xml",
+        "data/crm_plus_cron.xml",
         "views/crm_plus_account_type_views.xml",
         "views/crm_plus_lead_phase_views.xml",
         "views/crm_plus_close_reason_views.xml",
@@ -23,6 +24,7 @@
         "report/crm_plus_funnel_report_views.xml",
         "report/crm_plus_winloss_report_views.xml",
         "report/crm_plus_forecast_report_views.xml",
+        "report/crm_plus_calibration_report_views.xml",
     ],
     "demo": ["demo/crm_plus_demo.xml"],
     "assets": {
