@@ -172,16 +172,14 @@ class CrmPlusPhaseLine(models.Model):
     @api.depends("company_id", "phase_id", "state", "is_active_funnel")
     def _compute_suggested_score(self):
         # Open phases only: a done line's phase is behind the contact.
-        asking = self.filtered(lambda line: line.is_active_funnel and line.state != "done")
-        suggestions = self.env["crm.plus.phase.stat"]._suggestions(
-            {(line.company_id.id or None, line.phase_id.id) for line in asking}
-        )
+        keys = {
+            line.id: (line.company_id.id or None, line.phase_id.id)
+            for line in self
+            if line.is_active_funnel and line.state != "done"
+        }
+        suggestions = self.env["crm.plus.phase.stat"]._suggestions(set(keys.values()))
         for line in self:
-            row = (
-                suggestions.get((line.company_id.id or None, line.phase_id.id))
-                if line in asking
-                else None
-            )
+            row = suggestions.get(keys.get(line.id))
             line.suggested_score = row["suggested_score"] if row else False
             line.suggested_sample = row["reached_closed"] if row else False
 

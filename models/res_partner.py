@@ -239,24 +239,20 @@ class ResPartner(models.Model):
     @api.depends("funnel_state", "lead_phase_id", "company_id")
     def _compute_funnel_suggested_score(self):
         # One read of the stats (crm.plus.phase.stat) for the whole recordset.
-        open_partners = self.filtered(lambda p: p.funnel_state == "open" and p.lead_phase_id)
-        suggestions = self.env["crm.plus.phase.stat"]._suggestions(
-            {(p.company_id.id or None, p.lead_phase_id.id) for p in open_partners}
-        )
+        keys = {
+            partner.id: (partner.company_id.id or None, partner.lead_phase_id.id)
+            for partner in self
+            if partner.funnel_state == "open" and partner.lead_phase_id
+        }
+        suggestions = self.env["crm.plus.phase.stat"]._suggestions(set(keys.values()))
+        # Translated once: formatted per contact below.
+        label = self.env._("%(score)s %% of %(closed)s closed")
         for partner in self:
-            row = (
-                suggestions.get((partner.company_id.id or None, partner.lead_phase_id.id))
-                if partner in open_partners
-                else None
-            )
+            row = suggestions.get(keys.get(partner.id))
             partner.funnel_suggested_score = row["suggested_score"] if row else False
             partner.funnel_suggested_sample = row["reached_closed"] if row else False
             partner.funnel_suggestion_label = (
-                self.env._(
-                    "%(score)s %% of %(closed)s closed",
-                    score=row["suggested_score"],
-                    closed=row["reached_closed"],
-                )
+                label % {"score": row["suggested_score"], "closed": row["reached_closed"]}
                 if row
                 else False
             )

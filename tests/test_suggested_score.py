@@ -89,7 +89,9 @@ class TestSuggestedScore(CrmPlusCase):
             open_partner,
         )
         self.assertFalse(
-            self.Partner.search([("id", "=", open_partner.id), ("funnel_suggested_score", ">", 39)])
+            self.Partner.search(
+                [("id", "=", open_partner.id), ("funnel_suggested_score", ">", 39)]
+            )
         )
         self.assertFalse(
             self.Partner.search(
