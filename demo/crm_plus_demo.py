@@ -163,13 +163,16 @@ class CrmPlusDemo(models.AbstractModel):
                 last_phase[partner.id] = index
                 won[partner.id] = index == len(rates) - 1 and rng.random() < rates[-1] / 100
             for step in range(len(rates) - 1):
-                partners.filtered(lambda p, s=step: last_phase[p.id] > s).action_advance_phase()
-            lost = partners.filtered(lambda p: not won[p.id])
+                partners.browse(
+                    [pid for pid, index in last_phase.items() if index > step]
+                ).action_advance_phase()
+            won_ids = [pid for pid, is_won in won.items() if is_won]
+            lost = partners - partners.browse(won_ids)
             groups = [
                 (lost.filtered(lambda p, i=index: p.id % len(lost_reasons) == i), reason)
                 for index, reason in enumerate(lost_reasons)
             ]
-            groups.append((partners.filtered(lambda p: won[p.id]), won_reason))
+            groups.append((partners.browse(won_ids), won_reason))
             for group, reason in groups:
                 if group:
                     group.action_close(reason.id)
