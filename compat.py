@@ -87,10 +87,13 @@ def sql_constraints(cls):
     return cls
 
 
-def groupby_args(args):
-    """``(groupby_spec, query)`` of a ``_read_group_groupby(*args)`` override: 18.0 passes
-    ``(groupby_spec, query)``, 19.0 ``(alias, groupby_spec, query)``."""
-    return args[-2], args[-1]
+def groupby_args(model, args):
+    """``(alias, groupby_spec, query)`` of a ``_read_group_groupby(*args)`` override: 18.0
+    passes ``(groupby_spec, query)`` (the alias is the model's table), 19.0
+    ``(alias, groupby_spec, query)``."""
+    if len(args) == 3:
+        return args
+    return (model._table, *args)
 
 
 def check_field_read_access(records, fname):

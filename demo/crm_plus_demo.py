@@ -45,6 +45,14 @@ DEMO_COMPANIES = [
 ]
 
 
+# The win probability of a lead, in %, once its funnel reached each phase of the seed Lead type
+# (first contact … closing): the demo's closed history follows it, so the suggested score can
+# be seen to recover it.
+DEMO_WIN_RATE_BY_PHASE = (30, 40, 55, 70, 80)
+DEMO_HISTORY_COHORTS = 3
+DEMO_HISTORY_COHORT_SIZE = 100
+
+
 class CrmPlusDemo(models.AbstractModel):
     _name = "crm.plus.demo"
     _description = "CRM+ demo data"
@@ -120,4 +128,51 @@ class CrmPlusDemo(models.AbstractModel):
         for partner in closed:
             line = lines.filtered(lambda ln, p=partner: ln.partner_id == p and ln.close_outcome)
             partner.with_context(crm_plus_funnel_op=FUNNEL_OP).close_date = line[:1].close_date
+        self._populate_history(rng)
         return True
+
+    @api.model
+    def _populate_history(self, rng):
+        """Closed leads drawn so that P(won | reached phase k) = DEMO_WIN_RATE_BY_PHASE[k]: a
+        lead moves on from phase k with rate[k] / rate[k + 1] and is won from the closing phase
+        with rate[-1]. Closed in cohorts, so the later ones close with a suggestion (the
+        calibration report compares it with the manual score)."""
+        env = self.env
+        lead = env.ref("crm_plus.account_type_lead")
+        phases = lead.phase_ids.filtered("active").sorted(lambda p: (p.sequence, p.id))
+        rates = DEMO_WIN_RATE_BY_PHASE
+        if len(phases) != len(rates):
+            return
+        won_reason = env["crm.plus.close.reason"].search([("outcome", "=", "won")], limit=1)
+        lost_reasons = env["crm.plus.close.reason"].search([("outcome", "=", "lost")])
+        for cohort in range(DEMO_HISTORY_COHORTS):
+            partners = env["res.partner"].create(
+                [
+                    {
+                        "name": f"Closed lead {cohort * DEMO_HISTORY_COHORT_SIZE + index + 1:03d}",
+                        "account_type_id": lead.id,
+                    }
+                    for index in range(DEMO_HISTORY_COHORT_SIZE)
+                ]
+            )
+            last_phase, won = {}, {}
+            for partner in partners:
+                index = 0
+                while index < len(rates) - 1 and rng.random() < rates[index] / rates[index + 1]:
+                    index += 1
+                last_phase[partner.id] = index
+                won[partner.id] = index == len(rates) - 1 and rng.random() < rates[-1] / 100
+            for step in range(len(rates) - 1):
+                partners.browse(
+                    [pid for pid, index in last_phase.items() if index > step]
+                ).action_advance_phase()
+            won_ids = [pid for pid, is_won in won.items() if is_won]
+            lost = partners - partners.browse(won_ids)
+            groups = [
+                (lost.filtered(lambda p, i=index: p.id % len(lost_reasons) == i), reason)
+                for index, reason in enumerate(lost_reasons)
+            ]
+            groups.append((partners.browse(won_ids), won_reason))
+            for group, reason in groups:
+                if group:
+                    group.action_close(reason.id)

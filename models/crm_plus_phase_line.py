@@ -92,6 +92,17 @@ class CrmPlusPhaseLine(models.Model):
     close_date = fields.Date(readonly=True)
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
     is_stale = fields.Boolean(compute="_compute_is_stale", string="Stale")
+    suggested_score = fields.Integer(
+        string="Suggested",
+        compute="_compute_suggested_score",
+        help="Win rate of the closed contacts of the same company and account type whose "
+        "funnel reached this phase, (won + 1) / (closed + 2) in %; empty below 10 of them.",
+    )
+    suggested_sample = fields.Integer(
+        string="Closed Sample",
+        compute="_compute_suggested_score",
+        help="How many closed contacts the suggested score is learned from.",
+    )
 
     _sql_constraints = [
         (
@@ -160,6 +171,37 @@ class CrmPlusPhaseLine(models.Model):
                 and line.partner_id.sudo().funnel_is_stale
             )
 
+    @api.depends("company_id", "phase_id", "state", "is_active_funnel")
+    def _compute_suggested_score(self):
+        # Open phases only: a done line's phase is behind the contact.
+        keys = {
+            line.id: (line.company_id.id or None, line.phase_id.id)
+            for line in self
+            if line.is_active_funnel and line.state != "done"
+        }
+        suggestions = self.env["crm.plus.phase.stat"]._suggestions(set(keys.values()))
+        for line in self:
+            row = suggestions.get(keys.get(line.id))
+            line.suggested_score = row["suggested_score"] if row else False
+            line.suggested_sample = row["reached_closed"] if row else False
+
+    def action_use_suggested_score(self):
+        """The score becomes the suggestion, for every line that has one."""
+        missing = self.filtered(lambda line: not line.suggested_score)
+        if missing:
+            raise UserError(
+                self.env._(
+                    "No suggested score for %(partner)s in %(phase)s: fewer than 10 closed "
+                    "contacts reached this phase.",
+                    partner=missing[0].partner_id.display_name,
+                    phase=missing[0].phase_id.name,
+                )
+            )
+        from .res_partner import write_grouped
+
+        write_grouped(self, {line.id: {"score": line.suggested_score} for line in self})
+        return True
+
     @api.constrains("score", "forecast_value", "recurring_value")
     def _check_values(self):
         for line in self:
@@ -195,18 +237,30 @@ class CrmPlusPhaseLine(models.Model):
     @api.model
     def _funnel_create(self, partner_phases):
         """The one place lines are created. ``partner_phases``: [(partner id, phase record,
-        state)]; a line starts with its phase's default score, and a line created done (a phase
+        state)]; a line starts with its phase's default score (or, with "Score from history",
+        the phase's suggested score when there is one), and a line created done (a phase
         added before the partner's current one) is done now."""
         now = fields.Datetime.now()
         partners = self.env["res.partner"].sudo().browse({pid for pid, _p, _s in partner_phases})
         partner_types = {partner.id: partner.account_type_id for partner in partners}
+        partner_companies = {partner.id: partner.company_id.id or None for partner in partners}
+        suggestions = {}
+        if partner_phases and self._score_from_history():
+            suggestions = self.env["crm.plus.phase.stat"]._suggestions(
+                {(partner_companies[pid], phase.id) for pid, phase, _s in partner_phases}
+            )
+
+        def start_score(partner_id, phase):
+            row = suggestions.get((partner_companies[partner_id], phase.id))
+            return row["suggested_score"] if row else phase.default_score
+
         return self.create(
             [
                 {
                     "partner_id": partner_id,
                     "phase_id": phase.id,
                     "state": state,
-                    "score": phase.default_score,
+                    "score": start_score(partner_id, phase),
                     "date_done": now if state == "done" else False,
                     # Given rather than computed after the insert: the ORM filters each
                     # partner's new lines on it (its Funnel / History lists), which would
@@ -217,6 +271,13 @@ class CrmPlusPhaseLine(models.Model):
                 }
                 for partner_id, phase, state in partner_phases
             ]
+        )
+
+    @api.model
+    def _score_from_history(self):
+        return (
+            self.env["ir.config_parameter"].sudo().get_param("crm_plus.score_from_history")
+            == "True"
         )
 
     @api.model

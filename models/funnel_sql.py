@@ -10,7 +10,8 @@ def load_partners(env, partner_ids):
         SQL(
             """
             SELECT p.id, p.funnel_state, p.lead_phase_id, p.account_type_id, p.close_reason_id,
-                   p.close_date, p.user_id, COALESCE(t.has_phases, FALSE) AS has_phases,
+                   p.close_date, p.user_id, p.company_id,
+                   COALESCE(t.has_phases, FALSE) AS has_phases,
                    t.won_account_type_id
               FROM res_partner AS p
               LEFT JOIN crm_plus_account_type AS t ON t.id = p.account_type_id

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ResConfigSettings(models.TransientModel):
@@ -14,6 +15,27 @@ class ResConfigSettings(models.TransientModel):
         help="A partner closed as won switches to its type's 'Type When Won' (e.g. Customer).",
     )
 
+    crm_plus_score_from_history = fields.Boolean(
+        string="Score from History",
+        config_parameter="crm_plus.score_from_history",
+        help="New funnel lines start from the phase's suggested score, learned from closed "
+        "contacts, whenever there is one; else from the phase's default score.",
+    )
+    crm_plus_suggestion_window_days = fields.Integer(
+        string="History Window (days)",
+        default=730,
+        config_parameter="crm_plus.suggestion_window_days",
+        help="The suggested score counts each contact's last close within this many days.",
+    )
+
+    @api.constrains("crm_plus_suggestion_window_days")
+    def _check_suggestion_window_days(self):
+        for settings in self:
+            if settings.crm_plus_suggestion_window_days < 1:
+                raise ValidationError(
+                    self.env._("The history window of the suggested score is at least one day.")
+                )
+
     @api.model
     def get_values(self):
         res = super().get_values()
@@ -26,7 +48,11 @@ class ResConfigSettings(models.TransientModel):
         return res
 
     def set_values(self):
+        stats = self.env["crm.plus.phase.stat"]
+        window_before = stats._window_days()
         super().set_values()
+        if stats._window_days() != window_before:
+            stats._refresh()
         if not self.env.user.has_group("crm_plus.group_crm_plus_manager"):
             return
         types = self.env["crm.plus.account.type"]

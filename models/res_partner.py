@@ -185,6 +185,27 @@ class ResPartner(models.Model):
         "hot from 70, warm from 40, cold below.",
     )
 
+    funnel_suggested_score = fields.Integer(
+        string="Suggested Score",
+        compute="_compute_funnel_suggested_score",
+        search="_search_funnel_suggested_score",
+        groups=FUNNEL_GROUP,
+        help="Win rate of the closed contacts of the same company and account type whose "
+        "funnel reached the contact's phase, (won + 1) / (closed + 2) in %; empty below 10 "
+        "of them, and for contacts not open.",
+    )
+    funnel_suggested_sample = fields.Integer(
+        string="Suggestion Sample",
+        compute="_compute_funnel_suggested_score",
+        groups=FUNNEL_GROUP,
+        help="How many closed contacts the suggested score is learned from.",
+    )
+    funnel_suggestion_label = fields.Char(
+        string="Suggested",
+        compute="_compute_funnel_suggested_score",
+        groups=FUNNEL_GROUP,
+    )
+
     # ------------------------------------------------------------------ computes
 
     def _compute_funnel_currency_id(self):
@@ -221,6 +242,86 @@ class ResPartner(models.Model):
             partner.funnel_recurring_value = line.recurring_value_monthly
             partner.funnel_weighted_value = line.forecast_value * line.score / 100.0
             partner.funnel_phase_date_start = line.date_start
+
+    @api.depends("funnel_state", "lead_phase_id", "company_id")
+    def _compute_funnel_suggested_score(self):
+        # One read of the stats (crm.plus.phase.stat) for the whole recordset.
+        keys = {
+            partner.id: (partner.company_id.id or None, partner.lead_phase_id.id)
+            for partner in self
+            if partner.funnel_state == "open" and partner.lead_phase_id
+        }
+        suggestions = self.env["crm.plus.phase.stat"]._suggestions(set(keys.values()))
+        # Translated once: formatted per contact below.
+        label = self.env._("%(score)s %% of %(closed)s closed")
+        for partner in self:
+            row = suggestions.get(keys.get(partner.id))
+            partner.funnel_suggested_score = row["suggested_score"] if row else False
+            partner.funnel_suggested_sample = row["reached_closed"] if row else False
+            partner.funnel_suggestion_label = (
+                label % {"score": row["suggested_score"], "closed": row["reached_closed"]}
+                if row
+                else False
+            )
+
+    @api.model
+    def _funnel_suggestion_keys(self, predicate):
+        """{company id or None: [phase ids]} whose suggestion satisfies ``predicate``."""
+        stats = self.env["crm.plus.phase.stat"].sudo()
+        stats.flush_model()
+        self.env.cr.execute(
+            "SELECT company_id, phase_id, suggested_score FROM crm_plus_phase_stat "
+            "WHERE suggested_score > 0"
+        )
+        keys = defaultdict(list)
+        for company_id, phase_id, score in self.env.cr.fetchall():
+            if predicate(score):
+                keys[company_id].append(phase_id)
+        return keys
+
+    @api.model
+    def _funnel_suggestion_domain(self, keys):
+        """The open contacts whose (company, phase) is in ``keys``."""
+        return domain_and(
+            [
+                [("funnel_state", "=", "open")],
+                domain_or(
+                    [
+                        [("company_id", "=", company_id or False), ("lead_phase_id", "in", ids)]
+                        for company_id, ids in keys.items()
+                    ]
+                    or [FALSE_DOMAIN]
+                ),
+            ]
+        )
+
+    def _search_funnel_suggested_score(self, operator, value):
+        comparisons = {
+            "=": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+        }
+        # 0 is how an Integer field holds "none": the scores themselves run from 1 to 100.
+        if (value is False or value is None or value == 0) and operator in ("=", "!="):
+            with_score = self._funnel_suggestion_domain(self._funnel_suggestion_keys(bool))
+            return with_score if operator == "!=" else ["!", *with_score]
+        if operator in ("in", "not in") and isinstance(value, (list, tuple)):
+            wanted = set(value)
+            keys = self._funnel_suggestion_keys(lambda score: score in wanted)
+            domain = self._funnel_suggestion_domain(keys)
+            return domain if operator == "in" else ["!", *domain]
+        if operator not in comparisons or isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(
+                self.env._(
+                    "The suggested score is compared with a whole number (=, !=, <, <=, >, >=)."
+                )
+            )
+        compare = comparisons[operator]
+        keys = self._funnel_suggestion_keys(lambda score: compare(score, value))
+        return self._funnel_suggestion_domain(keys)
 
     @api.depends("funnel_state", "funnel_phase_date_start", "lead_phase_id.stale_after_days")
     def _compute_funnel_stale_deadline(self):
@@ -310,8 +411,21 @@ class ResPartner(models.Model):
         )
 
     def _read_group_groupby(self, *args):
+        alias, groupby_spec, query = groupby_args(self, args)
+        if groupby_spec == "funnel_suggested_score":
+            # The contacts list groups by suggestion: the stat row of each open contact's phase.
+            check_field_read_access(self, "funnel_suggested_score")
+            self.flush_model(["funnel_state", "lead_phase_id", "company_id"])
+            self.env["crm.plus.phase.stat"].flush_model()
+            return SQL(
+                """(SELECT NULLIF(s.suggested_score, 0) FROM crm_plus_phase_stat AS s
+                     WHERE s.phase_id = %s AND s.company_id IS NOT DISTINCT FROM %s
+                       AND %s = 'open')""",
+                self._field_to_sql(alias, "lead_phase_id", query),
+                self._field_to_sql(alias, "company_id", query),
+                self._field_to_sql(alias, "funnel_state", query),
+            )
         # The board's progress bar groups by health: the bands' own domains, as SQL.
-        groupby_spec, _query = groupby_args(args)
         if groupby_spec != "funnel_health":
             return super()._read_group_groupby(*args)
         check_field_read_access(self, "funnel_health")
@@ -1070,6 +1184,9 @@ class ResPartner(models.Model):
             }
         body = Markup("<p>%s</p>") % note if note else None
         self._funnel_apply(line_updates, partner_updates, body=body)
+        self.env["crm.plus.phase.stat"]._refresh(
+            list({partners[pid]["account_type_id"] for pid in self.ids})
+        )
         if reason.outcome == "won" and self._funnel_won_switches_type():
             by_type = defaultdict(list)
             for partner_id in self.ids:
@@ -1144,6 +1261,10 @@ class ResPartner(models.Model):
             # Back to the funnel the close happened in, without restarting it.
             partner_updates[partner_id]["account_type_id"] = type_id
         self._funnel_apply(line_updates, partner_updates)
+        # The reopened close stops counting until the contact is closed again.
+        self.env["crm.plus.phase.stat"]._refresh(
+            list({row["account_type_id"] for row in last_close.values()})
+        )
         return True
 
     def action_open_close_wizard(self):

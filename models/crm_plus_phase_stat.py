@@ -1,0 +1,177 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from .res_partner import write_grouped
+
+# Fewer closes than this and the observed rate says more about luck than about the phase.
+MIN_CLOSED = 10
+DEFAULT_WINDOW_DAYS = 730
+
+
+def baseline_score(won, closed):
+    """round(100 × (won + 1) / (closed + 2)), halves up, within 1–100; None below MIN_CLOSED.
+    The +1/+2 (Laplace's rule) keeps 0 of 10 or 10 of 10 off the certain 0 % and 100 %."""
+    if closed < MIN_CLOSED:
+        return None
+    # Integer arithmetic: round() on floats rounds halves to even and 100 × 7 / 12 is inexact.
+    score = (200 * (won + 1) + closed + 2) // (2 * (closed + 2))
+    return min(100, max(1, score))
+
+
+class CrmPlusPhaseStat(models.Model):
+    """What closed contacts of the same company and account type did after reaching a phase:
+    how many were closed, how many won. Kept up to date by every close and reopen (and daily,
+    for closes leaving the window), so showing a suggestion reads one row, not the history."""
+
+    _name = "crm.plus.phase.stat"
+    _description = "Funnel Phase Win Statistics"
+    _order = "company_id, account_type_id, phase_id"
+    _rec_name = "phase_id"
+
+    company_id = fields.Many2one("res.company", readonly=True, index=True, ondelete="cascade")
+    phase_id = fields.Many2one(
+        "crm.plus.lead.phase", required=True, readonly=True, index=True, ondelete="cascade"
+    )
+    account_type_id = fields.Many2one(
+        related="phase_id.account_type_id", store=True, string="Account Type"
+    )
+    reached_closed = fields.Integer(
+        string="Closed", readonly=True, help="Closed contacts whose funnel reached the phase."
+    )
+    reached_won = fields.Integer(string="Won", readonly=True)
+    suggested_score = fields.Integer(
+        compute="_compute_suggested_score",
+        store=True,
+        help="Observed win rate, (won + 1) / (closed + 2) in %; 0 (none) below 10 closed "
+        "contacts.",
+    )
+
+    def init(self):
+        # One row per company (none included) and phase.
+        self.env.cr.execute(
+            """CREATE UNIQUE INDEX IF NOT EXISTS crm_plus_phase_stat_company_phase_uniq
+               ON crm_plus_phase_stat (COALESCE(company_id, 0), phase_id)"""
+        )
+
+    @api.depends("reached_closed", "reached_won")
+    def _compute_suggested_score(self):
+        for stat in self:
+            stat.suggested_score = baseline_score(stat.reached_won, stat.reached_closed) or False
+
+    @api.model
+    def _window_days(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("crm_plus.suggestion_window_days")
+        try:
+            days = int(value)
+        except (TypeError, ValueError):
+            return DEFAULT_WINDOW_DAYS
+        return days if days > 0 else DEFAULT_WINDOW_DAYS
+
+    @api.model
+    def _read_counts(self, account_type_ids=None):
+        """{(company id or None, phase id): (closed, won)}, one aggregate read of the history.
+        Each contact counts once per account type: by its last close in that type, within the
+        window, unless it was reopened since (open again in that type). The phases it reached
+        are its lines of that type up to the one it was closed in."""
+        self.env.flush_all()
+        since = fields.Date.context_today(self) - timedelta(days=self._window_days())
+        type_filter = (
+            SQL("AND l.account_type_id = ANY(%s)", list(account_type_ids))
+            if account_type_ids is not None
+            else SQL()
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH last_close AS (
+                    SELECT DISTINCT ON (l.partner_id, l.account_type_id)
+                           l.partner_id, l.account_type_id, l.company_id, l.sequence,
+                           l.phase_id, l.close_outcome, l.close_date
+                      FROM crm_plus_phase_line AS l
+                     WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL %s
+                     ORDER BY l.partner_id, l.account_type_id, l.close_date DESC,
+                              l.date_done DESC NULLS LAST, l.id DESC
+                )
+                SELECT c.company_id, r.phase_id, COUNT(*) AS closed,
+                       COUNT(*) FILTER (WHERE c.close_outcome = 'won') AS won
+                  FROM last_close AS c
+                  JOIN res_partner AS p ON p.id = c.partner_id
+                  JOIN crm_plus_phase_line AS r
+                    ON r.partner_id = c.partner_id AND r.account_type_id = c.account_type_id
+                   AND (r.sequence, r.phase_id) <= (c.sequence, c.phase_id)
+                 WHERE c.close_date >= %s
+                   AND NOT (p.funnel_state = 'open'
+                            AND p.account_type_id IS NOT DISTINCT FROM c.account_type_id)
+                 GROUP BY c.company_id, r.phase_id
+                """,
+                type_filter,
+                since,
+            )
+        )
+        return {
+            (company_id, phase_id): (closed, won)
+            for company_id, phase_id, closed, won in self.env.cr.fetchall()
+        }
+
+    @api.model
+    def _refresh(self, account_type_ids=None):
+        """Bring the stats of ``account_type_ids`` (all when None) in line with the history:
+        one read, then ORM writes grouped by values, creates for new (company, phase) pairs."""
+        counts = self._read_counts(account_type_ids)
+        stats = self.sudo().with_context(active_test=False)
+        domain = [] if account_type_ids is None else [("account_type_id", "in", account_type_ids)]
+        existing = stats.search_fetch(
+            domain, ["company_id", "phase_id", "reached_closed", "reached_won"]
+        )
+        updates, seen = {}, set()
+        for stat in existing:
+            key = (stat.company_id.id or None, stat.phase_id.id)
+            seen.add(key)
+            closed, won = counts.get(key, (0, 0))
+            if (stat.reached_closed, stat.reached_won) != (closed, won):
+                updates[stat.id] = {"reached_closed": closed, "reached_won": won}
+        write_grouped(stats, updates)
+        new = [
+            {
+                "company_id": company_id or False,
+                "phase_id": phase_id,
+                "reached_closed": closed,
+                "reached_won": won,
+            }
+            for (company_id, phase_id), (closed, won) in counts.items()
+            if (company_id, phase_id) not in seen
+        ]
+        if new:
+            stats.create(new)
+        return True
+
+    @api.model
+    def _cron_refresh(self):
+        """Daily: closes that left the window stop counting (until then, up to a day late)."""
+        return self._refresh()
+
+    @api.model
+    def _suggestions(self, keys):
+        """{(company id or None, phase id): stat row} for ``keys``: one query, whatever the
+        number of contacts asking."""
+        keys = {key for key in keys if key[1]}
+        if not keys:
+            return {}
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT company_id, phase_id, suggested_score, reached_closed, reached_won
+                  FROM crm_plus_phase_stat
+                 WHERE phase_id = ANY(%s) AND suggested_score > 0
+                """,
+                list({phase_id for _company, phase_id in keys}),
+            )
+        )
+        return {
+            (row["company_id"], row["phase_id"]): row
+            for row in self.env.cr.dictfetchall()
+            if (row["company_id"], row["phase_id"]) in keys
+        }

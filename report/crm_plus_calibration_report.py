@@ -1,0 +1,133 @@
+from odoo import fields, models, tools
+from odoo.tools import SQL
+
+
+class CrmPlusCalibrationReport(models.Model):
+    """Does a score predict the outcome? One row per closed contact, phase its funnel reached
+    and predictor: the manual score its line of that phase holds, and the score suggested today
+    for that phase. Grouped by band (0–10 … 90–100), a well calibrated score's band holds its
+    win rate; the Brier score, the mean of (score / 100 − won)², is lower for the better
+    predictor (0 is perfect, always saying 50 % gets 0.25).
+
+    The closes are those the suggestion learns from: each contact's last close in an account
+    type, unless reopened since (without the window: filter on the close date). The suggestion
+    is measured on the history it was learned from, one rate per phase and company, so its
+    Brier score is slightly optimistic; on a few dozen closes per phase the difference shows.
+    """
+
+    _name = "crm.plus.calibration.report"
+    _description = "Score Calibration"
+    _auto = False
+    _rec_name = "partner_id"
+    _order = "predictor, band"
+    _depends = {
+        "crm.plus.phase.line": [
+            "partner_id",
+            "phase_id",
+            "account_type_id",
+            "sequence",
+            "score",
+            "company_id",
+            "close_outcome",
+            "close_date",
+            "date_done",
+        ],
+        "crm.plus.phase.stat": ["company_id", "phase_id", "suggested_score"],
+        "res.partner": ["funnel_state", "account_type_id", "user_id"],
+    }
+
+    predictor = fields.Selection(
+        [("manual", "Manual score"), ("suggested", "Suggested score")], readonly=True
+    )
+    band = fields.Selection(
+        [(str(low), f"{low}–{low + 10}") for low in range(0, 100, 10)],
+        string="Score Band",
+        readonly=True,
+        help="Scores from the band's lower bound up to, not including, its upper bound; "
+        "100 falls in 90–100.",
+    )
+    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
+    account_type_id = fields.Many2one(
+        "crm.plus.account.type", string="Account Type", readonly=True
+    )
+    phase_id = fields.Many2one(
+        "crm.plus.lead.phase", string="Phase Reached", readonly=True, help="The phase scored."
+    )
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    close_date = fields.Date(readonly=True)
+    close_outcome = fields.Selection(
+        [("won", "Won"), ("lost", "Lost")], string="Outcome", readonly=True
+    )
+    score = fields.Integer(readonly=True, aggregator="avg", help="The predicted win chance.")
+    closed_count = fields.Integer(
+        string="# Closed",
+        readonly=True,
+        help="Closed contacts, counted once per phase their funnel reached.",
+    )
+    won_percent = fields.Float(
+        string="Win Rate (%)",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="100 on a won close, 0 on a lost one: averaged over a group it gives the win rate.",
+    )
+    brier_score = fields.Float(
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 3),
+        help="(score / 100 − outcome)², outcome 1 if won: averaged over a group, the lower the "
+        "better the score predicted.",
+    )
+
+    def _query(self):
+        return SQL(
+            """
+            WITH last_close AS (
+                SELECT DISTINCT ON (l.partner_id, l.account_type_id)
+                       l.partner_id, l.account_type_id, l.company_id, l.sequence, l.phase_id,
+                       l.close_outcome, l.close_date
+                  FROM crm_plus_phase_line AS l
+                 WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL
+                 ORDER BY l.partner_id, l.account_type_id, l.close_date DESC,
+                          l.date_done DESC NULLS LAST, l.id DESC
+            ), reached AS (
+                SELECT r.id, r.partner_id, r.account_type_id, r.phase_id, c.company_id,
+                       p.user_id, c.close_date, c.close_outcome, r.score AS manual,
+                       NULLIF(s.suggested_score, 0) AS suggested,
+                       CASE WHEN c.close_outcome = 'won' THEN 1 ELSE 0 END AS won
+                  FROM last_close AS c
+                  JOIN res_partner AS p ON p.id = c.partner_id
+                  JOIN crm_plus_phase_line AS r
+                    ON r.partner_id = c.partner_id AND r.account_type_id = c.account_type_id
+                   AND (r.sequence, r.phase_id) <= (c.sequence, c.phase_id)
+                  LEFT JOIN crm_plus_phase_stat AS s
+                    ON s.phase_id = r.phase_id AND s.company_id IS NOT DISTINCT FROM c.company_id
+                 WHERE NOT (p.funnel_state = 'open'
+                            AND p.account_type_id IS NOT DISTINCT FROM c.account_type_id)
+            ), predictions AS (
+                SELECT reached.*, 'manual' AS predictor, 0 AS id_offset, manual AS predicted
+                  FROM reached
+                 UNION ALL
+                SELECT reached.*, 'suggested', 1, suggested
+                  FROM reached
+                 WHERE suggested IS NOT NULL
+            )
+            SELECT 2 * x.id + x.id_offset AS id,
+                   x.predictor,
+                   (LEAST(x.predicted, 99) / 10 * 10)::varchar AS band,
+                   x.partner_id, x.account_type_id, x.phase_id, x.user_id, x.company_id,
+                   x.close_date, x.close_outcome,
+                   x.predicted AS score,
+                   1 AS closed_count,
+                   100.0 * x.won AS won_percent,
+                   POWER(x.predicted / 100.0 - x.won, 2) AS brier_score
+              FROM predictions AS x
+            """
+        )
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), self._query())
+        )

@@ -1,0 +1,264 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from ..models.crm_plus_phase_stat import baseline_score
+from ..models.funnel_guard import FUNNEL_OP
+from .common import CrmPlusCase
+
+
+@tagged("post_install", "-at_install")
+class TestSuggestedScore(CrmPlusCase):
+    """The suggested score: the win rate of the closed contacts of the same company and
+    account type whose funnel reached the phase, (won + 1) / (closed + 2)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The suite's own funnel and history only.
+        cls.env["ir.config_parameter"].sudo().set_param("crm_plus.suggestion_window_days", 730)
+        cls.env["ir.config_parameter"].sudo().set_param("crm_plus.score_from_history", "False")
+        cls.Stat = cls.env["crm.plus.phase.stat"]
+
+    def close_at(self, phase, reason, count, **vals):
+        partners = self.make_partners(count, **vals)
+        if phase != self.phase_first:
+            partners.write({"lead_phase_id": phase.id})
+        partners.action_close(reason.id)
+        return partners
+
+    def build_history(self, **vals):
+        """20 closed leads: 6 won; lost 4 in first contact, 3 in qualification, 2 in proposal,
+        5 in closing. Reached: first 20 (6 won), qualification 16, proposal 13, closing 11."""
+        self.close_at(self.phase_closing, self.reason_won, 6, **vals)
+        self.close_at(self.phase_first, self.reason_lost, 4, **vals)
+        self.close_at(self.phase_qualif, self.reason_lost, 3, **vals)
+        self.close_at(self.phase_proposal, self.reason_lost, 2, **vals)
+        self.close_at(self.phase_closing, self.reason_lost, 5, **vals)
+
+    def stat(self, phase, company=None):
+        return self.Stat.search(
+            [("phase_id", "=", phase.id), ("company_id", "=", company.id if company else False)]
+        )
+
+    def suggestions(self, company=None):
+        return {
+            phase: (stat.reached_closed, stat.reached_won, stat.suggested_score)
+            for phase in self.lead_type.phase_ids
+            for stat in self.stat(phase, company)
+        }
+
+    def test_baseline_rule(self):
+        self.assertIsNone(baseline_score(9, 9))
+        self.assertEqual(baseline_score(5, 10), 50)
+        self.assertEqual(baseline_score(0, 10), 8)  # 100 / 12 = 8.33
+        self.assertEqual(baseline_score(10, 10), 92)  # 1100 / 12 = 91.67
+        self.assertEqual(baseline_score(2, 38), 8)  # 300 / 40 = 7.5: halves go up
+        self.assertEqual(baseline_score(0, 998), 1)  # 0.1, kept within 1–100
+
+    def test_exact_numbers_on_constructed_history(self):
+        self.build_history()
+        self.assertEqual(
+            self.suggestions(),
+            {
+                self.phase_first: (20, 6, 32),  # 700 / 22 = 31.8
+                self.phase_qualif: (16, 6, 39),  # 700 / 18 = 38.9
+                self.phase_proposal: (13, 6, 47),  # 700 / 15 = 46.7
+                self.phase_closing: (11, 6, 54),  # 700 / 13 = 53.8
+            },
+        )
+        open_partner = self.make_partners()
+        open_partner.write({"lead_phase_id": self.phase_qualif.id})
+        self.assertEqual(open_partner.funnel_suggested_score, 39)
+        self.assertEqual(open_partner.funnel_suggested_sample, 16)
+        self.assertEqual(open_partner.funnel_suggestion_label, "39 % of 16 closed")
+        lines = {line.phase_id: line for line in open_partner.funnel_line_ids}
+        self.assertEqual(lines[self.phase_qualif].suggested_score, 39)
+        self.assertEqual(lines[self.phase_qualif].suggested_sample, 16)
+        self.assertEqual(lines[self.phase_proposal].suggested_score, 47)
+        # A phase behind the contact: nothing to suggest there.
+        self.assertFalse(lines[self.phase_first].suggested_score)
+
+        # Filterable and groupable in the contacts list.
+        self.assertEqual(
+            self.Partner.search(
+                [("id", "=", open_partner.id), ("funnel_suggested_score", ">=", 39)]
+            ),
+            open_partner,
+        )
+        self.assertFalse(
+            self.Partner.search(
+                [("id", "=", open_partner.id), ("funnel_suggested_score", ">", 39)]
+            )
+        )
+        self.assertFalse(
+            self.Partner.search(
+                [("id", "=", open_partner.id), ("funnel_suggested_score", "=", False)]
+            )
+        )
+        other = self.make_partners(2)
+        groups = dict(
+            self.Partner._read_group(
+                [("id", "in", (open_partner | other).ids)],
+                ["funnel_suggested_score"],
+                ["__count"],
+            )
+        )
+        self.assertEqual(groups, {39: 1, 32: 2})
+
+    def test_use_suggested_score_and_score_from_history(self):
+        self.build_history()
+        partner = self.make_partners()
+        line = partner.funnel_line_ids.filtered(lambda ln: ln.state == "current")
+        self.assertEqual(line.score, self.phase_first.default_score)
+        line.with_user(self.user_sales).action_use_suggested_score()
+        self.assertEqual(line.score, 32)
+        self.assertEqual(partner.funnel_score, 32)
+
+        self.env["ir.config_parameter"].sudo().set_param("crm_plus.score_from_history", "True")
+        new = self.make_partners()
+        scores = {line.phase_id: line.score for line in new.funnel_line_ids}
+        self.assertEqual(scores[self.phase_first], 32)
+        self.assertEqual(scores[self.phase_closing], 54)
+        # Without enough history, the phase's default score.
+        prospect = self.make_partners(account_type=self.prospect_type)
+        self.assertEqual(
+            sorted(prospect.funnel_line_ids.mapped("score")), sorted([20, 80]), "default scores"
+        )
+        with self.assertRaisesRegex(UserError, "fewer than 10 closed"):
+            prospect.funnel_line_ids[:1].action_use_suggested_score()
+
+    def test_threshold_of_ten_closed_contacts(self):
+        self.close_at(self.phase_first, self.reason_lost, 9)
+        partner = self.make_partners()
+        self.assertEqual(self.stat(self.phase_first).reached_closed, 9)
+        self.assertFalse(self.stat(self.phase_first).suggested_score)
+        self.assertFalse(partner.funnel_suggested_score)
+        self.assertEqual(
+            self.Partner.search([("id", "=", partner.id), ("funnel_suggested_score", "=", False)]),
+            partner,
+        )
+        self.close_at(self.phase_first, self.reason_lost, 1)
+        partner.invalidate_recordset()
+        self.assertEqual(partner.funnel_suggested_score, 8)  # 1 / 12
+        self.assertEqual(partner.funnel_suggested_sample, 10)
+
+    def test_window_of_730_days(self):
+        old = self.make_partners(10)
+        old.write({"lead_phase_id": self.phase_closing.id})
+        old.action_close(self.reason_won.id)
+        self.close_at(self.phase_first, self.reason_lost, 10)
+        self.assertEqual(self.suggestions()[self.phase_first], (20, 10, 50))
+        today = fields.Date.context_today(self.Partner)
+        lines = old.phase_line_ids.filtered("close_outcome").with_context(
+            crm_plus_funnel_op=FUNNEL_OP
+        )
+        lines[:5].write({"close_date": today - timedelta(days=731)})
+        lines[5:].write({"close_date": today - timedelta(days=730)})
+        self.Stat._cron_refresh()
+        # 731 days ago left the window, 730 days ago is still in.
+        self.assertEqual(self.suggestions()[self.phase_first], (15, 5, 35))
+        self.assertEqual(self.stat(self.phase_closing).reached_closed, 5)
+        self.assertFalse(self.stat(self.phase_closing).suggested_score)
+        settings = self.env["res.config.settings"].create(
+            {"crm_plus_suggestion_window_days": 1000}
+        )
+        settings.execute()
+        self.assertEqual(self.suggestions()[self.phase_first], (20, 10, 50))
+
+    def test_reopen_and_reclose_count_once(self):
+        partners = self.close_at(self.phase_first, self.reason_lost, 10)
+        self.assertEqual(self.suggestions()[self.phase_first], (10, 0, 8))
+        partner = partners[0]
+        partner.action_reopen()
+        # Reopened: its close no longer counts while it is open.
+        self.assertEqual(self.stat(self.phase_first).reached_closed, 9)
+        self.assertEqual(partner.funnel_suggested_score, 0)
+        partner.action_close(self.reason_lost.id)
+        self.assertEqual(self.suggestions()[self.phase_first], (10, 0, 8))
+        # Reopened and won from the closing phase: its last close, once, in every phase.
+        partner.action_reopen()
+        partner.write({"lead_phase_id": self.phase_closing.id})
+        partner.action_close(self.reason_won.id)
+        self.assertEqual(self.suggestions()[self.phase_first], (10, 1, 17))
+        self.assertEqual(self.stat(self.phase_closing).reached_closed, 1)
+        self.assertEqual(len(partner.phase_line_ids.filtered("close_outcome")), 2)
+
+    def test_one_company_history_never_scores_another(self):
+        company_b = self.env["res.company"].create({"name": "T-Company B"})
+        company_a = self.company
+        self.build_history(company_id=company_b.id)
+        self.assertEqual(self.suggestions(company_b)[self.phase_first], (20, 6, 32))
+        self.assertFalse(self.suggestions(company_a))
+        self.assertFalse(self.suggestions())
+        in_a = self.make_partners(company_id=company_a.id)
+        shared = self.make_partners()
+        in_b = self.make_partners(company_id=company_b.id)
+        self.assertFalse(in_a.funnel_suggested_score)
+        self.assertFalse(shared.funnel_suggested_score)
+        self.assertEqual(in_b.funnel_suggested_score, 32)
+        self.assertEqual(
+            self.Partner.search(
+                [("id", "in", (in_a | shared | in_b).ids), ("funnel_suggested_score", "!=", False)]
+            ),
+            in_b,
+        )
+        self.env["ir.config_parameter"].sudo().set_param("crm_plus.score_from_history", "True")
+        self.assertEqual(
+            self.make_partners(company_id=company_a.id).funnel_score,
+            self.phase_first.default_score,
+        )
+        self.assertEqual(self.make_partners(company_id=company_b.id).funnel_score, 32)
+        # Company A's own history scores company A's contacts only.
+        self.close_at(self.phase_first, self.reason_lost, 10, company_id=company_a.id)
+        in_a.invalidate_recordset()
+        in_b.invalidate_recordset()
+        self.assertEqual(in_a.funnel_suggested_score, 8)
+        self.assertEqual(in_b.funnel_suggested_score, 32)
+        self.assertEqual(self.suggestions(company_b)[self.phase_first], (20, 6, 32))
+
+    def test_calibration_report(self):
+        self.build_history()
+        report = self.env["crm.plus.calibration.report"]
+        mine = [("partner_id.name", "like", "T-Partner")]
+        rows = dict(
+            report._read_group(
+                [*mine, ("predictor", "=", "suggested")], ["band"], ["closed_count:sum"]
+            )
+        )
+        # One row per closed contact and phase reached: 20 + 16 + 13 + 11 suggestions.
+        self.assertEqual(rows, {"30": 20 + 16, "40": 13, "50": 11})
+        by_band = {
+            band: (count, won, round(brier, 4))
+            for band, count, won, brier in report._read_group(
+                [*mine, ("predictor", "=", "manual")],
+                ["band"],
+                ["closed_count:sum", "won_percent:avg", "brier_score:avg"],
+            )
+        }
+        # Manual scores are the phases' defaults: 10, 30, 60, 90.
+        self.assertEqual(by_band["10"][0], 20)
+        self.assertAlmostEqual(by_band["10"][1], 30.0)
+        # (0.1 − 1)² for the 6 won, (0.1)² for the 14 lost.
+        self.assertAlmostEqual(by_band["10"][2], round((6 * 0.81 + 14 * 0.01) / 20, 4))
+        self.assertEqual(by_band["90"][0], 11)
+        self.assertAlmostEqual(by_band["90"][2], round((6 * 0.01 + 5 * 0.81) / 11, 4))
+
+    def test_demo_history_recovers_its_win_rates(self):
+        """The demo draws its closed leads from known win rates per phase: with 100 closes
+        or more, the suggestion lands within 10 points of them."""
+        from ..demo.crm_plus_demo import DEMO_WIN_RATE_BY_PHASE
+
+        lead = self.env.ref("crm_plus.account_type_lead", raise_if_not_found=False)
+        if not lead or not self.Partner.search_count([("name", "=like", "Closed lead %")]):
+            self.skipTest("demo data not loaded")
+        phases = lead.phase_ids.filtered("active").sorted(lambda p: (p.sequence, p.id))
+        checked = 0
+        for phase, rate in zip(phases, DEMO_WIN_RATE_BY_PHASE, strict=True):
+            stat = self.stat(phase)
+            if stat.reached_closed >= 100:
+                checked += 1
+                self.assertLessEqual(abs(stat.suggested_score - rate), 10, phase.name)
+        self.assertEqual(checked, len(phases))
