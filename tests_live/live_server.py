@@ -79,8 +79,11 @@ BASE_MODULES = "contacts,mail"
 
 
 def odoo_bin():
-    """The ``odoo-bin`` next to the ``odoo`` package this process imported."""
-    return Path(odoo.__file__).resolve().parent.parent / "odoo-bin"
+    """The ``odoo-bin`` of the Odoo source this process imported (``$ODOO_SRC`` when set)."""
+    if os.environ.get("ODOO_SRC"):
+        return Path(os.environ["ODOO_SRC"]) / "odoo-bin"
+    # odoo is a namespace package from 19.0 on (no odoo.__file__): its first path entry.
+    return Path(next(iter(odoo.__path__))).resolve().parent / "odoo-bin"
 
 
 def config_file():

@@ -1228,7 +1228,10 @@ class Bench:
         server = subprocess.Popen(
             [
                 sys.executable,
-                str(Path(odoo.__file__).resolve().parent.parent / "odoo-bin"),
+                str(
+                    Path(os.environ.get("ODOO_SRC") or next(iter(odoo.__path__)) + "/..")
+                    / "odoo-bin"
+                ),
                 "-c",
                 self.config_file,
                 "-d",

@@ -125,8 +125,11 @@ template_db() {
     if ! psql -d "$TEMPLATE_DB" -tAc "select 1 from ir_module_module where name='mail' and state='installed'" 2>/dev/null | grep -q 1; then
         log "building template database $TEMPLATE_DB (once)"
         dropdb --if-exists "$TEMPLATE_DB"
+        # 19.0 creates databases without demo data unless told; 18.0 with it.
+        local demo=()
+        [ "$ODOO_SERIES" = 18.0 ] || demo=(--with-demo)
         "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$TEMPLATE_DB" -i contacts,mail \
-            --stop-after-init --log-level=warn --no-http
+            --stop-after-init --log-level=warn --no-http "${demo[@]}"
     fi
     export TEMPLATE_DB
 }
