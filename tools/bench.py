@@ -66,6 +66,7 @@ FORM_MAX_QUERIES = 20
 # contact costs 0.1 per contact by design. 0.25 is four contacts or more per query.
 MAX_QUERIES_PER_RECORD = 0.25
 RPC_CALLS = 40
+IMPORT_VS_PLAIN = 2.0
 
 
 def median(values):
@@ -1254,6 +1255,86 @@ class Bench:
             self.results[key] = Result(label, times, [], [0.0] * len(times))
             log(f"  {label}: {median(times) * 1000:.1f} ms median of {len(times)}")
 
+    # ------------------------------------------------------------------ 8. import
+
+    def _import_rows(self):
+        """N contacts as a file brings them in (Contacts → Import is res.partner.load): the
+        ordinary columns, and the funnel columns of a pipeline moved in from another CRM, by
+        code, with a phase start in the last year and one deal in ten already closed."""
+        rng = random.Random(8)
+        phases = self.phases[self.lead_type]
+        won, lost = self.reason_won.code, self.reason_lost.code
+        today = self.now.date()
+        plain, funnel = [], []
+        for i in range(self.n):
+            row = [f"Bench import {i}", f"import{i}@example.com", f"City {i % 97}"]
+            start = self.now - datetime.timedelta(days=rng.randrange(1, 365), hours=i % 24)
+            close = ["", "", ""]
+            if i % 10 == 0:
+                closed = min(today, start.date() + datetime.timedelta(days=rng.randrange(30)))
+                if i % 20 == 0:
+                    phase = phases[-1]
+                    close = ["Won", won, closed.isoformat()]
+                else:
+                    phase = phases[rng.randrange(len(phases))]
+                    close = ["Lost", lost, closed.isoformat()]
+            else:
+                phase = phases[rng.randrange(len(phases) - 1)]
+            plain.append(row)
+            funnel.append(
+                [
+                    *row,
+                    self.lead_type.code,
+                    phase.code,
+                    start.strftime("%Y-%m-%d %H:%M:%S"),
+                    *close,
+                ]
+            )
+        return plain, funnel
+
+    def op_import(self):
+        log("8. import through res.partner.load, with and without funnel columns")
+        plain_rows, funnel_rows = self._import_rows()
+        plain_fields = ["name", "email", "city"]
+        funnel_fields = [
+            *plain_fields,
+            "account_type_id",
+            "lead_phase_id",
+            "funnel_phase_date_start",
+            "funnel_import_close_outcome",
+            "funnel_import_close_reason_id",
+            "funnel_import_close_date",
+        ]
+
+        def load(fields_, rows):
+            def func_for(size):
+                def run(env):
+                    # The importer's default: no chatter per row ("Track history" off).
+                    result = (
+                        env["res.partner"]
+                        .with_context(tracking_disable=True)
+                        .load(fields_, rows[:size])
+                    )
+                    errors = [m for m in result["messages"] if m["type"] == "error"]
+                    if errors or len(result["ids"]) != size:
+                        raise RuntimeError(f"import refused: {errors[:3]}")
+
+                return run
+
+            return func_for
+
+        self.run_op(
+            "plain_import",
+            f"res.partner.load, {len(plain_fields)} contact columns",
+            load(plain_fields, plain_rows),
+        )
+        self.run_op(
+            "plus_import",
+            f"res.partner.load, the same + {len(funnel_fields) - len(plain_fields)} funnel "
+            "columns",
+            load(funnel_fields, funnel_rows),
+        )
+
 
 # ---------------------------------------------------------------------- report
 
@@ -1361,6 +1442,7 @@ def render(bench, info, total_seconds, load_end):
             ["plus_report_forecast", "sql_report_forecast", "crm_report_forecast"],
         ),
         ("4c", "Funnel report read_group", ["plus_report_funnel", "sql_report_funnel"]),
+        ("8", f"Import {n:,} contacts (res.partner.load)", ["plain_import", "plus_import"]),
     ]
     for number, operation, keys in rows:
         for index, key in enumerate(keys):
@@ -1429,6 +1511,9 @@ def render(bench, info, total_seconds, load_end):
             ratio("crm_report_winloss", "crm_sql_report_winloss"),
         ),
     ]
+    ratio_rows.append(
+        ("8. import: with funnel columns / without", ratio("plus_import", "plain_import"))
+    )
     for label, value in ratio_rows:
         w(f"| {label} | {fmt_ratio(value)} |")
     w("")
@@ -1490,6 +1575,12 @@ def render(bench, info, total_seconds, load_end):
             f"{small} at N={SMALL_N}, {large} at N={n:,}"
             + (f" ({per_record:.3f} per record)" if per_record is not None else ""),
         )
+    import_ratio = ratio("plus_import", "plain_import")
+    target(
+        f"Import with funnel columns ≤ {IMPORT_VS_PLAIN:g}× without",
+        import_ratio <= IMPORT_VS_PLAIN,
+        fmt_ratio(import_ratio),
+    )
     for phases in ("5", "20"):
         f = bench.form.get(phases, {})
         queries = f.get("queries")
@@ -1637,7 +1728,7 @@ def main():
         default=os.environ.get("BENCH_DOC", str(REPO_DIR / "doc" / "benchmarks.md")),
         help="where to write the results ('-' for nowhere)",
     )
-    parser.add_argument("--only", default="", help="comma list of 1,2,3,4,5 (default: all)")
+    parser.add_argument("--only", default="", help="comma list of 1,…,6, 8 (default: all)")
     parser.add_argument(
         "--skip", default="", help="comma list of variants not to measure: plus, crm, sql"
     )
@@ -1667,13 +1758,14 @@ def main():
             f"  {bench.data_info['lines']:,} phase lines in "
             f"{bench.data_info['build_seconds']:.1f} s"
         )
-        only = set(args.only.split(",")) - {""} or {"1", "2", "3", "4", "5", "6"}
+        only = set(args.only.split(",")) - {""} or {"1", "2", "3", "4", "5", "6", "8"}
         ops = (
             ("1", bench.op_assign),
             ("2", bench.op_advance),
             ("3", bench.op_close),
             ("4", bench.op_reports),
             ("5", bench.op_form),
+            ("8", bench.op_import),
             # Last: its calls commit.
             ("6", bench.op_rpc),
         )
