@@ -544,9 +544,12 @@ class ResPartner(models.Model):
             )
             for account_type in types
         }
+        # What exists, once for the batch: a row's check then costs no query.
         Phase = self.env["crm.plus.lead.phase"].sudo()
-        Phase.browse({vals["lead_phase_id"] for vals in vals_list if vals.get("lead_phase_id")})
-        reasons = (
+        existing_phases = Phase.browse(
+            {vals["lead_phase_id"] for vals in vals_list if vals.get("lead_phase_id")}
+        ).exists()
+        existing_reasons = (
             self.env["crm.plus.close.reason"]
             .sudo()
             .browse(
@@ -556,8 +559,8 @@ class ResPartner(models.Model):
                     if vals.get("funnel_import_close_reason_id")
                 }
             )
+            .exists()
         )
-        reasons.exists()
         now = fields.Datetime.now()
         today = fields.Date.context_today(self)
         uid = self.env.uid
@@ -595,7 +598,7 @@ class ResPartner(models.Model):
                     )
                 )
             phase = Phase.browse(vals.get("lead_phase_id") or phases[0].id)
-            if not phase.exists():
+            if phase not in existing_phases and phase not in phases:
                 refuse(self.env._("This lead phase does not exist (anymore)."))
             if phase not in phases and row:
                 # The importer finds a phase by name among every type's (the first match): the
@@ -632,7 +635,7 @@ class ResPartner(models.Model):
             if (outcome or close_date) and not reason:
                 refuse(self.env._("a closed deal needs its Close Reason (won or lost)."))
             if reason:
-                if not reason.exists():
+                if reason not in existing_reasons:
                     refuse(self.env._("This close reason does not exist (anymore)."))
                 if not reason.active:
                     refuse(self.env._("The close reason %s is archived.", reason.name))
