@@ -7,7 +7,7 @@
     "license": "LGPL-3",
     "author": "crm_plus developers",
     "website": "https://github.com/crm-plus/crm_plus",
-    "depends": ["contacts", "mail"],
+    "depends": ["base_import", "contacts", "mail"],
     "data": [
         "security/crm_plus_security.xml",
         "security/ir.model.access.csv",

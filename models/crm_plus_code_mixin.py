@@ -113,6 +113,22 @@ class CrmPlusCodeMixin(models.AbstractModel):
         )
 
     @api.model
+    def name_search(self, name="", args=None, operator="ilike", limit=100):
+        # The importer looks a many2one column up row by row, by name (load() caches external
+        # ids only): within one load(), a type, phase or reason is looked up once per value.
+        cache = self.env.context.get("import_cache")
+        if cache is None or not isinstance(name, str):
+            return super().name_search(name=name, args=args, operator=operator, limit=limit)
+        key = ("crm_plus.name_search", self._name, self.env.uid, name, repr(args), operator, limit)
+        if key in cache:
+            return cache[key]
+        result = super().name_search(name=name, args=args, operator=operator, limit=limit)
+        if result:
+            # Not an empty answer: the importer may create the record by its name next.
+            cache[key] = result
+        return result
+
+    @api.model
     def _search_display_name(self, operator, value):
         domain = super()._search_display_name(operator, value)
         if isinstance(value, str) and value and operator in ("ilike", "=ilike", "=", "like"):

@@ -1,13 +1,19 @@
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, format_datetime
 
 from ..compat import sql_constraints
 from .funnel_guard import check_vals, is_funnel_op
 
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
+
+# Who may correct the dates of a line: a wrong date is a matter of record, not of selling.
+DATES_GROUP = "crm_plus.group_crm_plus_manager"
+CORRECTABLE_DATES = ("date_start", "date_done")
 
 # Fields only the funnel's own methods (res.partner actions) may write: they carry the
 # invariants (one current line per open partner, states ordered along the phases).
@@ -102,6 +108,10 @@ class CrmPlusPhaseLine(models.Model):
         string="Closed Sample",
         compute="_compute_suggested_score",
         help="How many closed contacts the suggested score is learned from.",
+    )
+    can_correct_dates = fields.Boolean(
+        compute="_compute_can_correct_dates",
+        help="The user may correct the line's dates (CRM+ managers).",
     )
 
     _sql_constraints = [
@@ -202,6 +212,10 @@ class CrmPlusPhaseLine(models.Model):
         write_grouped(self, {line.id: {"score": line.suggested_score} for line in self})
         return True
 
+    @api.depends_context("uid")
+    def _compute_can_correct_dates(self):
+        self.can_correct_dates = self.env.user.has_group(DATES_GROUP)
+
     @api.constrains("score", "forecast_value", "recurring_value")
     def _check_values(self):
         for line in self:
@@ -237,17 +251,20 @@ class CrmPlusPhaseLine(models.Model):
     @api.model
     def _funnel_create(self, partner_phases):
         """The one place lines are created. ``partner_phases``: [(partner id, phase record,
-        state)]; a line starts with its phase's default score (or, with "Score from history",
-        the phase's suggested score when there is one), and a line created done (a phase
-        added before the partner's current one) is done now."""
+        state[, values])]; a line starts with its phase's default score (or, with "Score from
+        history", the phase's suggested score when there is one), and a line created done (a
+        phase added before the partner's current one) is done now. ``values``: a line that
+        starts with its history (an import), its dates and close."""
         now = fields.Datetime.now()
-        partners = self.env["res.partner"].sudo().browse({pid for pid, _p, _s in partner_phases})
+        partners = (
+            self.env["res.partner"].sudo().browse({request[0] for request in partner_phases})
+        )
         partner_types = {partner.id: partner.account_type_id for partner in partners}
         partner_companies = {partner.id: partner.company_id.id or None for partner in partners}
         suggestions = {}
         if partner_phases and self._score_from_history():
             suggestions = self.env["crm.plus.phase.stat"]._suggestions(
-                {(partner_companies[pid], phase.id) for pid, phase, _s in partner_phases}
+                {(partner_companies[pid], phase.id) for pid, phase, *_rest in partner_phases}
             )
 
         def start_score(partner_id, phase):
@@ -268,8 +285,9 @@ class CrmPlusPhaseLine(models.Model):
                     "is_active_funnel": _in_active_funnel(
                         phase.account_type_id, partner_types[partner_id]
                     ),
+                    **(values[0] if values else {}),
                 }
-                for partner_id, phase, state in partner_phases
+                for partner_id, phase, state, *values in partner_phases
             ]
         )
 
@@ -372,8 +390,110 @@ class CrmPlusPhaseLine(models.Model):
 
     def write(self, vals):
         check_vals(self, vals)
-        self._check_funnel_managed(vals)
-        return super().write(vals)
+        dates = (
+            {}
+            if is_funnel_op(self.env)
+            else {fname: vals[fname] for fname in CORRECTABLE_DATES if fname in vals}
+        )
+        if not dates:
+            self._check_funnel_managed(vals)
+            return super().write(vals)
+        self._check_funnel_managed({k: v for k, v in vals.items() if k not in dates})
+        before = self._funnel_check_date_correction(dates)
+        result = super().write(vals)
+        self._funnel_log_date_correction(before)
+        return result
+
+    def _funnel_check_date_correction(self, dates):
+        """A manager's correction of ``dates`` (date_start / date_done): started no later than
+        completed, neither in the future, a completion only on a done line and a start only on
+        a line that started. Returns the dates before, for the chatter."""
+        if not self.env.su and not self.env.user.has_group(DATES_GROUP):
+            raise AccessError(
+                self.env._("Only CRM+ managers can correct the dates of a funnel line.")
+            )
+        dates = {fname: fields.Datetime.to_datetime(value) for fname, value in dates.items()}
+        now = fields.Datetime.now()
+        before = {}
+        for line in self:
+            start = dates.get("date_start", line.date_start)
+            done = dates.get("date_done", line.date_done)
+            where = self.env._(
+                "%(partner)s, phase %(phase)s",
+                partner=line.partner_id.sudo().display_name,
+                phase=line.phase_id.sudo().name,
+            )
+            if line.state == "todo" and (start or done):
+                raise ValidationError(
+                    self.env._(
+                        "%s is still to do: it has no start or completion date to correct.", where
+                    )
+                )
+            if line.state == "current" and not start:
+                raise ValidationError(
+                    self.env._("%s is the current phase: it keeps a start date.", where)
+                )
+            if line.state == "current" and done:
+                raise ValidationError(
+                    self.env._(
+                        "%s is not completed yet: only a done phase has a completion date.", where
+                    )
+                )
+            if line.state == "done" and "date_done" in dates and not done:
+                raise ValidationError(self.env._("%s is done: it keeps a completion date.", where))
+            if (start and start > now) or (done and done > now):
+                raise ValidationError(
+                    self.env._("%s: a phase cannot start or be completed in the future.", where)
+                )
+            if start and done and start > done:
+                raise ValidationError(
+                    self.env._(
+                        "%(where)s: the start (%(start)s) must not be after the completion "
+                        "(%(done)s).",
+                        where=where,
+                        start=format_datetime(self.env, start),
+                        done=format_datetime(self.env, done),
+                    )
+                )
+            before[line.id] = {fname: line[fname] for fname in dates}
+        return before
+
+    def _funnel_log_date_correction(self, before):
+        """One note per contact on its chatter: which dates of which phase changed, from what
+        to what."""
+        if self.env.context.get("tracking_disable"):
+            return
+        labels = {
+            fname: self._fields[fname]._description_string(self.env) for fname in CORRECTABLE_DATES
+        }
+        bodies = {}
+        for line in self:
+            changes = [
+                Markup("<li>%s</li>")
+                % self.env._(
+                    "%(phase)s, %(field)s: %(old)s → %(new)s",
+                    phase=line.phase_id.sudo().name,
+                    field=labels[fname],
+                    old=format_datetime(self.env, old) if old else self.env._("none"),
+                    new=format_datetime(self.env, line[fname])
+                    if line[fname]
+                    else self.env._("none"),
+                )
+                for fname, old in before[line.id].items()
+                if old != line[fname]
+            ]
+            if changes:
+                bodies.setdefault(line.partner_id.id, Markup(""))
+                bodies[line.partner_id.id] += Markup("").join(changes)
+        if bodies:
+            self.env["res.partner"].browse(list(bodies)).sudo()._message_log_batch(
+                {
+                    partner_id: Markup("<p>%s</p><ul>%s</ul>")
+                    % (self.env._("Funnel dates corrected:"), body)
+                    for partner_id, body in bodies.items()
+                },
+                author_id=self.env.user.partner_id.id,
+            )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_funnel(self):

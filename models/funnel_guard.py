@@ -12,6 +12,10 @@ def is_funnel_op(env):
     return env.context.get("crm_plus_funnel_op") is FUNNEL_OP
 
 
+class FunnelRowError(ValidationError):
+    """A row of an import the funnel refuses, its message naming the row."""
+
+
 # An account type's create/write checks the order of its phases once, on the result, rather
 # than after each phase (a form save reorders them one by one). Same trick: an RPC client
 # cannot skip the check by sending a context key.

@@ -19,7 +19,7 @@ from ..compat import (
     message_compute_author,
 )
 from . import funnel_sql
-from .funnel_guard import FUNNEL_OP, check_vals, is_funnel_op
+from .funnel_guard import FUNNEL_OP, FunnelRowError, check_vals, is_funnel_op
 
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 # Fields of res.partner this module adds: checked for type before the ORM sees them.
@@ -31,9 +31,23 @@ FUNNEL_FIELDS = {
     "close_date",
     "expected_close_date",
 }
+# The columns that bring a contact's funnel history in (Contacts → Import): read by create, never
+# stored as such. The phase start is the stored figure itself; the close columns only exist for
+# the import, since a contact's own close fields are set by Close and Reopen.
+HISTORY_FIELDS = (
+    "funnel_phase_date_start",
+    "funnel_import_close_outcome",
+    "funnel_import_close_reason_id",
+    "funnel_import_close_date",
+)
+MANAGER_GROUP = "crm_plus.group_crm_plus_manager"
 # Score bands of the pipeline board's progress bar.
 HOT_SCORE = 70
 WARM_SCORE = 40
+
+
+class _FunnelRetryRows(Exception):
+    """Not a UserError: load() retries the batch row by row without reporting it."""
 
 
 def _frozen(vals):
@@ -157,7 +171,33 @@ class ResPartner(models.Model):
         string="In Phase Since",
         compute="_compute_funnel_figures",
         store=True,
+        # Writable for the importer (and a manager's correction): create and write hand the
+        # value to the current phase line, from which it is computed.
+        readonly=False,
         groups=FUNNEL_GROUP,
+    )
+    funnel_import_close_outcome = fields.Selection(
+        [("won", "Won"), ("lost", "Lost")],
+        string="Close Outcome",
+        compute="_compute_funnel_import_close",
+        readonly=False,
+        groups=FUNNEL_GROUP,
+        help="Import only: a deal already closed, won or lost, in its lead phase.",
+    )
+    funnel_import_close_reason_id = fields.Many2one(
+        "crm.plus.close.reason",
+        string="Close Reason (import)",
+        compute="_compute_funnel_import_close",
+        readonly=False,
+        groups=FUNNEL_GROUP,
+        help="Import only: the reason of a deal already closed.",
+    )
+    funnel_import_close_date = fields.Date(
+        string="Close Date (import)",
+        compute="_compute_funnel_import_close",
+        readonly=False,
+        groups=FUNNEL_GROUP,
+        help="Import only: when a deal already closed was closed (today when empty).",
     )
     funnel_stale_deadline = fields.Datetime(
         string="Stale From",
@@ -323,6 +363,12 @@ class ResPartner(models.Model):
         keys = self._funnel_suggestion_keys(lambda score: compare(score, value))
         return self._funnel_suggestion_domain(keys)
 
+    def _compute_funnel_import_close(self):
+        # Columns of an import, handed to the funnel by create: nothing to show afterwards.
+        self.funnel_import_close_outcome = False
+        self.funnel_import_close_reason_id = False
+        self.funnel_import_close_date = False
+
     @api.depends("funnel_state", "funnel_phase_date_start", "lead_phase_id.stale_after_days")
     def _compute_funnel_stale_deadline(self):
         for partner in self:
@@ -487,11 +533,11 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        phase_requests = []
+        phase_requests, histories = [], []
         if not is_funnel_op(self.env):
+            rows = self._funnel_import_rows(vals_list)
             for vals in vals_list:
-                check_vals(self, vals, only=FUNNEL_FIELDS)
-                self._funnel_check_field_access(vals)
+                check_vals(self, vals, only=FUNNEL_FIELDS.union(HISTORY_FIELDS))
                 if {"funnel_state", "close_reason_id", "close_date"}.intersection(vals):
                     raise UserError(
                         self.env._(
@@ -499,13 +545,24 @@ class ResPartner(models.Model):
                             "and Reopen, not written directly."
                         )
                     )
+            self._funnel_check_field_access(vals_list)
             vals_list = [dict(vals) for vals in vals_list]
-            phase_requests = [vals.pop("lead_phase_id", False) for vals in vals_list]
-            self._funnel_enter_at_create(vals_list)
+            histories = self._funnel_history_plans(vals_list, rows)
+            phase_requests = [
+                False if history else vals.pop("lead_phase_id", False)
+                for vals, history in zip(vals_list, histories, strict=True)
+            ]
+            self._funnel_enter_at_create(
+                [vals for vals, history in zip(vals_list, histories, strict=True) if not history]
+            )
         partners = super().create(vals_list)
+        if any(histories):
+            self._funnel_create_history(partners, histories)
         in_funnel = self.browse(partners.sudo().filtered("account_type_id").ids)
         if in_funnel:
             in_funnel._funnel_sync_account_type()
+        if any(histories):
+            self._funnel_history_won_switch(partners, histories)
         # A lead phase given at creation: the funnel starts there (same rules as a drag).
         by_phase = defaultdict(list)
         for partner, phase_id in zip(partners, phase_requests, strict=False):
@@ -536,11 +593,320 @@ class ResPartner(models.Model):
             if phase:
                 vals.update(lead_phase_id=phase.id, funnel_state="open")
 
+    # ------------------------------------------------------------------ import with history
+
+    @api.model
+    def get_import_templates(self):
+        templates = super().get_import_templates()
+        if self.env.user.has_group(FUNNEL_GROUP):
+            templates.append(
+                {
+                    "label": self.env._("Import Template for a Pipeline (CRM+)"),
+                    "template": "/crm_plus/static/xls/crm_plus_pipeline_import.csv",
+                }
+            )
+        return templates
+
+    def _load_records(self, data_list, update=False, ignore_duplicates=False):
+        # load() reports an error by the rows of the record that raised it, and an error of a
+        # batch create by the batch's first row: the funnel's refusals name their own row.
+        rows = {
+            id(data["values"]): data["info"]["rows"]["from"] + 1
+            for data in data_list
+            if data.get("info") and data.get("values") is not None
+        }
+        try:
+            return super(ResPartner, self.with_context(crm_plus_import_rows=rows))._load_records(
+                data_list, update=update, ignore_duplicates=ignore_duplicates
+            )
+        except FunnelRowError as error:
+            if len(data_list) < 2 or not rows:
+                raise
+            # load() retries a failed batch row by row and reports each row's own refusal; a
+            # UserError of the batch would also be reported once more, on the batch's first
+            # row, which may be a good one.
+            raise _FunnelRetryRows from error
+
+    @api.model
+    def _funnel_import_rows(self, vals_list):
+        """The file's row of each values dict of an import (None outside load())."""
+        rows = self.env.context.get("crm_plus_import_rows")
+        if not isinstance(rows, dict):
+            return [None] * len(vals_list)
+        return [rows.get(id(vals)) for vals in vals_list]
+
+    @api.model
+    def _funnel_day_start(self, day):
+        """Midnight of ``day`` in the user's timezone, in UTC."""
+        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+        return (
+            tz.localize(datetime.combine(day, time.min)).astimezone(pytz.utc).replace(tzinfo=None)
+        )
+
+    @api.model
+    def _funnel_history_plans(self, vals_list, rows):
+        """Contacts created with their funnel history (the import's In Phase Since and close
+        columns): check each row, and decide its funnel where it stands: ``vals`` get the phase
+        and outcome, the result lists the lines to create, in phase order. [plan or None] in
+        the order of ``vals_list``; every row is checked before anything is written."""
+        wanted = [any(vals.get(fname) for fname in HISTORY_FIELDS) for vals in vals_list]
+        for vals, want in zip(vals_list, wanted, strict=True):
+            # Empty columns of an import: nothing to bring in.
+            for fname in HISTORY_FIELDS:
+                if not want or not vals.get(fname):
+                    vals.pop(fname, None)
+        if not any(wanted):
+            return [None] * len(vals_list)
+        Type = self.env["crm.plus.account.type"].sudo()
+        types = Type.browse(
+            {vals["account_type_id"] for vals in vals_list if vals.get("account_type_id")}
+        ).exists()
+        phases_of = {
+            account_type.id: account_type.phase_ids.filtered("active").sorted(
+                lambda p: (p.sequence, p.id)
+            )
+            for account_type in types
+        }
+        # What exists, once for the batch: a row's check then costs no query.
+        Phase = self.env["crm.plus.lead.phase"].sudo()
+        existing_phases = Phase.browse(
+            {vals["lead_phase_id"] for vals in vals_list if vals.get("lead_phase_id")}
+        ).exists()
+        existing_reasons = (
+            self.env["crm.plus.close.reason"]
+            .sudo()
+            .browse(
+                {
+                    vals["funnel_import_close_reason_id"]
+                    for vals in vals_list
+                    if vals.get("funnel_import_close_reason_id")
+                }
+            )
+            .exists()
+        )
+        now = fields.Datetime.now()
+        today = fields.Date.context_today(self)
+        uid = self.env.uid
+        plans = []
+        for vals, want, row in zip(vals_list, wanted, rows, strict=True):
+            if not want:
+                plans.append(None)
+                continue
+
+            def refuse(message, row=row, vals=vals):
+                name = vals.get("name") or self.env._("a contact without name")
+                if row:
+                    message = self.env._(
+                        "Row %(row)s (%(partner)s): %(error)s",
+                        row=row,
+                        partner=name,
+                        error=message,
+                    )
+                else:
+                    message = self.env._("%(partner)s: %(error)s", partner=name, error=message)
+                raise FunnelRowError(message)
+
+            type_id = vals.get("account_type_id")
+            phases = phases_of.get(type_id)
+            if not phases:
+                if not type_id:
+                    refuse(
+                        self.env._("In Phase Since and the close columns need an account type.")
+                    )
+                refuse(
+                    self.env._(
+                        "the account type %s has no lead phases, so there is no phase to be in "
+                        "or to close.",
+                        Type.browse(type_id).name,
+                    )
+                )
+            phase = Phase.browse(vals.get("lead_phase_id") or phases[0].id)
+            if phase not in existing_phases and phase not in phases:
+                refuse(self.env._("This lead phase does not exist (anymore)."))
+            if phase not in phases and row:
+                # The importer finds a phase by name among every type's (the first match): the
+                # row's own type may have a phase of that name.
+                phase = phases.filtered(lambda p, phase=phase: p.name == phase.name)[:1] or phase
+            if phase not in phases:
+                if not phase.active:
+                    refuse(self.env._("The lead phase %s is archived.", phase.name))
+                refuse(
+                    self.env._(
+                        "the lead phase %(phase)s belongs to %(phase_type)s, not to %(type)s.",
+                        phase=phase.name,
+                        phase_type=phase.account_type_id.name,
+                        type=Type.browse(type_id).name,
+                    )
+                )
+            start = fields.Datetime.to_datetime(vals.pop("funnel_phase_date_start", False))
+            outcome = vals.pop("funnel_import_close_outcome", False)
+            reason = (
+                self.env["crm.plus.close.reason"]
+                .sudo()
+                .browse(vals.pop("funnel_import_close_reason_id", False) or [])
+            )
+            close_date = fields.Date.to_date(vals.pop("funnel_import_close_date", False))
+            if start and start > now:
+                refuse(
+                    self.env._(
+                        "In Phase Since (%s) is in the future.",
+                        fields.Datetime.to_string(
+                            fields.Datetime.context_timestamp(self, start).replace(tzinfo=None)
+                        ),
+                    )
+                )
+            if (outcome or close_date) and not reason:
+                refuse(self.env._("a closed deal needs its Close Reason (won or lost)."))
+            if reason:
+                if reason not in existing_reasons:
+                    refuse(self.env._("This close reason does not exist (anymore)."))
+                if not reason.active:
+                    refuse(self.env._("The close reason %s is archived.", reason.name))
+                outcome_names = dict(
+                    self._fields["funnel_import_close_outcome"]._description_selection(self.env)
+                )
+                if outcome and outcome != reason.outcome:
+                    refuse(
+                        self.env._(
+                            "the close reason %(reason)s is a %(reason_outcome)s reason, but "
+                            "the Close Outcome is %(outcome)s.",
+                            reason=reason.name,
+                            reason_outcome=outcome_names[reason.outcome],
+                            outcome=outcome_names[outcome],
+                        )
+                    )
+                outcome = reason.outcome
+                close_date = close_date or today
+                if close_date > today:
+                    refuse(
+                        self.env._(
+                            "the Close Date (%s) is in the future.",
+                            fields.Date.to_string(close_date),
+                        )
+                    )
+                if start and close_date < fields.Date.context_today(self, start):
+                    refuse(
+                        self.env._(
+                            "the deal was closed on %(close)s, before it entered %(phase)s "
+                            "(In Phase Since).",
+                            close=fields.Date.to_string(close_date),
+                            phase=phase.name,
+                        )
+                    )
+                if outcome == "won" and phase.phase_type != "closing":
+                    closing = phases.filtered(lambda p: p.phase_type == "closing")[:1]
+                    refuse(
+                        self.env._(
+                            "a won deal is closed from the closing phase (%(closing)s), not from "
+                            "%(phase)s; a lost one from any phase.",
+                            closing=closing.name or self.env._("none"),
+                            phase=phase.name,
+                        )
+                    )
+                done = max(start or now, self._funnel_day_start(close_date))
+                done = min(done, now)
+                start = start or done
+            start = start or now
+            vals.update(
+                lead_phase_id=phase.id,
+                funnel_state=outcome or "open",
+                close_reason_id=reason.id,
+                close_date=close_date if reason else False,
+            )
+            index = list(phases).index(phase)
+            lines = [(earlier, "done", {"date_done": start}) for earlier in phases[:index]]
+            if reason:
+                lines.append(
+                    (
+                        phase,
+                        "done",
+                        {
+                            "date_start": start,
+                            "date_done": done,
+                            "done_by_id": uid,
+                            "close_reason_id": reason.id,
+                            "close_outcome": outcome,
+                            "close_date": close_date,
+                            "closed_by_id": uid,
+                        },
+                    )
+                )
+            else:
+                lines.append((phase, "current", {"date_start": start}))
+            lines.extend((later, "todo", {}) for later in phases[index + 1 :])
+            plans.append(lines)
+        return plans
+
+    @api.model
+    def _funnel_create_history(self, partners, plans):
+        """The lines of the contacts created with their history, in one create; the sync that
+        follows finds them complete and leaves them as they are."""
+        requests = [
+            (partner.id, phase, state, values)
+            for partner, plan in zip(partners, plans, strict=True)
+            if plan
+            for phase, state, values in plan
+        ]
+        lines = self._funnel_line_model()._funnel_create(requests)
+        entered = lines.filtered(
+            lambda line: line.state == "current" and line.phase_id.activity_type_id
+        )
+        if entered:
+            entered._funnel_schedule_phase_activities()
+
+    @api.model
+    def _funnel_history_won_switch(self, partners, plans):
+        """A deal imported as won follows its type's "type when won", as a Close would."""
+        won = [
+            partner.id
+            for partner, plan in zip(partners, plans, strict=True)
+            if plan and any(values.get("close_outcome") == "won" for _p, _s, values in plan)
+        ]
+        if won and self._funnel_won_switches_type():
+            self.env.flush_all()
+            self.browse(won)._funnel_switch_to_won_type(funnel_sql.load_partners(self.env, won))
+
+    def _funnel_current_lines(self):
+        """The current line of each partner; a partner without one (closed, or outside a funnel)
+        has no phase whose start could change."""
+        self.env.flush_all()
+        lines_by_partner = funnel_sql.load_active_lines(self.env, self.ids)
+        lines = []
+        for partner_id in self.ids:
+            current = [line for line in lines_by_partner[partner_id] if line["state"] == "current"]
+            if not current:
+                raise UserError(
+                    self.env._(
+                        "%s is not in an open funnel: it has no phase whose start could change.",
+                        self._funnel_partner_name(partner_id),
+                    )
+                )
+            lines.append(current[0]["id"])
+        return self.env["crm.plus.phase.line"].browse(lines)
+
     def write(self, vals):
-        check_vals(self, vals, only=FUNNEL_FIELDS)
+        check_vals(self, vals, only=FUNNEL_FIELDS.union(HISTORY_FIELDS))
         if is_funnel_op(self.env):
             return super().write(vals)
-        self._funnel_check_field_access(vals)
+        self._funnel_check_field_access([vals])
+        if set(HISTORY_FIELDS).intersection(vals):
+            vals = dict(vals)
+            phase_start = vals.pop("funnel_phase_date_start", False)
+            closes = [vals.pop(fname, False) for fname in HISTORY_FIELDS[1:]]
+            if any(closes):
+                raise UserError(
+                    self.env._(
+                        "The close columns (Close Outcome, Close Reason, Close Date) bring "
+                        "closed deals in with new contacts only; close an existing contact "
+                        "with Close."
+                    )
+                )
+            if phase_start:
+                # A correction of the current phase's start: the line's rules (CRM+ managers
+                # only, never in the future…) decide.
+                self._funnel_current_lines().write({"date_start": phase_start})
+            if not vals:
+                return True
         funnel_vals = {"lead_phase_id", "funnel_state", "close_reason_id", "close_date"}
         if funnel_vals.intersection(vals) - {"lead_phase_id"}:
             raise UserError(
@@ -574,11 +940,13 @@ class ResPartner(models.Model):
         return result
 
     @api.model
-    def _funnel_check_field_access(self, vals):
+    def _funnel_check_field_access(self, vals_list):
         """Field groups are enforced by Odoo on write only: a create must not let a user outside
-        CRM+ put a contact in a funnel. The type and phase are read as the user, so the
-        multi-company rules refuse another company's."""
-        funnel_vals = FUNNEL_FIELDS.intersection(vals)
+        CRM+ put a contact in a funnel. The types, phases and reasons are read as the user, so
+        the multi-company rules refuse another company's: one check for the whole batch."""
+        funnel_vals = set()
+        for vals in vals_list:
+            funnel_vals.update(FUNNEL_FIELDS.union(HISTORY_FIELDS).intersection(vals))
         if not funnel_vals or self.env.su:
             return
         if not self.env.user.has_group(FUNNEL_GROUP):
@@ -588,10 +956,14 @@ class ResPartner(models.Model):
                     ", ".join(sorted(funnel_vals)),
                 )
             )
-        if vals.get("account_type_id"):
-            self.env["crm.plus.account.type"].browse(vals["account_type_id"]).check_access("read")
-        if vals.get("lead_phase_id"):
-            self.env["crm.plus.lead.phase"].browse(vals["lead_phase_id"]).check_access("read")
+        for fname, model in (
+            ("account_type_id", "crm.plus.account.type"),
+            ("lead_phase_id", "crm.plus.lead.phase"),
+            ("funnel_import_close_reason_id", "crm.plus.close.reason"),
+        ):
+            ids = {vals[fname] for vals in vals_list if vals.get(fname)}
+            if ids:
+                self.env[model].browse(ids).check_access("read")
 
     def _auto_init(self):
         # Create the stored figure columns empty before the ORM does: empty is right for every
@@ -1188,16 +1560,21 @@ class ResPartner(models.Model):
             list({partners[pid]["account_type_id"] for pid in self.ids})
         )
         if reason.outcome == "won" and self._funnel_won_switches_type():
-            by_type = defaultdict(list)
-            for partner_id in self.ids:
-                won_type = partners[partner_id]["won_account_type_id"]
-                if won_type:
-                    by_type[won_type].append(partner_id)
-            for won_type, partner_ids in by_type.items():
-                self.browse(partner_ids).sudo()._funnel_assign_account_type(
-                    self.env["crm.plus.account.type"].browse(won_type)
-                )
+            self._funnel_switch_to_won_type(partners)
         return True
+
+    def _funnel_switch_to_won_type(self, partners):
+        """Won partners move to their type's "type when won" (``partners``: load_partners rows
+        from before the close)."""
+        by_type = defaultdict(list)
+        for partner_id in self.ids:
+            won_type = partners[partner_id]["won_account_type_id"]
+            if won_type:
+                by_type[won_type].append(partner_id)
+        for won_type, partner_ids in by_type.items():
+            self.browse(partner_ids).sudo()._funnel_assign_account_type(
+                self.env["crm.plus.account.type"].browse(won_type)
+            )
 
     @api.model
     def _funnel_won_switches_type(self):

@@ -459,6 +459,35 @@ CASES = {
     ),
     "CRM+ user deletes a close reason": _as("sales", REASON, "unlink", ids("lost")),
     "CRM+ user deletes a phase line": _as("sales", LINE, "unlink", ids("line_open")),
+    # Issue 16: dates are a CRM+ Manager's to correct, and only to a consistent value.
+    "CRM+ user corrects a line's start": _as(
+        "sales", LINE, "write", ids("line_open"), {"date_start": "2024-01-01 10:00:00"}
+    ),
+    "CRM+ user corrects a partner's phase start": _as(
+        "sales", PARTNER, "write", ids("p_open"), {"funnel_phase_date_start": "2024-01-01"}
+    ),
+    "line start in the future": _admin(
+        LINE, "write", ids("line_open"), {"date_start": "2999-01-01 10:00:00"}
+    ),
+    "completion date on a current line": _admin(
+        LINE, "write", ids("line_open"), {"date_done": "2024-01-01 10:00:00"}
+    ),
+    "start date on a todo line": _admin(
+        LINE, "write", ids("line_open_todo"), {"date_start": "2024-01-01 10:00:00"}
+    ),
+    'line start "yesterday"': _admin(LINE, "write", ids("line_open"), {"date_start": "yesterday"}),
+    "import close columns on an existing partner": _admin(
+        PARTNER, "write", ids("p_open"), vals(funnel_import_close_reason_id=one("lost"))
+    ),
+    "create with a won close from the first phase": _admin(
+        PARTNER,
+        "create",
+        vals(
+            name="RPC won early",
+            account_type_id=one("lead"),
+            funnel_import_close_reason_id=one("won"),
+        ),
+    ),
     "internal user without CRM+ advances a partner": _as(
         "internal", PARTNER, "action_advance_phase", ids("p_open")
     ),

@@ -1,0 +1,369 @@
+"""Issue 16: an existing pipeline brought in through Odoo's importer, and dates a manager can
+correct."""
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytz
+from lxml import etree
+
+from odoo import fields
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import file_open
+
+from .common import CrmPlusCase
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pipeline_import.csv"
+IMPORT_OPTIONS = {
+    "has_headers": True,
+    "quoting": '"',
+    "separator": ",",
+    "encoding": "utf-8",
+    "date_format": "%Y-%m-%d",
+    "datetime_format": "%Y-%m-%d %H:%M:%S",
+}
+FIELDS = [
+    "name",
+    "account_type_id",
+    "lead_phase_id",
+    "funnel_phase_date_start",
+    "funnel_import_close_outcome",
+    "funnel_import_close_reason_id",
+    "funnel_import_close_date",
+]
+
+
+class TestImport(CrmPlusCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.phase_qualif.stale_after_days = 10
+        cls.env.user.tz = "Europe/Amsterdam"
+        cls.now = fields.Datetime.now()
+
+    def ago(self, days):
+        return fields.Datetime.to_string(self.now - timedelta(days=days))
+
+    def importer(self, content, **context):
+        return (
+            self.env["base_import.import"]
+            .with_context(**context)
+            .create(
+                {
+                    "res_model": "res.partner",
+                    "file": content,
+                    "file_name": "pipeline.csv",
+                    "file_type": "text/csv",
+                }
+            )
+        )
+
+    def run_importer(self, content, dryrun=False, **context):
+        """What the Import / Test buttons do: the header mapping, then execute_import."""
+        importer = self.importer(content, **context)
+        preview = importer.parse_preview(dict(IMPORT_OPTIONS))
+        self.assertFalse(preview.get("error"), preview)
+        matches = preview["matches"]
+        import_fields = [
+            matches[index][-1] if matches.get(index) else False
+            for index in range(len(preview["headers"]))
+        ]
+        return importer.execute_import(
+            import_fields, preview["headers"], dict(IMPORT_OPTIONS), dryrun=dryrun
+        )
+
+    def errors(self, result):
+        return [message for message in result["messages"] if message["type"] == "error"]
+
+    def day_start(self, day):
+        tz = pytz.timezone("Europe/Amsterdam")
+        return (
+            tz.localize(datetime.combine(day, time.min)).astimezone(pytz.utc).replace(tzinfo=None)
+        )
+
+    # ------------------------------------------------------------------ the example file
+
+    def test_example_file_through_the_importer(self):
+        content = EXAMPLE.read_bytes()
+        with file_open("crm_plus/static/xls/crm_plus_pipeline_import.csv", "rb") as template:
+            self.assertEqual(template.read(), content, "the template is the example file")
+        templates = self.Partner.get_import_templates()
+        self.assertIn(
+            "/crm_plus/static/xls/crm_plus_pipeline_import.csv",
+            [template["template"] for template in templates],
+        )
+        messages_before = self.env["mail.message"].search_count([("model", "=", "res.partner")])
+
+        result = self.run_importer(content, tracking_disable=True)
+
+        self.assertFalse(self.errors(result), result["messages"])
+        partners = self.Partner.browse(result["ids"])
+        self.assertEqual(len(partners), 9)
+        by_name = {partner.name: partner for partner in partners}
+        ref = self.env.ref
+        lead = ref("crm_plus.account_type_lead")
+        # Account type and phase by name or by code; a phase name is found in the row's type.
+        kestrel = by_name["Kestrel Logistics"]
+        self.assertEqual(kestrel.account_type_id, lead)
+        self.assertEqual(kestrel.lead_phase_id, ref("crm_plus.phase_lead_qualification"))
+        self.assertEqual(
+            by_name["Orchard & Vine"].lead_phase_id, ref("crm_plus.phase_prospect_negotiation")
+        )
+        self.assertEqual(
+            by_name["Brightwater Bakery"].lead_phase_id, ref("crm_plus.phase_lead_first_contact")
+        )
+        # In Phase Since, in the user's timezone (Amsterdam, UTC+2 in September).
+        self.assertEqual(kestrel.funnel_phase_date_start, datetime(2026, 9, 14, 8, 30))
+        for name in ("Brightwater Bakery", "Kestrel Logistics", "Morningside Dental"):
+            partner = by_name[name]
+            self.assertEqual(partner.funnel_state, "open")
+            start = partner.funnel_phase_date_start
+            current = partner.funnel_line_ids.filtered(lambda line: line.state == "current")
+            self.assertEqual(current.phase_id, partner.lead_phase_id)
+            self.assertEqual(current.date_start, start)
+            earlier = partner.funnel_line_ids.filtered(
+                lambda line, current=current: line.sequence < current.sequence
+            )
+            self.assertTrue(all(line.state == "done" for line in earlier), name)
+            self.assertTrue(all(line.date_done <= start for line in earlier), name)
+            later = partner.funnel_line_ids.filtered(
+                lambda line, current=current: line.sequence > current.sequence
+            )
+            self.assertTrue(all(line.state == "todo" for line in later), name)
+            # The stale flag follows the imported date.
+            days = partner.lead_phase_id.stale_after_days
+            self.assertEqual(
+                partner.funnel_stale_deadline, start + timedelta(days=days) if days else False
+            )
+            self.assertEqual(
+                partner.funnel_is_stale,
+                bool(days) and partner.funnel_stale_deadline < self.Partner._funnel_stale_cutoff(),
+            )
+        self.assertTrue(by_name["Morningside Dental"].funnel_is_stale, "in Proposal since March")
+        self.assertFunnelInvariants(partners.filtered(lambda p: p.funnel_state == "open"))
+
+        # Closed deals: won (and moved on to the type when won) or lost, at their date.
+        halcyon, pebble, northgate = (
+            by_name["Halcyon Studios"],
+            by_name["Pebble Street Cafe"],
+            by_name["Northgate Printing"],
+        )
+        self.assertEqual(
+            (halcyon.funnel_state, halcyon.close_reason_id, halcyon.close_date),
+            ("won", ref("crm_plus.close_reason_won_contract"), fields.Date.to_date("2025-12-12")),
+        )
+        self.assertEqual(halcyon.account_type_id, ref("crm_plus.account_type_customer"))
+        self.assertEqual(
+            (pebble.funnel_state, pebble.close_reason_id, pebble.lead_phase_id),
+            ("lost", ref("crm_plus.close_reason_lost_price"), ref("crm_plus.phase_lead_proposal")),
+        )
+        self.assertEqual(northgate.funnel_state, "lost", "the reason gives the outcome")
+        self.assertEqual(northgate.close_reason_id, ref("crm_plus.close_reason_lost_competitor"))
+        for partner in (halcyon, pebble, northgate):
+            closed = partner.phase_line_ids.filtered("close_outcome")
+            self.assertEqual(len(closed), 1)
+            self.assertEqual(closed.close_date, partner.close_date)
+            self.assertEqual(closed.date_done, self.day_start(partner.close_date))
+            self.assertLessEqual(closed.date_start, closed.date_done)
+            self.assertFalse(partner.phase_line_ids.filtered(lambda line: line.state == "current"))
+            self.assertFalse(partner.funnel_is_stale)
+        report = self.env["crm.plus.winloss.report"].read_group(
+            [("partner_id", "in", partners.ids)],
+            ["won_count:sum", "lost_count:sum"],
+            ["close_date:month"],
+            orderby="close_date:month",
+        )
+        self.assertEqual(
+            [
+                (group["close_date:month"], group["won_count"], group["lost_count"])
+                for group in report
+            ],
+            [("October 2025", 0, 1), ("December 2025", 1, 0), ("February 2026", 0, 1)],
+        )
+        # Outside the funnel: a type without phases, and no type.
+        self.assertEqual(by_name["Juniper Florists"].account_type_id.name, "Customer")
+        self.assertFalse(by_name["Juniper Florists"].funnel_state)
+        self.assertFalse(by_name["Willow Accountants"].account_type_id)
+        # The importer's default: no chatter message per row.
+        self.assertEqual(
+            self.env["mail.message"].search_count([("model", "=", "res.partner")]),
+            messages_before,
+        )
+
+    def test_tracking_on_logs_the_rows(self):
+        """The importer's "Track history" option: each contact logs its creation, as any."""
+        header = "Name,Account Type,Lead Phase,Close Reason (import),Close Date (import)\n"
+        content = (header + "T-Import won,T-LEAD,T-CL,T-W,2025-06-03\n").encode()
+        result = self.run_importer(content, tracking_disable=False)
+        self.assertFalse(self.errors(result), result["messages"])
+        partner = self.Partner.browse(result["ids"])
+        self.assertEqual(partner.account_type_id, self.customer_type, "type when won")
+        self.assertEqual(partner.funnel_state, "won")
+        self.assertTrue(partner.message_ids)
+
+    # ------------------------------------------------------------------ refusals
+
+    def bad_rows(self):
+        return [
+            ["T-Good", "T-LEAD", "T-QU", self.ago(3), "", "", ""],
+            # a phase of another type
+            ["T-Other type", "T-PROS", "T-QU", self.ago(3), "", "", ""],
+            # won from a phase that is not the closing one
+            ["T-Won early", "T-LEAD", "T-PR", "2025-01-02 10:00:00", "Won", "T-W", "2025-01-10"],
+            # a date in the future
+            ["T-Future", "T-LEAD", "T-QU", self.ago(-2), "", "", ""],
+            # a reason with the wrong outcome
+            [
+                "T-Wrong reason",
+                "T-LEAD",
+                "T-CL",
+                "2025-01-02 10:00:00",
+                "Won",
+                "T-L",
+                "2025-01-10",
+            ],
+            # closed before entering the phase
+            ["T-Backwards", "T-LEAD", "T-CL", "2025-03-01 10:00:00", "", "T-W", "2025-02-01"],
+            ["T-Good too", "T-LEAD", "T-CL", "2025-03-01 10:00:00", "", "T-W", "2025-04-01"],
+        ]
+
+    def test_load_refuses_bad_rows_by_number(self):
+        result = self.Partner.with_context(tracking_disable=True).load(FIELDS, self.bad_rows())
+        self.assertIs(result["ids"], False, "nothing is half-imported")
+        errors = {message["record"]: message for message in self.errors(result)}
+        expected = {
+            1: "T-Qualification belongs to T-Lead, not to T-Prospect",
+            2: "closed from the closing phase (T-Closing), not from T-Proposal",
+            3: "is in the future",
+            4: "T-Price is a Lost reason, but the Close Outcome is Won",
+            5: "before it entered T-Closing",
+        }
+        self.assertEqual(set(errors), set(expected), result["messages"])
+        for record, text in expected.items():
+            message = errors[record]["message"]
+            self.assertIn(text, message)
+            self.assertEqual(errors[record]["rows"], {"from": record, "to": record})
+            # The row as a spreadsheet counts data rows, from 1.
+            self.assertTrue(message.startswith(f"Row {record + 1} ("), message)
+        self.assertFalse(
+            self.Partner.search([("name", "in", [row[0] for row in self.bad_rows()])]),
+            "no contact of the file is left",
+        )
+
+    def test_closed_columns_need_a_reason_and_a_funnel(self):
+        rows = [
+            ["T-No reason", "T-LEAD", "T-CL", self.ago(3), "Won", "", ""],
+            ["T-No type", "", "", self.ago(3), "", "", ""],
+            ["T-No phases", "T-CUST", "", self.ago(3), "", "", ""],
+            ["T-Closed tomorrow", "T-LEAD", "T-FC", "", "", "T-L", "2099-01-01"],
+        ]
+        result = self.Partner.load(FIELDS, rows)
+        self.assertIs(result["ids"], False)
+        messages = {message["record"]: message["message"] for message in self.errors(result)}
+        self.assertIn("needs its Close Reason", messages[0])
+        self.assertIn("need an account type", messages[1])
+        self.assertIn("T-Customer has no lead phases", messages[2])
+        self.assertIn("Close Date (2099-01-01) is in the future", messages[3])
+
+    def test_test_mode_writes_nothing(self):
+        header = (
+            "Name,Account Type,Lead Phase,In Phase Since,Close Outcome,"
+            "Close Reason (import),Close Date (import)\n"
+        )
+        good = header + "".join(
+            ",".join(row) + "\n" for row in self.bad_rows() if row[0].startswith("T-Good")
+        )
+        lines_before = self.Line.search_count([])
+        result = self.run_importer(good.encode(), dryrun=True)
+        self.assertFalse(self.errors(result), result["messages"])
+        self.assertFalse(self.Partner.search([("name", "like", "T-Good")]))
+        self.assertEqual(self.Line.search_count([]), lines_before)
+
+        bad = header + "".join(",".join(row) + "\n" for row in self.bad_rows())
+        tested = self.run_importer(bad.encode(), dryrun=True)
+        loaded = self.Partner.load(FIELDS, self.bad_rows())
+        self.assertEqual(
+            sorted((m["record"], m["message"]) for m in self.errors(tested)),
+            sorted((m["record"], m["message"]) for m in self.errors(loaded)),
+            "the Test button reports what the import refuses",
+        )
+        self.assertFalse(self.Partner.search([("name", "like", "T-Good")]))
+        self.assertEqual(self.Line.search_count([]), lines_before)
+
+    def test_import_needs_crm_plus(self):
+        rows = [["T-Sneaky", "T-LEAD", "T-QU", self.ago(3), "", "", ""]]
+        with self.assertRaises(AccessError):
+            self.Partner.with_user(self.user_internal).load(FIELDS, rows)
+        result = self.Partner.with_user(self.user_sales).load(FIELDS, rows)
+        self.assertFalse(self.errors(result), result["messages"])
+        self.assertEqual(self.Partner.browse(result["ids"]).lead_phase_id, self.phase_qualif)
+
+    # ------------------------------------------------------------------ date corrections
+
+    def test_manager_corrects_a_date_and_the_stale_flag_follows(self):
+        partner = self.make_partners()
+        partner.lead_phase_id = self.phase_qualif
+        self.assertFalse(partner.funnel_is_stale)
+        current = partner.funnel_line_ids.filtered(lambda line: line.state == "current")
+        first = partner.funnel_line_ids.filtered(lambda line: line.phase_id == self.phase_first)
+        as_manager = current.with_user(self.user_manager)
+
+        as_manager.write({"date_start": self.ago(30)})
+        self.assertEqual(partner.funnel_phase_date_start, self.now - timedelta(days=30))
+        self.assertTrue(partner.funnel_is_stale)
+        self.assertTrue(current.is_stale)
+        self.assertIn("Funnel dates corrected", partner.message_ids[0].body)
+        self.assertIn("T-Qualification", partner.message_ids[0].body)
+
+        # The contact's own field, as the importer's update or an RPC client writes it.
+        partner.with_user(self.user_manager).write({"funnel_phase_date_start": self.ago(2)})
+        self.assertEqual(current.date_start, self.now - timedelta(days=2))
+        self.assertFalse(partner.funnel_is_stale)
+
+        first.with_user(self.user_manager).write(
+            {"date_start": self.ago(9), "date_done": self.ago(5)}
+        )
+        self.assertEqual(first.date_done, self.now - timedelta(days=5))
+        for line, vals in (
+            (current, {"date_start": self.ago(-1)}),  # in the future
+            (current, {"date_done": self.ago(1)}),  # not done
+            (current, {"date_start": False}),
+            (first, {"date_done": False}),
+            (first, {"date_start": self.ago(4)}),  # after its completion
+            (partner.funnel_line_ids[-1], {"date_start": self.ago(4)}),  # still to do
+        ):
+            with self.subTest(vals=vals), self.assertRaises(ValidationError):
+                line.with_user(self.user_manager).write(vals)
+        self.assertEqual(current.date_start, self.now - timedelta(days=2))
+        self.assertEqual(first.date_done, self.now - timedelta(days=5))
+
+    def test_crm_plus_user_cannot_correct_dates(self):
+        partner = self.make_partners()
+        current = partner.funnel_line_ids.filtered(lambda line: line.state == "current")
+        start = current.date_start
+        self.assertFalse(current.with_user(self.user_sales).can_correct_dates)
+        self.assertTrue(current.with_user(self.user_manager).can_correct_dates)
+        with self.assertRaises(AccessError):
+            current.with_user(self.user_sales).write({"date_start": self.ago(30)})
+        with self.assertRaises(AccessError):
+            partner.with_user(self.user_sales).write({"funnel_phase_date_start": self.ago(30)})
+        with self.assertRaises(AccessError):
+            # The Overview page saves its lines through the contact.
+            partner.with_user(self.user_sales).write(
+                {"funnel_line_ids": [(1, current.id, {"date_start": self.ago(30)})]}
+            )
+        self.assertEqual(current.date_start, start)
+        # What a CRM+ user edits on a line is still theirs to edit.
+        current.with_user(self.user_sales).write({"score": 55})
+        self.assertEqual(partner.funnel_score, 55)
+
+    def test_overview_page_offers_the_dates_to_managers(self):
+        arch = etree.fromstring(
+            self.Partner.get_view(self.env.ref("base.view_partner_form").id, "form")["arch"]
+        )
+        readonly = {
+            node.get("name"): node.get("readonly")
+            for node in arch.xpath("//field[@name='funnel_line_ids']/list/field")
+        }
+        self.assertEqual(readonly["date_start"], "not can_correct_dates or state == 'todo'")
+        self.assertEqual(readonly["date_done"], "not can_correct_dates or state != 'done'")
