@@ -1,9 +1,13 @@
+# The Odoo series to run and test against: 18.0 (default) or 19.0 (make test ODOO_SERIES=19.0).
+ODOO_SERIES ?= 18.0
+export ODOO_SERIES
+
 .PHONY: run test stress lint bench screenshots i18n wheel wheel-test clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
 
-test:  ## everything CI checks: install, pytest-odoo, lint
+test:  ## Odoo's runner, the live-server suites, the wheel, lint (on ODOO_SERIES)
 	@bash tools/test.sh
 
 stress:  ## long soak outside make test: concurrency, bad input, life cycle on 10,000 contacts

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..compat import domain_or
 from .funnel_guard import check_vals
 
 
@@ -113,16 +114,25 @@ class CrmPlusCodeMixin(models.AbstractModel):
         )
 
     @api.model
-    def name_search(self, name="", args=None, operator="ilike", limit=100):
+    def name_search(self, name="", *args, **kwargs):
         # The importer looks a many2one column up row by row, by name (load() caches external
         # ids only): within one load(), a type, phase or reason is looked up once per value.
+        # The other arguments pass through as given (the domain is `args` in 18.0, `domain` in
+        # 19.0).
         cache = self.env.context.get("import_cache")
         if cache is None or not isinstance(name, str):
-            return super().name_search(name=name, args=args, operator=operator, limit=limit)
-        key = ("crm_plus.name_search", self._name, self.env.uid, name, repr(args), operator, limit)
+            return super().name_search(name, *args, **kwargs)
+        key = (
+            "crm_plus.name_search",
+            self._name,
+            self.env.uid,
+            name,
+            repr(args),
+            repr(sorted(kwargs.items())),
+        )
         if key in cache:
             return cache[key]
-        result = super().name_search(name=name, args=args, operator=operator, limit=limit)
+        result = super().name_search(name, *args, **kwargs)
         if result:
             # Not an empty answer: the importer may create the record by its name next.
             cache[key] = result
@@ -133,4 +143,8 @@ class CrmPlusCodeMixin(models.AbstractModel):
         domain = super()._search_display_name(operator, value)
         if isinstance(value, str) and value and operator in ("ilike", "=ilike", "=", "like"):
             return ["|", ("code", "=ilike", _escape_like(value)), *domain]
+        # 19.0 turns display_name = x into display_name in [x] before it gets here.
+        if operator == "in" and value and all(isinstance(item, str) and item for item in value):
+            by_code = [[("code", "=ilike", _escape_like(item))] for item in value]
+            return domain_or([*by_code, list(domain)])
         return domain

@@ -607,7 +607,7 @@ class ResPartner(models.Model):
             )
         return templates
 
-    def _load_records(self, data_list, update=False, ignore_duplicates=False):
+    def _load_records(self, data_list, *args, **kwargs):
         # load() reports an error by the rows of the record that raised it, and an error of a
         # batch create by the batch's first row: the funnel's refusals name their own row.
         rows = {
@@ -616,8 +616,9 @@ class ResPartner(models.Model):
             if data.get("info") and data.get("values") is not None
         }
         try:
+            # The other arguments pass through (18.0 has ignore_duplicates, 19.0 has not).
             return super(ResPartner, self.with_context(crm_plus_import_rows=rows))._load_records(
-                data_list, update=update, ignore_duplicates=ignore_duplicates
+                data_list, *args, **kwargs
             )
         except FunnelRowError as error:
             if len(data_list) < 2 or not rows:

@@ -2,7 +2,8 @@
 # make run: Odoo with crm_plus and its demo data on http://localhost:8069
 source "$(dirname "$0")/env.sh"
 setup_all
-DB=${DB:-crm_plus}
+# One database per series: an 18.0 database cannot be opened by 19.0 (nor the other way).
+if [ "$ODOO_SERIES" = 18.0 ]; then DB=${DB:-crm_plus}; else DB=${DB:-crm_plus_${ODOO_SERIES%%.*}}; fi
 if ! db_exists "$DB"; then
     log "creating database $DB with crm_plus and demo data"
     clone_template "$DB"
@@ -24,5 +25,5 @@ else
 fi
 cd "$REPO_DIR" && find . -path ./.build -prune -o -path ./.git -prune -o -type f \( -name '*.py' -o -name '*.xml' -o -name '*.csv' -o -name '*.po' -o -name '*.pot' -o -name '*.js' -o -name '*.scss' \) -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-16 > "$BUILD_DIR/.installed-$DB"
 PORT=${HTTP_PORT:-8069}
-log "Odoo is starting: open http://localhost:$PORT  (login: admin / password: admin, database: $DB)"
+log "Odoo $ODOO_SERIES is starting: open http://localhost:$PORT  (login: admin / password: admin, database: $DB)"
 exec "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" --db-filter="^$DB\$" --http-port="$PORT"
