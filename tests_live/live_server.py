@@ -110,6 +110,8 @@ def odoo_command(db, *args):
         ("--data-dir", "data_dir"),
     ):
         value = config.get(key)
+        if isinstance(value, (list, tuple)):  # 19.0 keeps the addons path as a list
+            value = ",".join(map(str, value))
         if value:
             cmd.append(f"{option}={value}")
     if db:
