@@ -42,6 +42,8 @@ and dropped by the next run. Ports: ``CRM_PLUS_TEST_PORTS`` (``first-last``) ove
 
 import atexit
 import contextlib
+import inspect
+import json
 import logging
 import os
 import random
@@ -66,6 +68,8 @@ import odoo
 from odoo.sql_db import connection_info_for
 from odoo.tools import config
 
+from ..compat import AT_LEAST_19
+
 _logger = logging.getLogger(__name__)
 
 PORT_RANGE = (18100, 18199)
@@ -88,7 +92,9 @@ def odoo_bin():
 
 def config_file():
     """The Odoo configuration file of this test run, or None."""
-    for candidate in (getattr(config, "rcfile", None), os.environ.get("ODOO_RC")):
+    # config["config"] on both series; 19.0 deprecates 18.0's config.rcfile.
+    rcfile = config.get("config") or (None if AT_LEAST_19 else getattr(config, "rcfile", None))
+    for candidate in (rcfile, os.environ.get("ODOO_RC")):
         if candidate and os.path.isfile(candidate):
             return candidate
     return None
@@ -484,6 +490,113 @@ class RpcClient:
         if not rows:
             raise KeyError(xmlid)
         return rows[0]["res_id"]
+
+
+class Json2Client:
+    """One client of Odoo 19.0's JSON-2 API (``POST /json/2/<model>/<method>``, an API key as
+    bearer token) with :class:`RpcClient`'s interface, so that the same calls and assertions
+    run over both APIs.
+
+    JSON-2 takes named arguments only: the positional ones of ``call`` are named after the
+    method's signature in this process's registry (the same code as the server's), the first
+    one being the ids of a record method, as in ``execute_kw``. A refusal raises
+    ``xmlrpc.client.Fault`` with XML-RPC's codes (2: UserError and its kin, 3: AccessDenied,
+    4: AccessError, 1: anything else, whose message is then the traceback)."""
+
+    FAULT_CODES = {
+        "odoo.exceptions.AccessError": 4,
+        "odoo.exceptions.AccessDenied": 3,
+    }
+
+    def __init__(self, url, db, api_key, login, timeout=120):
+        self.url = url
+        self.db = db
+        self.api_key = api_key
+        self.login = login
+        self.timeout = timeout
+
+    def call(self, model, method, *args, **kwargs):
+        body = dict(kwargs)
+        function = getattr(_registry()[model], method)
+        names = [
+            name
+            for name, parameter in inspect.signature(function).parameters.items()
+            if name != "self"
+            and parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        ]
+        if not hasattr(function, "_api_model") and args:
+            ids, *args = args
+            body["ids"] = [ids] if isinstance(ids, int) else ids
+        body.update(zip(names, args, strict=False))
+        request = urllib.request.Request(
+            f"{self.url}/json/2/{model}/{method}",
+            data=json.dumps(body).encode(),
+            headers={
+                "Authorization": f"bearer {self.api_key}",
+                "X-Odoo-Database": self.db,
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                result = json.load(response)
+        except urllib.error.HTTPError as error:
+            raise self._fault(error) from None
+        # execute_kw's create(dict) answers an id, JSON-2's answers the ids of the recordset.
+        if method == "create" and isinstance(body.get("vals_list"), dict):
+            return result[0]
+        return result
+
+    def _fault(self, error):
+        text = error.read().decode(errors="replace")
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            return xmlrpc.client.Fault(1, f"HTTP {error.code}: {text}")
+        name = payload.get("name", "")
+        if error.code >= 500:
+            return xmlrpc.client.Fault(1, payload.get("debug") or payload.get("message", text))
+        code = self.FAULT_CODES.get(name, 2)
+        return xmlrpc.client.Fault(code, payload.get("message", text))
+
+    def ref(self, xmlid):
+        return RpcClient.ref(self, xmlid)
+
+
+def _registry():
+    from odoo.modules.registry import Registry
+
+    db_name = config["db_name"]
+    if isinstance(db_name, (list, tuple)):  # 19.0 keeps a list
+        db_name = db_name[0]
+    return Registry(db_name)
+
+
+API_KEYS = """
+import datetime
+for login in {logins!r}:
+    user = env["res.users"].search([("login", "=", login)])
+    key = env["res.users.apikeys"].with_user(user).sudo()._generate(
+        None, "crm_plus tests", datetime.datetime.now() + datetime.timedelta(days=1)
+    )
+    print("API-KEY", login, key)
+env.cr.commit()
+"""
+
+
+def api_keys(db, logins):
+    """{login: API key} for the users of ``logins`` (Odoo 19.0's JSON-2 API), made in one
+    ``odoo-bin shell`` run."""
+    output = odoo_shell(db, API_KEYS.format(logins=list(logins)))
+    keys = {}
+    for line in output.splitlines():
+        if line.startswith("API-KEY "):
+            _tag, login, key = line.split(" ", 2)
+            keys[login] = key
+    missing = set(logins) - set(keys)
+    if missing:
+        raise RuntimeError(f"no API key made for {sorted(missing)}:\n{_tail(output)}")
+    return keys
 
 
 class _TimeoutTransport(xmlrpc.client.Transport):

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ..compat import USER_GROUPS_FIELD
+from ..compat import AT_LEAST_19, USER_GROUPS_FIELD
 from .live_server import (
+    Json2Client,
     LiveServer,
+    api_keys,
     assert_funnel_invariants,
     funnel_invariant_violations,
     report,
@@ -36,6 +38,7 @@ class Ctx:
     """What the cases call: the clients of each user and the ids of the set-up records."""
 
     db: str
+    protocol: str = "xmlrpc"
     admin: object = None
     sales: object = None
     internal: object = None
@@ -52,6 +55,7 @@ class Outcome:
     case: str
     code: object
     seconds: float
+    protocol: str = "xmlrpc"
     message: str = ""
     problems: list = field(default_factory=list)
 
@@ -183,13 +187,31 @@ def _set_up(server, db):
     return ctx
 
 
-@pytest.fixture(scope="module")
-def ctx(pytestconfig):
-    with throwaway_database("rpc_bad_input") as db, LiveServer(db) as server:
+# XML-RPC on both series; Odoo 19.0's JSON-2 API too, with the same cases and the same
+# expectations (a clear refusal, nothing changed).
+PROTOCOLS = ["xmlrpc", "json2"] if AT_LEAST_19 else ["xmlrpc"]
+CLIENTS = {
+    "admin": "admin",
+    "sales": "rpc_sales",
+    "internal": "rpc_internal",
+    "portal": "rpc_portal",
+    "other_company": "rpc_other_company",
+}
+
+
+@pytest.fixture(scope="module", params=PROTOCOLS)
+def ctx(request, pytestconfig):
+    protocol = request.param
+    with throwaway_database(f"rpc_bad_input_{protocol}") as db, LiveServer(db) as server:
         context = _set_up(server, db)
+        if protocol == "json2":
+            keys = api_keys(db, CLIENTS.values())
+            for attribute, login in CLIENTS.items():
+                setattr(context, attribute, Json2Client(server.url, db, keys[login], login))
+        context.protocol = protocol
         assert_funnel_invariants(db)
         yield context
-        _report(pytestconfig)
+        _report(pytestconfig, protocol)
     # The server is stopped: its log had no unexpected traceback beyond the refusals.
 
 
@@ -579,7 +601,7 @@ def test_bad_input_is_refused(ctx, case):
     before = table_snapshot(ctx.db)
     broken_before = funnel_invariant_violations(ctx.db)
     started = time.monotonic()
-    outcome = Outcome(case=case, code="accepted", seconds=0.0)
+    outcome = Outcome(case=case, code="accepted", seconds=0.0, protocol=ctx.protocol)
     try:
         CASES[case](ctx)
     except xmlrpc.client.Fault as fault:
@@ -627,16 +649,17 @@ def test_cases_cover_the_api():
         assert any(action in case for case in CASES), f"no bad-input case for {action}"
 
 
-def _report(pytestconfig):
+def _report(pytestconfig, protocol):
     """The figures of the run (printed at the end of the session; each case asserts itself)."""
+    results = [outcome for outcome in RESULTS if outcome.protocol == protocol]
     by_code = {}
-    for outcome in RESULTS:
+    for outcome in results:
         by_code[outcome.code] = by_code.get(outcome.code, 0) + 1
-    failed = [outcome for outcome in RESULTS if outcome.problems]
+    failed = [outcome for outcome in results if outcome.problems]
     lines = [
-        f"{len(RESULTS)} bad-input cases tried over XML-RPC; outcome counts: "
+        f"{len(results)} bad-input cases tried over {protocol}; outcome counts: "
         + ", ".join(f"{code}: {count}" for code, count in sorted(by_code.items(), key=str)),
-        f"{len(RESULTS) - len(failed)} refused cleanly, {len(failed)} problems",
+        f"{len(results) - len(failed)} refused cleanly, {len(failed)} problems",
     ]
     lines += [
         f"  [{outcome.code}] {outcome.case} ({outcome.seconds * 1000:.0f} ms)"
@@ -645,6 +668,6 @@ def _report(pytestconfig):
             if outcome.problems
             else f": {' '.join(outcome.message.split())[:110]}"
         )
-        for outcome in RESULTS
+        for outcome in results
     ]
-    report(pytestconfig, "crm_plus: XML-RPC bad input", lines)
+    report(pytestconfig, f"crm_plus: bad input over {protocol}", lines)

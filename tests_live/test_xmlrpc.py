@@ -6,7 +6,8 @@ import xmlrpc.client
 
 from odoo.tests import tagged
 
-from .live_server import LiveServer, throwaway_database
+from ..compat import AT_LEAST_19
+from .live_server import Json2Client, LiveServer, api_keys, throwaway_database
 
 
 @tagged("post_install", "-at_install")
@@ -198,3 +199,17 @@ class TestXmlRpcRoundTrip(unittest.TestCase):
         self.assertFault(
             2, "already used", "crm.plus.account.type", "create", {"name": "x", "code": "lead"}
         )
+
+
+if AT_LEAST_19:
+
+    @tagged("post_install", "-at_install")
+    class TestJson2RoundTrip(TestXmlRpcRoundTrip):
+        """The same contract over Odoo 19.0's JSON-2 API (an API key, named arguments)."""
+
+        @classmethod
+        def setUpClass(cls):
+            super().setUpClass()
+            cls.rpc = Json2Client(
+                cls.server.url, cls.db, api_keys(cls.db, ["admin"])["admin"], "admin"
+            )

@@ -15,9 +15,12 @@ from unittest import mock
 
 import pytest
 
-from .live_server import LiveServer, odoo_shell, throwaway_database
+from ..compat import AT_LEAST_19
+from .live_server import Json2Client, LiveServer, api_keys, odoo_shell, throwaway_database
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "xmlrpc_client.py"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# The XML-RPC example on both series; its JSON-2 twin on 19.0 (where XML-RPC is deprecated).
+PROTOCOLS = ["xmlrpc", "json2"] if AT_LEAST_19 else ["xmlrpc"]
 PORTS = "18300-18399"
 # phase, state, score, forecast, close reason: a row of the funnel the example prints
 FUNNEL_ROW = re.compile(r"^(.+?)\s+(todo|current|done)\s+(\d+)\s+([\d.]+)\s+(.+)$")
@@ -28,24 +31,42 @@ env.cr.commit()
 """
 
 
-@pytest.fixture(scope="module")
-def server():
+@pytest.fixture(scope="module", params=PROTOCOLS)
+def server(request):
     ports = {} if os.environ.get("CRM_PLUS_TEST_PORTS") else {"CRM_PLUS_TEST_PORTS": PORTS}
     with mock.patch.dict(os.environ, ports), throwaway_database("example") as db:
         odoo_shell(db, ACTIVATE_DUTCH)
         with LiveServer(db) as live:
+            live.protocol = request.param
+            live.api_key = api_keys(db, ["admin"])["admin"] if request.param == "json2" else None
             yield live
 
 
+def client(server):
+    """A client of the example's API, as admin."""
+    if server.protocol == "json2":
+        return Json2Client(server.url, server.db, server.api_key, "admin")
+    return server.rpc()
+
+
 def run_example(server, *args):
+    if server.protocol == "json2":
+        script, login = EXAMPLES / "json2_client.py", [f"--api-key={server.api_key}"]
+    else:
+        script, login = EXAMPLES / "xmlrpc_client.py", ["--user=admin", "--password=admin"]
+    wrong = "--password=wrong" in args
+    if wrong:
+        args = tuple(arg for arg in args if arg != "--password=wrong")
+        login = (
+            ["--api-key=wrong"] if server.protocol == "json2" else [*login[:1], "--password=wrong"]
+        )
     return subprocess.run(
         [
             sys.executable,
-            str(EXAMPLE),
+            str(script),
             f"--url={server.url}",
             f"--db={server.db}",
-            "--user=admin",
-            "--password=admin",
+            *login,
             *args,
         ],
         capture_output=True,
@@ -106,7 +127,7 @@ def test_example_in_dutch(server):
 
 
 def test_refusal_reaches_the_client_in_dutch(server):
-    admin = server.rpc()
+    admin = client(server)
     lead = admin.call("crm.plus.account.type", "search", [("code", "=", "LEAD")])[0]
     won = admin.call("crm.plus.close.reason", "search", [("outcome", "=", "won")], limit=1)[0]
     partner = admin.call("res.partner", "create", {"name": "Te Vroeg BV", "account_type_id": lead})
