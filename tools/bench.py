@@ -20,6 +20,7 @@ import argparse
 import cProfile
 import datetime
 import io
+import json
 import math
 import os
 import platform
@@ -40,7 +41,7 @@ from pathlib import Path
 from lxml import etree
 
 import odoo
-from odoo import SUPERUSER_ID, Command, api
+from odoo import SUPERUSER_ID, Command, api, release
 from odoo.modules.registry import Registry
 from odoo.tools import config
 
@@ -1630,6 +1631,15 @@ def render(bench, info, total_seconds, load_end):
         ),
     )
     import_ratio = ratio("plus_import", "plain_import")
+    bench.main_ratios = {
+        "n": n,
+        "advance_vs_crm": adv_crm,
+        "close_vs_crm": close_crm,
+        "rpc_vs_crm": rpc,
+        "advance_queries": advance_queries,
+        "import_vs_plain": import_ratio,
+        "suggest_seconds": suggest.time if suggest else None,
+    }
     target(
         f"Import with funnel columns ≤ {IMPORT_VS_PLAIN:g}× without",
         import_ratio <= IMPORT_VS_PLAIN,
@@ -1787,7 +1797,7 @@ def main():
     )
     parser.add_argument(
         "--doc",
-        default=os.environ.get("BENCH_DOC", str(REPO_DIR / "doc" / "benchmarks.md")),
+        default=os.environ.get("BENCH_DOC"),
         help="where to write the results ('-' for nowhere)",
     )
     parser.add_argument("--only", default="", help="comma list of 1,…,8 (default: all)")
@@ -1860,11 +1870,88 @@ def main():
     print()
     print(text)
     if args.doc != "-":
-        path = Path(args.doc)
+        series = release.major_version
+        # 18.0's run is doc/benchmarks.md; another series' run goes beside it, and both feed
+        # the table of main ratios by series in doc/benchmarks.md.
+        default = "benchmarks.md" if series == "18.0" else f"benchmarks-{series}.md"
+        path = Path(args.doc or REPO_DIR / "doc" / default)
         path.parent.mkdir(parents=True, exist_ok=True)
+        ratios_file = path.parent / f"benchmarks-{series}.json"
+        ratios_file.write_text(json.dumps(bench.main_ratios, indent=1, default=str) + "\n")
         path.write_text(DOC_HEAD + text + "\n")
         log(f"results written to {path}")
+        update_series_table(path.parent / "benchmarks.md")
     return 0
+
+
+SERIES_BEGIN = "<!-- main ratios by Odoo series: written by every make bench run -->"
+SERIES_END = "<!-- end of main ratios by Odoo series -->"
+
+
+def update_series_table(doc):
+    """The main ratios of the last full run on each series (doc/benchmarks-<series>.json), each
+    against that series' own Odoo CRM, as a section of doc/benchmarks.md."""
+    rows = []
+    for ratios_file in sorted(doc.parent.glob("benchmarks-*.json")):
+        series = ratios_file.stem.removeprefix("benchmarks-")
+        rows.append((series, json.loads(ratios_file.read_text())))
+    if not rows or not doc.exists():
+        return
+
+    def cell(value, kind):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return {"ratio": f"{value:.2f}×", "count": f"{value:,}", "s": f"{value:.2f} s"}[kind]
+
+    measures = [
+        (
+            f"Batch advance / Odoo CRM's write(stage_id) (≤ {ADVANCE_VS_CRM:g}×)",
+            "advance_vs_crm",
+            "ratio",
+        ),
+        (f"Batch close / Odoo CRM's set_won/_lost (≤ {CLOSE_VS_CRM:g}×)", "close_vs_crm", "ratio"),
+        (
+            f"One advance over XML-RPC / Odoo CRM (≤ {RPC_ADVANCE_VS_CRM:g}×)",
+            "rpc_vs_crm",
+            "ratio",
+        ),
+        ("Batch advance queries", "advance_queries", "count"),
+        (
+            f"Import with funnel columns / without (≤ {IMPORT_VS_PLAIN:g}×)",
+            "import_vs_plain",
+            "ratio",
+        ),
+        (
+            f"Suggested scores of N open contacts (≤ {SUGGEST_MAX_SECONDS:g} s)",
+            "suggest_seconds",
+            "s",
+        ),
+    ]
+    lines = [
+        SERIES_BEGIN,
+        "## Main ratios by Odoo series",
+        "",
+        "Each series against its own Odoo CRM, in its own database (`make bench` and "
+        "`make bench ODOO_SERIES=19.0`; the 19.0 details are in doc/benchmarks-19.0.md).",
+        "",
+        "| Measure | "
+        + " | ".join(f"{series} (N={data.get('n', 0):,})" for series, data in rows)
+        + " |",
+        "|---|" + "---:|" * len(rows),
+    ]
+    for label, key, kind in measures:
+        lines.append(
+            f"| {label} | " + " | ".join(cell(data.get(key), kind) for _s, data in rows) + " |"
+        )
+    lines.append(SERIES_END)
+    section = "\n".join(lines)
+    text = doc.read_text()
+    if SERIES_BEGIN in text and SERIES_END in text:
+        head, rest = text.split(SERIES_BEGIN, 1)
+        text = head + section + rest.split(SERIES_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    doc.write_text(text)
 
 
 if __name__ == "__main__":
