@@ -558,7 +558,15 @@ class ResPartner(models.Model):
         partners = super().create(vals_list)
         if any(histories):
             self._funnel_create_history(partners, histories)
-        in_funnel = self.browse(partners.sudo().filtered("account_type_id").ids)
+        in_funnel = self.browse(
+            [
+                partner.id
+                for partner, history in zip(
+                    partners.sudo(), histories or [None] * len(partners), strict=True
+                )
+                if partner.account_type_id and not history
+            ]
+        )
         if in_funnel:
             in_funnel._funnel_sync_account_type()
         if any(histories):
@@ -840,8 +848,9 @@ class ResPartner(models.Model):
 
     @api.model
     def _funnel_create_history(self, partners, plans):
-        """The lines of the contacts created with their history, in one create; the sync that
-        follows finds them complete and leaves them as they are."""
+        """The lines of the contacts created with their history, in one create: every active
+        phase of the type gets its line, and the contact's phase and outcome were set from the
+        same plan, so these contacts need no sync after their create."""
         requests = [
             (partner.id, phase, state, values)
             for partner, plan in zip(partners, plans, strict=True)
@@ -849,8 +858,18 @@ class ResPartner(models.Model):
             for phase, state, values in plan
         ]
         lines = self._funnel_line_model()._funnel_create(requests)
-        entered = lines.filtered(
-            lambda line: line.state == "current" and line.phase_id.activity_type_id
+        # create() returns the lines in the order of the requests: no read of each line.
+        with_activity = {
+            phase.id for phase in {request[1] for request in requests} if phase.activity_type_id
+        }
+        entered = lines.browse(
+            [
+                line_id
+                for line_id, (_partner_id, phase, state, _values) in zip(
+                    lines.ids, requests, strict=True
+                )
+                if state == "current" and phase.id in with_activity
+            ]
         )
         if entered:
             entered._funnel_schedule_phase_activities()
