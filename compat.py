@@ -18,6 +18,9 @@ changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is 
   included).
 - ``mail.thread._message_compute_author`` lost its ``raise_on_email`` argument:
   :func:`message_compute_author`.
+- ``mail.message.record_name`` is no longer stored: 18.0 computes it for each message created
+  without one (a read of each record's name), 19.0 refuses it in ``_message_create``:
+  :data:`MESSAGE_CREATE_DEFAULTS`.
 - ``res.users.groups_id`` / ``ir.actions.*.groups_id`` are ``group_ids``; on ``res.groups``,
   ``users`` is ``user_ids`` and ``category_id`` becomes ``privilege_id`` (a
   ``res.groups.privilege``): :data:`USER_GROUPS_FIELD`, :func:`setup_groups`.
@@ -40,6 +43,7 @@ if AT_LEAST_19:
 
     FALSE_DOMAIN = list(Domain.FALSE)
     USER_GROUPS_FIELD = "group_ids"
+    MESSAGE_CREATE_DEFAULTS = {}
 else:
     from odoo.models import PREFETCH_MAX
     from odoo.osv import expression
@@ -52,10 +56,12 @@ else:
 
     FALSE_DOMAIN = list(expression.FALSE_DOMAIN)
     USER_GROUPS_FIELD = "groups_id"
+    MESSAGE_CREATE_DEFAULTS = {"record_name": False}
 
 __all__ = [
     "AT_LEAST_19",
     "FALSE_DOMAIN",
+    "MESSAGE_CREATE_DEFAULTS",
     "ODOO_SERIES",
     "PREFETCH_MAX",
     "USER_GROUPS_FIELD",

@@ -7,3 +7,5 @@ from . import res_partner
 from . import crm_plus_phase_stat
 from . import res_config_settings
 from . import res_groups
+from . import mail_message
+from . import mail_tracking_value

@@ -26,6 +26,24 @@ def phase_check_deferred(env):
     return env.context.get("crm_plus_defer_phase_check") is PHASE_CHECK_DEFERRED
 
 
+class BatchDefaults(dict):
+    """The defaults ``create()`` asked for, per model and field list, within one batch of the
+    funnel's own creates (chatter messages and tracking values): ``create()`` asks for each
+    record, and within one batch (same user, same context) the answer is the same. Only the
+    funnel's code makes one: an RPC client cannot send this class in a context."""
+
+
+def batch_default_get(model, fields_list, compute):
+    """``compute(fields_list)`` (the model's own ``default_get``), once per batch."""
+    cache = model.env.context.get("crm_plus_batch_defaults")
+    if not isinstance(cache, BatchDefaults):
+        return compute(fields_list)
+    key = (model._name, tuple(fields_list))
+    if key not in cache:
+        cache[key] = compute(fields_list)
+    return dict(cache[key])
+
+
 def check_vals(model, vals, only=None):
     """Refuse unknown fields and values the fields cannot hold with a ValidationError, before
     the ORM would raise a bare ValueError (an RPC crash). ``only``: the field names to check."""

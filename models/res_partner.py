@@ -11,6 +11,7 @@ from odoo.tools.mail import generate_tracking_message_id
 
 from ..compat import (
     FALSE_DOMAIN,
+    MESSAGE_CREATE_DEFAULTS,
     PREFETCH_MAX,
     check_field_read_access,
     domain_and,
@@ -19,7 +20,7 @@ from ..compat import (
     message_compute_author,
 )
 from . import funnel_sql
-from .funnel_guard import FUNNEL_OP, FunnelRowError, check_vals, is_funnel_op
+from .funnel_guard import FUNNEL_OP, BatchDefaults, FunnelRowError, check_vals, is_funnel_op
 
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 # Fields of res.partner this module adds: checked for type before the ORM sees them.
@@ -1283,11 +1284,14 @@ class ResPartner(models.Model):
                         "email_add_signature": False,
                         "message_id": generate_tracking_message_id("message-notify"),
                         "reply_to": reply_to,
+                        **MESSAGE_CREATE_DEFAULTS,
                     }
                 )
-            messages = self.sudo()._message_create(values_list)
+            # One batch: create() asks the defaults of each message and tracking value.
+            batch = self.sudo().with_context(crm_plus_batch_defaults=BatchDefaults())
+            messages = batch._message_create(values_list)
             # mail.message creates each message's tracking values apart; all in one create.
-            self.env["mail.tracking.value"].sudo().create(
+            batch.env["mail.tracking.value"].create(
                 [
                     dict(command[2], mail_message_id=message.id)
                     for message, commands in zip(messages, tracking_list, strict=True)

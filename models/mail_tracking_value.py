@@ -1,0 +1,12 @@
+from odoo import api, models
+
+from .funnel_guard import batch_default_get
+
+
+class MailTrackingValue(models.Model):
+    _inherit = "mail.tracking.value"
+
+    @api.model
+    def default_get(self, fields_list):
+        # The funnel logs one message per contact in one create: defaults asked once.
+        return batch_default_get(self, fields_list, super().default_get)
