@@ -1754,12 +1754,16 @@ and cProfile of one action on 2,000 contacts in a development database):
   Python by chunks of 1,000 (1 + ⌈N / 1,000⌉ per checked batch), the lines fetched once by
   chunks of 1,000, followers and subtypes. Under 500 is only reachable by dropping the per-contact
   chatter message or by raw SQL writes, both ruled out by the ORM issue.
-- **Batch close ≤ 0.1× Odoo CRM.** The close is about half mail: of 5.6 s (under cProfile) for
-  2,000 contacts, 3.0 s are the chatter (mail's per-record `_mail_track` 0.5 s, creating 2,000
-  `mail.message` 1.2 s and ~6,000 `mail.tracking.value` 1.0 s: state, reason, account type and
-  phase are tracked, and `create()` calls `default_get` per record), 0.9 s the grouped writes of
-  lines and contacts, 0.5 s Odoo's record rules evaluated in Python. Without the profiler the
-  same close of 2,000 takes 2.5 s, and 1.1 s under `tracking_disable`: mail is ~57 % of it.
+- **Batch close ≤ 0.1× Odoo CRM.** The close is more than half mail. cProfile of a close of
+  2,000 contacts (5.9 s under the profiler): 3.0 s are the chatter (mail's per-record
+  `_track_prepare` / `_mail_track` 0.55 s, creating 2,000 `mail.message` 1.4 s and ~6,000
+  `mail.tracking.value` about 1 s: state, reason, account type and phase are tracked), 0.8 s the
+  grouped writes of lines and contacts, 0.6 s the suggested score's recount of the history
+  (`crm.plus.phase.stat`, one aggregate read), 0.2 s Odoo's record rules evaluated in Python.
+  Without the profiler the same close takes 2.6 s, and 1.3 s under `tracking_disable`. Two
+  per-record costs of `create()` are gone: 18.0's `mail.message` reads each contact's name for
+  `record_name` unless it is given (0.4 s per 2,000; compat.MESSAGE_CREATE_DEFAULTS), and
+  `default_get` is asked once per batch of messages and tracking values.
 - **One advance over XML-RPC.** Both sides are dominated by the request itself (HTTP, session,
   registry check, one transaction); the advance makes 21 queries with warm caches: two SQL
   loads, one fetch of the lines, two line UPDATEs, one contact UPDATE, the followers and
