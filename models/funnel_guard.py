@@ -27,9 +27,9 @@ def phase_check_deferred(env):
 
 
 class BatchDefaults(dict):
-    """The defaults ``create()`` asked for, per model and field list, within one batch of the
-    funnel's own creates (chatter messages and tracking values): ``create()`` asks for each
-    record, and within one batch (same user, same context) the answer is the same. Only the
+    """The defaults ``create()`` asked for within one batch of the funnel's own creates (funnel
+    lines, chatter messages, tracking values): ``create()`` asks for each record, and for the
+    same model, fields, user, company and ``default_*`` keys the answer is the same. Only the
     funnel's code makes one: an RPC client cannot send this class in a context."""
 
 
@@ -38,7 +38,14 @@ def batch_default_get(model, fields_list, compute):
     cache = model.env.context.get("crm_plus_batch_defaults")
     if not isinstance(cache, BatchDefaults):
         return compute(fields_list)
-    key = (model._name, tuple(fields_list))
+    env = model.env
+    key = (
+        model._name,
+        tuple(fields_list),
+        env.uid,
+        env.company.id,
+        repr(sorted((k, v) for k, v in env.context.items() if k.startswith("default_"))),
+    )
     if key not in cache:
         cache[key] = compute(fields_list)
     return dict(cache[key])
