@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -70,8 +71,9 @@ class CrmPlusPhaseStat(models.Model):
         return days if days > 0 else DEFAULT_WINDOW_DAYS
 
     @api.model
-    def _read_counts(self, account_type_ids=None):
-        """{(company id or None, phase id): (closed, won)}, one aggregate read of the history.
+    def _read_counts(self, account_type_ids=None, partner_ids=None):
+        """{(company id or None, phase id): (closed, won)}, one aggregate read of the history
+        (of ``partner_ids`` only when given: their contribution to the stats).
         Each contact counts once per account type: by its last close in that type, within the
         window, unless it was reopened since (open again in that type). The phases it reached
         are its lines of that type up to the one it was closed in."""
@@ -82,6 +84,8 @@ class CrmPlusPhaseStat(models.Model):
             if account_type_ids is not None
             else SQL()
         )
+        if partner_ids is not None:
+            type_filter = SQL("%s AND l.partner_id = ANY(%s)", type_filter, list(partner_ids))
         self.env.cr.execute(
             SQL(
                 """
@@ -146,6 +150,60 @@ class CrmPlusPhaseStat(models.Model):
         if new:
             stats.create(new)
         return True
+
+    @contextmanager
+    def _follow_contacts(self, partner_ids):
+        """Keep the stats in step with what the block does to ``partner_ids``: their contribution
+        is counted before and after it, and the stats move by the difference, as Odoo CRM's
+        ``crm.lead.scoring.frequency`` moves by one lead. A close or a reopen thus costs that
+        contact's lines, never a recount of its type's whole history; the daily ``_refresh``
+        stays the safety net (closes leaving the window, deleted contacts)."""
+        partner_ids = list(partner_ids)
+        before = self._read_counts(partner_ids=partner_ids) if partner_ids else {}
+        yield
+        if partner_ids:
+            self._add_counts(before, self._read_counts(partner_ids=partner_ids))
+
+    @api.model
+    def _add_counts(self, before, after):
+        """Move the stats by ``after`` − ``before`` ({(company id or None, phase id): (closed,
+        won)}): one write per stat row that changes, creates for new (company, phase) pairs."""
+        delta = {}
+        for key in before.keys() | after.keys():
+            closed_before, won_before = before.get(key, (0, 0))
+            closed_after, won_after = after.get(key, (0, 0))
+            change = (closed_after - closed_before, won_after - won_before)
+            if change != (0, 0):
+                delta[key] = change
+        if not delta:
+            return
+        stats = self.sudo().with_context(active_test=False)
+        existing = stats.search_fetch(
+            [("phase_id", "in", list({phase_id for _company, phase_id in delta}))],
+            ["company_id", "phase_id", "reached_closed", "reached_won"],
+        )
+        updates = {}
+        for stat in existing:
+            key = (stat.company_id.id or None, stat.phase_id.id)
+            if key in delta:
+                closed, won = delta.pop(key)
+                updates[stat.id] = {
+                    "reached_closed": max(0, stat.reached_closed + closed),
+                    "reached_won": max(0, stat.reached_won + won),
+                }
+        write_grouped(stats, updates)
+        if delta:
+            stats.create(
+                [
+                    {
+                        "company_id": company_id or False,
+                        "phase_id": phase_id,
+                        "reached_closed": max(0, closed),
+                        "reached_won": max(0, won),
+                    }
+                    for (company_id, phase_id), (closed, won) in delta.items()
+                ]
+            )
 
     @api.model
     def _cron_refresh(self):

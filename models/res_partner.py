@@ -558,7 +558,12 @@ class ResPartner(models.Model):
             )
         partners = super().create(vals_list)
         if any(histories):
-            self._funnel_create_history(partners, histories)
+            # Closes brought in by an import count in the suggested scores like any other.
+            with self.env["crm.plus.phase.stat"]._follow_contacts(
+                [p.id for p, history in zip(partners, histories, strict=True) if history]
+            ):
+                self._funnel_create_history(partners, histories)
+                self._funnel_history_won_switch(partners, histories)
         in_funnel = self.browse(
             [
                 partner.id
@@ -570,8 +575,6 @@ class ResPartner(models.Model):
         )
         if in_funnel:
             in_funnel._funnel_sync_account_type()
-        if any(histories):
-            self._funnel_history_won_switch(partners, histories)
         # A lead phase given at creation: the funnel starts there (same rules as a drag).
         by_phase = defaultdict(list)
         for partner, phase_id in zip(partners, phase_requests, strict=False):
@@ -1579,12 +1582,10 @@ class ResPartner(models.Model):
                 "close_date": today,
             }
         body = Markup("<p>%s</p>") % note if note else None
-        self._funnel_apply(line_updates, partner_updates, body=body)
-        self.env["crm.plus.phase.stat"]._refresh(
-            list({partners[pid]["account_type_id"] for pid in self.ids})
-        )
-        if reason.outcome == "won" and self._funnel_won_switches_type():
-            self._funnel_switch_to_won_type(partners)
+        with self.env["crm.plus.phase.stat"]._follow_contacts(self.ids):
+            self._funnel_apply(line_updates, partner_updates, body=body)
+            if reason.outcome == "won" and self._funnel_won_switches_type():
+                self._funnel_switch_to_won_type(partners)
         return True
 
     def _funnel_switch_to_won_type(self, partners):
@@ -1661,11 +1662,9 @@ class ResPartner(models.Model):
         for partner_id, type_id in back_to_type.items():
             # Back to the funnel the close happened in, without restarting it.
             partner_updates[partner_id]["account_type_id"] = type_id
-        self._funnel_apply(line_updates, partner_updates)
         # The reopened close stops counting until the contact is closed again.
-        self.env["crm.plus.phase.stat"]._refresh(
-            list({row["account_type_id"] for row in last_close.values()})
-        )
+        with self.env["crm.plus.phase.stat"]._follow_contacts(self.ids):
+            self._funnel_apply(line_updates, partner_updates)
         return True
 
     def action_open_close_wizard(self):

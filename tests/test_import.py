@@ -190,6 +190,32 @@ class TestImport(CrmPlusCase):
             messages_before,
         )
 
+    def test_imported_closes_count_in_the_suggested_scores(self):
+        """A close brought in by the importer moves the suggested-score statistics at once, as
+        Close does: the nightly recount then finds nothing to change."""
+        stats = self.env["crm.plus.phase.stat"]
+        stats._refresh()
+
+        def counts():
+            return {
+                (stat.company_id.id, stat.phase_id.id): (stat.reached_closed, stat.reached_won)
+                for stat in stats.search([])
+                if stat.reached_closed
+            }
+
+        before = counts()
+        result = self.run_importer(EXAMPLE.read_bytes(), tracking_disable=True)
+        self.assertFalse(self.errors(result), result["messages"])
+        imported = counts()
+        # Halcyon (won), Pebble Street and Northgate (lost) were closed in the Lead funnel:
+        # all three reached its first phase.
+        first = self.env.ref("crm_plus.phase_lead_first_contact")
+        key = next(key for key in imported if key[1] == first.id)
+        closed, won = before.get(key, (0, 0))
+        self.assertEqual(imported[key], (closed + 3, won + 1))
+        stats._refresh()
+        self.assertEqual(counts(), imported)
+
     def test_tracking_on_logs_the_rows(self):
         """The importer's "Track history" option: each contact logs its creation, as any."""
         header = "Name,Account Type,Lead Phase,Close Reason (import),Close Date (import)\n"

@@ -186,6 +186,57 @@ class TestSuggestedScore(CrmPlusCase):
         self.assertEqual(self.stat(self.phase_closing).reached_closed, 1)
         self.assertEqual(len(partner.phase_line_ids.filtered("close_outcome")), 2)
 
+    def snapshot(self):
+        return {
+            (stat.company_id.id, stat.phase_id.id): (stat.reached_closed, stat.reached_won)
+            for stat in self.Stat.search([("account_type_id", "=", self.lead_type.id)])
+            if stat.reached_closed or stat.reached_won
+        }
+
+    def test_incremental_stats_equal_a_full_recount(self):
+        """Closes, reopens and won type switches move the stats by each contact's own
+        contribution; the nightly recount then finds nothing to change."""
+        self.env["ir.config_parameter"].sudo().set_param("crm_plus.won_switches_type", "True")
+        self.lead_type.won_account_type_id = self.customer_type
+        self.build_history()
+        won, lost = self.make_partners(2)
+        (won | lost).write({"lead_phase_id": self.phase_closing.id})
+        won.action_close(self.reason_won.id)
+        self.assertEqual(won.account_type_id, self.customer_type, "the won close switched type")
+        lost.action_close(self.reason_lost.id)
+        lost.action_reopen()
+        won.action_reopen()
+        won.action_close(self.reason_lost.id)
+        incremental = self.snapshot()
+        self.assertEqual(incremental[(False, self.phase_first.id)], (21, 6))
+        self.Stat._refresh()
+        self.assertEqual(self.snapshot(), incremental)
+
+    def test_close_costs_the_contact_not_the_history(self):
+        """The queries of one close do not grow with the closes before it (the stats move by
+        the contact's own lines, as crm.lead.scoring.frequency does)."""
+
+        def count_close_queries():
+            partner = self.make_partners()
+            partner.write({"lead_phase_id": self.phase_proposal.id})
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            partner.action_close(self.reason_lost.id)
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        self.close_at(self.phase_qualif, self.reason_lost, 12)
+        count_close_queries()  # warm the caches the first close fills
+        few = count_close_queries()
+        self.close_at(self.phase_closing, self.reason_won, 40)
+        many = count_close_queries()
+        self.assertEqual(few, many)
+        # And the close did what the recount would.
+        counted = self.snapshot()
+        self.Stat._refresh()
+        self.assertEqual(self.snapshot(), counted)
+
     def test_one_company_history_never_scores_another(self):
         company_b = self.env["res.company"].create({"name": "T-Company B"})
         company_a = self.company
