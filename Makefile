@@ -2,7 +2,7 @@
 ODOO_SERIES ?= 18.0
 export ODOO_SERIES
 
-.PHONY: run test stress lint bench screenshots i18n wheel wheel-test clean
+.PHONY: run test stress lint bench bench-scale screenshots i18n wheel wheel-test clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
@@ -18,6 +18,9 @@ lint:
 
 bench:  ## crm_plus vs Odoo CRM vs plain SQL on BENCH_N (10,000) partners → doc/benchmarks.md
 	@bash tools/bench.sh $(BENCH_ARGS)
+
+bench-scale:  ## one contact's actions, reports and cron at 10k/100k/1M contacts vs Odoo CRM (SCALE_MAX)
+	@bash tools/bench_scale.sh
 
 i18n:  ## export i18n/crm_plus.pot, merge it into the .po files, report what is untranslated
 	@bash tools/i18n.sh $(I18N_ARGS)

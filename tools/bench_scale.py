@@ -1,0 +1,163 @@
+"""`make bench-scale`: what one contact's actions and the reports cost as the database grows.
+
+tools/bench_scale.sh installs crm_plus and crm once, then for each size (10k, 100k, 1M funnel
+contacts, up to SCALE_MAX) copies that database and runs this script on the copy: the data set
+of tools/bench.py (N funnel contacts with ~10 phase lines each, N/5 closed, N crm.lead
+opportunities and N/2 won or lost ones, all inserted in SQL), the funnel's invariants checked in
+SQL, then each measure as the median of BENCH_RUNS runs, each rolled back. ``--render`` prints
+the table of every size measured (JSON files) with the ratios to Odoo CRM.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench import Bench, log
+
+import odoo  # noqa: F401
+from odoo.modules.registry import Registry
+from odoo.tools import config
+
+# (key, what, crm_plus measure, Odoo CRM measure or None)
+ROWS = [
+    ("close_one", "close one contact", "plus_close_one", "crm_close_one"),
+    ("reopen_one", "reopen one contact", "plus_reopen_one", None),
+    ("report_funnel", "funnel analysis read_group", "plus_report_funnel", "crm_report_forecast"),
+    ("report_forecast", "forecast read_group", "plus_report_forecast", "crm_report_forecast"),
+    ("report_winloss", "win/loss read_group", "plus_report_winloss", "crm_report_winloss"),
+    ("cron_suggest", "daily suggested-score refresh", "plus_suggest_cron", None),
+]
+
+
+def check_invariants(cr):
+    """The data set is a funnel the actions could have made: one current line per open
+    contact, none for a closed one, a close reason exactly when closed."""
+    cr.execute(
+        """
+        SELECT count(*) FILTER (WHERE p.funnel_state = 'open' AND c.n IS DISTINCT FROM 1),
+               count(*) FILTER (WHERE p.funnel_state IN ('won', 'lost') AND c.n IS NOT NULL),
+               count(*) FILTER (WHERE (p.funnel_state IN ('won', 'lost'))
+                                      <> (p.close_reason_id IS NOT NULL))
+          FROM res_partner p
+          LEFT JOIN (SELECT partner_id, count(*) AS n FROM crm_plus_phase_line
+                      WHERE state = 'current' AND is_active_funnel GROUP BY partner_id) c
+            ON c.partner_id = p.id
+         WHERE p.funnel_state IS NOT NULL
+        """
+    )
+    bad = cr.fetchone()
+    if any(bad):
+        raise SystemExit(
+            f"invariants broken (open without one current line, closed with one, "
+            f"reason vs state): {bad}"
+        )
+
+
+def measure(bench):
+    env = bench.su
+    reason_lost = bench.reason_lost.id
+    partner_id = bench.open_ids[len(bench.open_ids) // 2]
+    lead_id = bench.lead_ids[len(bench.lead_ids) // 2]
+    bench.su["crm.plus.phase.stat"]._refresh()
+    bench.cr.commit()
+
+    bench.measure(
+        "plus_close_one",
+        "crm_plus action_close (1 contact)",
+        lambda env: env["res.partner"].browse(partner_id).action_close(reason_lost),
+    )
+    bench.measure(
+        "crm_close_one",
+        "Odoo CRM action_set_lost (1 lead)",
+        lambda env: env["crm.lead"]
+        .browse(lead_id)
+        .action_set_lost(lost_reason_id=bench.lost_reason.id),
+    )
+
+    def close_first():
+        bench.env["res.partner"].browse(partner_id).action_close(reason_lost)
+        bench.env.flush_all()
+
+    bench.measure(
+        "plus_reopen_one",
+        "crm_plus action_reopen (1 contact)",
+        lambda env: env["res.partner"].browse(partner_id).action_reopen(),
+        prepare=close_first,
+    )
+    bench.measure(
+        "plus_suggest_cron",
+        "crm_plus daily suggested-score refresh",
+        lambda env: env["crm.plus.phase.stat"].sudo()._cron_refresh(),
+    )
+    bench.vacuum()
+    bench.op_reports()
+    del env
+
+
+def render(results):
+    sizes = sorted(results, key=int)
+    head = (
+        "| measure | "
+        + " | ".join(f"crm_plus {int(n):,} | Odoo CRM | ratio" for n in sizes)
+        + " |"
+    )
+    lines = [head, "|---|" + "---|---|---|" * len(sizes)]
+    for _key, what, plus, crm in ROWS:
+        cells = []
+        for n in sizes:
+            data = results[n]
+            plus_t = data.get(plus)
+            crm_t = data.get(crm) if crm else None
+            ratio = f"{plus_t / crm_t:.2f}×" if plus_t and crm_t else "–"
+            cells.append(
+                f"{plus_t * 1000:,.0f} ms | "
+                + (f"{crm_t * 1000:,.0f} ms" if crm_t else "–")
+                + f" | {ratio}"
+                if plus_t is not None
+                else "– | – | –"
+            )
+        lines.append(f"| {what} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--config")
+    parser.add_argument("--database")
+    parser.add_argument("--n", type=int)
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 5)))
+    parser.add_argument("--out", help="JSON file for this size's medians")
+    parser.add_argument("--render", nargs="*", help="JSON files to print as one table")
+    args = parser.parse_args()
+    if args.render is not None:
+        results = {}
+        for path in args.render:
+            data = json.loads(Path(path).read_text())
+            results[str(data["n"])] = data["medians"]
+        print(render(results))
+        return 0
+    config.parse_config(
+        ["-c", args.config, "-d", args.database, "--no-http", "--log-level=warn"],
+        setup_logging=True,
+    )
+    registry = Registry(args.database)
+    with registry.cursor() as cr:
+        bench = Bench(cr, args.n, args.runs, budget=60)
+        log(f"generating the data set (N={args.n:,})")
+        bench.build()
+        check_invariants(cr)
+        log(f"  {bench.data_info['lines']:,} phase lines, invariants hold")
+        measure(bench)
+        cr.rollback()
+        check_invariants(cr)
+    medians = {key: result.time for key, result in bench.results.items()}
+    Path(args.out).write_text(json.dumps({"n": args.n, "medians": medians}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make bench-scale: one contact's actions, the reports and the daily cron at 10k, 100k and 1M
+# funnel contacts (SCALE_MAX stops early, e.g. SCALE_MAX=100000), against Odoo CRM in the same
+# database. Outside make test: the 1M data set alone takes a long while to build.
+source "$(dirname "$0")/env.sh"
+setup_all
+template_db
+SCALE_MAX=${SCALE_MAX:-1000000}
+BASE=crm_plus_scale_base_$$
+OUT=$BUILD_DIR/bench-scale
+mkdir -p "$OUT"
+rm -f "$OUT"/*.json
+trap 'drop_db "$BASE"' EXIT
+clone_template "$BASE"
+log "installing crm_plus and crm in $BASE"
+"$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$BASE" -i crm_plus,crm --stop-after-init \
+    --log-level=warn --no-http
+for n in 10000 100000 1000000; do
+    [ "$n" -le "$SCALE_MAX" ] || break
+    db=crm_plus_scale_${n}_$$
+    createdb -T "$BASE" "$db"
+    log "N=$n"
+    "$PY" "$REPO_DIR/tools/bench_scale.py" --config "$ODOO_CONF" --database "$db" --n "$n" \
+        --out "$OUT/$n.json" || { drop_db "$db"; exit 1; }
+    drop_db "$db"
+done
+"$PY" "$REPO_DIR/tools/bench_scale.py" --render "$OUT"/*.json
