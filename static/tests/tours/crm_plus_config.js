@@ -5,7 +5,7 @@
 // whose reasons say whether they win or lose the deal.
 
 import { registry } from "@web/core/registry";
-import { contactIsOpen } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
+import { contactIsOpen, openOverview } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 
 const TYPE = "Tour Partners";
 const PHASES = [
@@ -234,6 +234,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_config", {
 registry.category("web_tour.tours").add("crm_plus_tour_close_reason_outcome", {
     steps: () => [
         contactIsOpen("Tour Outcome Ltd"),
+        ...openOverview(),
         {
             content: "Close…",
             trigger: "button[name=action_open_close_wizard]",
