@@ -49,7 +49,8 @@ function editField(fieldName, value, scope = ".o_form_view") {
     };
 }
 
-/** Pick an option of a selection field: 18.0 shows a <select>, 19.0 a dropdown menu. */
+/** Pick an option of a selection field: 18.0 shows a <select>, 19.0 a dropdown menu whose
+ * toggler is an input. */
 function chooseSelection(fieldName, label, scope) {
     const field = `${scope} .o_field_widget[name=${fieldName}]`;
     return [
@@ -74,18 +75,23 @@ function chooseSelection(fieldName, label, scope) {
         },
         {
             content: `${fieldName} shows ${label}`,
-            trigger: `${field} select:has(option:checked:contains(${label})), ${field} .o_select_menu_toggler:contains(${label})`,
+            trigger: `${field} select:has(option:checked:contains(${label})), ${field} input.o_select_menu_toggler:value(${label})`,
         },
     ];
 }
 
-function addPhase(phase) {
-    const row = `${PHASE_LIST} .o_selected_row`;
+function addPhase(phase, index) {
+    // The new row, not the one edited before it (still selected until the click is handled).
+    const row = `${PHASE_LIST} .o_data_row:nth-child(${index + 1}).o_selected_row`;
     const steps = [
         {
             content: `Add the phase ${phase.name}`,
             trigger: `${PHASE_LIST} .o_field_x2many_list_row_add a`,
             run: "click",
+        },
+        {
+            content: "A new row is open for editing",
+            trigger: row,
         },
         editField("code", phase.code, row),
         editField("name", phase.name, row),
