@@ -16,9 +16,7 @@ class TestConfigScreens(CrmPlusCase):
         # Searching by code or name still works, and answers with the outcome.
         self.assertEqual(picking.name_search("t-w"), [(self.reason_won.id, "T-Signed (Won)")])
         self.assertEqual(picking.name_search("T-Pri"), [(self.reason_lost.id, "T-Price (Lost)")])
-        self.assertEqual(
-            self.Reason.name_search("T-Pri"), [(self.reason_lost.id, "T-Price")]
-        )
+        self.assertEqual(self.Reason.name_search("T-Pri"), [(self.reason_lost.id, "T-Price")])
 
     def test_close_reason_outcome_in_user_language(self):
         self.env["res.lang"]._activate_lang("nl_NL")
