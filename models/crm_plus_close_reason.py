@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class CrmPlusCloseReason(models.Model):
@@ -18,3 +18,21 @@ class CrmPlusCloseReason(models.Model):
 
     def init(self):
         self._init_code_index()
+
+    @api.depends("name", "outcome")
+    @api.depends_context("crm_plus_show_outcome", "lang")
+    def _compute_display_name(self):
+        # Where a reason is picked (the Close… dialog), its name alone does not say whether
+        # the deal ends won or lost; elsewhere the outcome has a column of its own.
+        if not self.env.context.get("crm_plus_show_outcome"):
+            return super()._compute_display_name()
+        outcomes = dict(self._fields["outcome"]._description_selection(self.env))
+        for reason in self:
+            if reason.outcome:
+                reason.display_name = self.env._(
+                    "%(reason)s (%(outcome)s)",
+                    reason=reason.name or "",
+                    outcome=outcomes[reason.outcome],
+                )
+            else:
+                reason.display_name = reason.name

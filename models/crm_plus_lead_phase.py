@@ -25,14 +25,18 @@ class CrmPlusLeadPhase(models.Model):
         default="normal",
         help="The closing phase is the last one: there a close reason says won or lost.",
     )
+    # Settings of each phase, not quantities: a sum over a group of phases means nothing.
     default_score = fields.Integer(
-        default=10, help="Score (1–100) a partner's line starts with in this phase."
+        default=10,
+        aggregator=None,
+        help="Score (1–100) a partner's line starts with in this phase.",
     )
     description = fields.Text(translate=True)
     active = fields.Boolean(default=True)
     fold = fields.Boolean(string="Folded in Pipeline")
     stale_after_days = fields.Integer(
         string="Stale After (days)",
+        aggregator=None,
         help="A partner sitting longer than this in the phase is marked stale. Empty: never.",
     )
     activity_type_id = fields.Many2one(
@@ -40,7 +44,9 @@ class CrmPlusLeadPhase(models.Model):
         string="Activity to Schedule",
         help="Entering the phase schedules this activity for the partner's salesperson, once.",
     )
-    activity_delay_days = fields.Integer(string="Activity Due In (days)", default=0)
+    activity_delay_days = fields.Integer(
+        string="Activity Due In (days)", default=0, aggregator=None
+    )
 
     _sql_constraints = [
         (

@@ -3,6 +3,7 @@
 # live in tests_live/, which Odoo's runner does not import.
 from . import test_access
 from . import test_automation
+from . import test_config
 from . import test_funnel
 from . import test_i18n
 from . import test_import
@@ -12,3 +13,4 @@ from . import test_query_count
 from . import test_reports
 from . import test_suggested_score
 from . import test_tours
+from . import test_tours_cfg
