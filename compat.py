@@ -192,16 +192,23 @@ def label_grouped_reads(cls):
 
     if AT_LEAST_19:
 
-        def formatted_read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0,
-                                 limit=None, order=None):
+        def formatted_read_group(
+            self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
+        ):
             groups = super(cls, self).formatted_read_group(
-                domain, groupby, aggregates, having=having, offset=offset, limit=limit,
+                domain,
+                groupby,
+                aggregates,
+                having=having,
+                offset=offset,
+                limit=limit,
                 order=order,
             )
             return self._label_groups(groups, list(groupby))
 
-        def formatted_read_grouping_sets(self, domain, grouping_sets, aggregates=(), *,
-                                         order=None):
+        def formatted_read_grouping_sets(
+            self, domain, grouping_sets, aggregates=(), *, order=None
+        ):
             results = super(cls, self).formatted_read_grouping_sets(
                 domain, grouping_sets, aggregates, order=order
             )
@@ -213,8 +220,9 @@ def label_grouped_reads(cls):
         methods = [formatted_read_group, formatted_read_grouping_sets]
     else:
 
-        def read_group(self, domain, fields, groupby, offset=0, limit=None, orderby=False,
-                       lazy=True):
+        def read_group(
+            self, domain, fields, groupby, offset=0, limit=None, orderby=False, lazy=True
+        ):
             groups = super(cls, self).read_group(
                 domain, fields, groupby, offset=offset, limit=limit, orderby=orderby, lazy=lazy
             )

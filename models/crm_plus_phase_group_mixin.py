@@ -37,7 +37,8 @@ class CrmPlusPhaseGroupMixin(models.AbstractModel):
                 types_by_name = defaultdict(set)
                 for phase in Phase.search([("name", "in", phases.mapped("name"))]):
                     types_by_name[phase.name].add(phase.account_type_id.id)
-                labelled = phases.filtered(lambda phase: len(types_by_name[phase.name]) > 1)
+                shared = {name for name, type_ids in types_by_name.items() if len(type_ids) > 1}
+                labelled = phases.filtered(lambda phase, shared=shared: phase.name in shared)
             if not labelled:
                 continue
             labels = {

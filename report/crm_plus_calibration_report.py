@@ -68,8 +68,7 @@ class CrmPlusCalibrationReport(models.Model):
         string="# Closed",
         readonly=True,
         aggregator="count_distinct",
-        help="Closed contacts, counted once per phase their funnel reached, whatever the "
-        "predictor.",
+        help="Closed contacts, counted once per phase their funnel reached.",
     )
     won_percent = fields.Float(
         string="Win Rate (%)",

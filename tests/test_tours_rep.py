@@ -3,6 +3,7 @@ account type, then phase; the win/loss graph's colours; the board's filter and c
 kept over a reload of the page."""
 
 from datetime import date
+from itertools import pairwise
 
 from dateutil.relativedelta import relativedelta
 from freezegun import freeze_time
@@ -26,7 +27,10 @@ class TestCrmPlusReportTours(test_tours.TestCrmPlusTours):
 
     def prospect(self, name, **vals):
         return self.Partner.create(
-            dict({"name": name, "is_company": True, "account_type_id": self.type_prospect.id}, **vals)
+            dict(
+                {"name": name, "is_company": True, "account_type_id": self.type_prospect.id},
+                **vals,
+            )
         )
 
     def close_won(self, partner):
@@ -58,7 +62,10 @@ class TestCrmPlusReportTours(test_tours.TestCrmPlusTours):
         Funnel = self.env["crm.plus.funnel.report"]
         first_lead, first_prospect = self.lead_phases[0], self.prospect_phases[0]
         self.assertEqual(first_lead.name, first_prospect.name)
-        for domain in ([("partner_id", "in", (lead | prospect).ids)], [("partner_id", "=", lead.id)]):
+        for domain in (
+            [("partner_id", "in", (lead | prospect).ids)],
+            [("partner_id", "=", lead.id)],
+        ):
             labels = dict(grouped_labels(Funnel, domain, "phase_id"))
             self.assertEqual(labels[first_lead.id], f"Lead / {first_lead.name}")
             self.assertEqual(len(set(labels.values())), len(labels))
@@ -67,7 +74,9 @@ class TestCrmPlusReportTours(test_tours.TestCrmPlusTours):
         first_prospect.name = "Prospect intake"
         labels = dict(grouped_labels(Funnel, [("partner_id", "=", prospect.id)], "phase_id"))
         self.assertEqual(labels[first_prospect.id], "Prospect intake")
-        self.assertEqual(labels[self.prospect_phases[1].id], f"Prospect / {self.prospect_phases[1].name}")
+        self.assertEqual(
+            labels[self.prospect_phases[1].id], f"Prospect / {self.prospect_phases[1].name}"
+        )
 
     def test_tour_pipeline_filter_survives_reload(self):
         lead = self.lead("Rep Board Lead")
@@ -95,5 +104,5 @@ class TestCrmPlusReportTours(test_tours.TestCrmPlusTours):
         self.assertIn(f"Lead / {self.phase_first.name}", titles)
         self.assertIn(f"Prospect / {self.prospect_phases[0].name}", titles)
         types = [self.env["crm.plus.lead.phase"].browse(pid).account_type_id for pid, _ in columns]
-        changes = sum(1 for before, after in zip(types, types[1:]) if before != after)
+        changes = sum(1 for before, after in pairwise(types) if before != after)
         self.assertEqual(changes, len(set(types)) - 1, "the columns of each type stay together")
