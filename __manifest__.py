@@ -29,7 +29,12 @@
     ],
     "demo": ["demo/crm_plus_demo.xml"],
     "assets": {
-        "web.assets_backend": ["crm_plus/static/src/**/*"],
+        "web.assets_backend": [
+            "crm_plus/static/src/**/*",
+            ("remove", "crm_plus/static/src/views/graph/**"),
+        ],
+        # With the graph view it patches, which the web client loads on first use.
+        "web.assets_backend_lazy": ["crm_plus/static/src/views/graph/**"],
         "web.assets_tests": ["crm_plus/static/tests/tours/**/*"],
     },
     "application": True,

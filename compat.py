@@ -24,6 +24,9 @@ changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is 
 - ``res.users.groups_id`` / ``ir.actions.*.groups_id`` are ``group_ids``; on ``res.groups``,
   ``users`` is ``user_ids`` and ``category_id`` becomes ``privilege_id`` (a
   ``res.groups.privilege``): :data:`USER_GROUPS_FIELD`, :func:`setup_groups`.
+- The web client's grouped reads: 18.0's ``read_group`` (``groupby`` one spec or a list, one
+  level when ``lazy``), 19.0's ``formatted_read_group`` and, for the pivot,
+  ``formatted_read_grouping_sets``: :func:`label_grouped_reads`, :func:`grouped_labels`.
 """
 
 from odoo import release
@@ -69,7 +72,9 @@ __all__ = [
     "domain_and",
     "domain_or",
     "groupby_args",
+    "grouped_labels",
     "grouped_rows",
+    "label_grouped_reads",
     "message_compute_author",
     "setup_groups",
     "sql_constraints",
@@ -166,6 +171,68 @@ def grouped_rows(records, domain, groupby, aggregates=()):
             value = value[0]
         rows.append((value, group[count_key], {spec: group[key] for spec, key in keys.items()}))
     return rows
+
+
+def grouped_labels(records, domain, groupby):
+    """``[(value, label)]`` of the groups a grouped list or the board shows for ``groupby`` (a
+    many2one's value is its id)."""
+    records = records.with_context(read_group_expand=True)
+    if AT_LEAST_19:
+        groups = records.formatted_read_group(domain, [groupby], ["__count"])
+    else:
+        groups = records.web_read_group(domain, [groupby], [groupby])["groups"]
+    return [tuple(group[groupby]) if group[groupby] else (False, False) for group in groups]
+
+
+def label_grouped_reads(cls):
+    """Class decorator: the groups the web client reads (grouped lists, board, pivot, graph)
+    go through ``cls._label_groups(groups, groupby)``, ``groupby`` the specs each group holds,
+    which may rename their values' labels."""
+    from odoo import api
+
+    if AT_LEAST_19:
+
+        def formatted_read_group(
+            self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
+        ):
+            groups = super(cls, self).formatted_read_group(
+                domain,
+                groupby,
+                aggregates,
+                having=having,
+                offset=offset,
+                limit=limit,
+                order=order,
+            )
+            return self._label_groups(groups, list(groupby))
+
+        def formatted_read_grouping_sets(
+            self, domain, grouping_sets, aggregates=(), *, order=None
+        ):
+            results = super(cls, self).formatted_read_grouping_sets(
+                domain, grouping_sets, aggregates, order=order
+            )
+            return [
+                self._label_groups(groups, list(groupby))
+                for groups, groupby in zip(results, grouping_sets, strict=True)
+            ]
+
+        methods = [formatted_read_group, formatted_read_grouping_sets]
+    else:
+
+        def read_group(
+            self, domain, fields, groupby, offset=0, limit=None, orderby=False, lazy=True
+        ):
+            groups = super(cls, self).read_group(
+                domain, fields, groupby, offset=offset, limit=limit, orderby=orderby, lazy=lazy
+            )
+            groupby = [groupby] if isinstance(groupby, str) else list(groupby)
+            return self._label_groups(groups, groupby[:1] if lazy else groupby)
+
+        methods = [read_group]
+    for method in methods:
+        setattr(cls, method.__name__, api.readonly(api.model(method)))
+    return cls
 
 
 def message_compute_author(records, author_id):

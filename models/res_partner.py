@@ -489,11 +489,20 @@ class ResPartner(models.Model):
 
     @api.model
     def _read_group_expand_lead_phase(self, phases, domain):
-        """Every phase of the account type(s) the board is filtered on is a column."""
+        """Every phase of the account type(s) the board is filtered on is a column. The
+        columns of each type stay together, in its order (the phases' own order is by sequence
+        only, which would interleave the types)."""
         type_ids = self._funnel_type_ids_from_domain(domain)
-        if not type_ids:
-            return phases
-        return phases | phases.search([("account_type_id", "in", type_ids)])
+        if type_ids:
+            phases |= phases.search([("account_type_id", "in", type_ids)])
+        return phases.sorted(
+            lambda phase: (
+                phase.account_type_id.sequence,
+                phase.account_type_id.id,
+                phase.sequence,
+                phase.id,
+            )
+        )
 
     @api.model
     def _read_group_expand_account_type(self, account_types, domain):

@@ -16,10 +16,12 @@ class CrmPlusCalibrationReport(models.Model):
     """
 
     _name = "crm.plus.calibration.report"
+    _inherit = ["crm.plus.phase.group.mixin"]
     _description = "Score Calibration"
     _auto = False
     _rec_name = "partner_id"
     _order = "predictor, band"
+    _phase_group_fields = {"phase_id": "shared_name"}
     _depends = {
         "crm.plus.phase.line": [
             "partner_id",
@@ -60,9 +62,12 @@ class CrmPlusCalibrationReport(models.Model):
         [("won", "Won"), ("lost", "Lost")], string="Outcome", readonly=True
     )
     score = fields.Integer(readonly=True, aggregator="avg", help="The predicted win chance.")
+    # A row per predictor: summed, the pivot's Total across the predictors would count each
+    # close twice. The row's phase line, counted distinct, counts it once in every cell.
     closed_count = fields.Integer(
         string="# Closed",
         readonly=True,
+        aggregator="count_distinct",
         help="Closed contacts, counted once per phase their funnel reached.",
     )
     won_percent = fields.Float(
@@ -119,7 +124,7 @@ class CrmPlusCalibrationReport(models.Model):
                    x.partner_id, x.account_type_id, x.phase_id, x.user_id, x.company_id,
                    x.close_date, x.close_outcome,
                    x.predicted AS score,
-                   1 AS closed_count,
+                   x.id AS closed_count,
                    100.0 * x.won AS won_percent,
                    POWER(x.predicted / 100.0 - x.won, 2) AS brier_score
               FROM predictions AS x

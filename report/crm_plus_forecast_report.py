@@ -9,10 +9,12 @@ class CrmPlusForecastReport(models.Model):
     yearly equivalent, by phase, salesperson and expected closing date."""
 
     _name = "crm.plus.forecast.report"
+    _inherit = ["crm.plus.phase.group.mixin"]
     _description = "Funnel Forecast"
     _auto = False
     _rec_name = "partner_id"
     _order = "expected_close_date, id"
+    _phase_group_fields = {"lead_phase_id": "shared_name"}
     # Fields the view reads: flushed before the report is queried, like any stored field.
     _depends = {
         "res.partner": [

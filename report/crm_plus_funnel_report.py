@@ -20,10 +20,12 @@ class CrmPlusFunnelReport(models.Model):
     """
 
     _name = "crm.plus.funnel.report"
+    _inherit = ["crm.plus.phase.group.mixin"]
     _description = "Funnel Analysis"
     _auto = False
     _rec_name = "phase_id"
     _order = "partner_id, phase_sequence, phase_id"
+    _phase_group_fields = {"phase_id": "shared_name"}
     # Fields the view reads: flushed before the report is queried, like any stored field.
     _depends = {
         "crm.plus.phase.line": [

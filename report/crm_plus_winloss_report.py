@@ -13,10 +13,12 @@ class CrmPlusWinlossReport(models.Model):
     """
 
     _name = "crm.plus.winloss.report"
+    _inherit = ["crm.plus.phase.group.mixin"]
     _description = "Win/Loss Analysis"
     _auto = False
     _rec_name = "partner_id"
     _order = "close_date desc, id desc"
+    _phase_group_fields = {"phase_id": "shared_name"}
     # Fields the view reads: flushed before the report is queried, like any stored field.
     _depends = {
         "crm.plus.phase.line": [

@@ -276,7 +276,7 @@ class TestSuggestedScore(CrmPlusCase):
         mine = [("partner_id.name", "like", "T-Partner")]
         rows = dict(
             report._read_group(
-                [*mine, ("predictor", "=", "suggested")], ["band"], ["closed_count:sum"]
+                [*mine, ("predictor", "=", "suggested")], ["band"], ["closed_count:count_distinct"]
             )
         )
         # One row per closed contact and phase reached: 20 + 16 + 13 + 11 suggestions.
@@ -286,7 +286,7 @@ class TestSuggestedScore(CrmPlusCase):
             for band, count, won, brier in report._read_group(
                 [*mine, ("predictor", "=", "manual")],
                 ["band"],
-                ["closed_count:sum", "won_percent:avg", "brier_score:avg"],
+                ["closed_count:count_distinct", "won_percent:avg", "brier_score:avg"],
             )
         }
         # Manual scores are the phases' defaults: 10, 30, 60, 90.
@@ -296,6 +296,13 @@ class TestSuggestedScore(CrmPlusCase):
         self.assertAlmostEqual(by_band["10"][2], round((6 * 0.81 + 14 * 0.01) / 20, 4))
         self.assertEqual(by_band["90"][0], 11)
         self.assertAlmostEqual(by_band["90"][2], round((6 * 0.01 + 5 * 0.81) / 11, 4))
+        # The pivot's Total across the two predictors counts each close once, not twice.
+        [(total, rows_count)] = report._read_group(
+            mine, [], ["closed_count:count_distinct", "__count"]
+        )
+        manual = sum(count for count, _won, _brier in by_band.values())
+        self.assertEqual(rows_count, manual + 20 + 16 + 13 + 11)
+        self.assertEqual(total, manual)
 
     def test_demo_history_recovers_its_win_rates(self):
         """The demo draws its closed leads from known win rates per phase: with 100 closes
