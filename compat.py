@@ -24,6 +24,8 @@ changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is 
 - ``res.users.groups_id`` / ``ir.actions.*.groups_id`` are ``group_ids``; on ``res.groups``,
   ``users`` is ``user_ids`` and ``category_id`` becomes ``privilege_id`` (a
   ``res.groups.privilege``): :data:`USER_GROUPS_FIELD`, :func:`setup_groups`.
+- ``name_search``'s domain argument is ``args`` in 18.0, ``domain`` in 19.0 (the second
+  positional argument on both): :data:`NAME_SEARCH_DOMAIN`.
 """
 
 from odoo import release
@@ -44,6 +46,7 @@ if AT_LEAST_19:
     FALSE_DOMAIN = list(Domain.FALSE)
     USER_GROUPS_FIELD = "group_ids"
     MESSAGE_CREATE_DEFAULTS = {}
+    NAME_SEARCH_DOMAIN = "domain"
 else:
     from odoo.models import PREFETCH_MAX
     from odoo.osv import expression
@@ -57,11 +60,13 @@ else:
     FALSE_DOMAIN = list(expression.FALSE_DOMAIN)
     USER_GROUPS_FIELD = "groups_id"
     MESSAGE_CREATE_DEFAULTS = {"record_name": False}
+    NAME_SEARCH_DOMAIN = "args"
 
 __all__ = [
     "AT_LEAST_19",
     "FALSE_DOMAIN",
     "MESSAGE_CREATE_DEFAULTS",
+    "NAME_SEARCH_DOMAIN",
     "ODOO_SERIES",
     "PREFETCH_MAX",
     "USER_GROUPS_FIELD",
