@@ -29,6 +29,7 @@
     ],
     "demo": ["demo/crm_plus_demo.xml"],
     "assets": {
+        "web.assets_backend": ["crm_plus/static/src/import/import_templates.xml"],
         "web.assets_tests": ["crm_plus/static/tests/tours/**/*"],
     },
     "application": True,

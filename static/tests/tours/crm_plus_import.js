@@ -27,13 +27,13 @@ registry.category("web_tour.tours").add("crm_plus_tour_import_pipeline", {
         },
         {
             content: "Upload the example pipeline file",
-            trigger: ".o_import_action .o_import_file",
+            trigger: ".o_control_panel button.o_import_file",
             async run() {
                 const response = await fetch(EXAMPLE_URL);
                 const file = new File([await response.text()], "pipeline_import.csv", {
                     type: "text/csv",
                 });
-                await inputFiles(".o_import_action .o_input_file", [file]);
+                await inputFiles(".o_control_panel .o_input_file", [file]);
             },
         },
         {
@@ -42,7 +42,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_import_pipeline", {
         },
         {
             content: "Test the file",
-            trigger: ".o_control_panel button:contains(/^Test$/)",
+            trigger: ".o_control_panel button:contains(Test)",
             run: "click",
         },
         {
@@ -55,7 +55,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_import_pipeline", {
         },
         {
             content: "Import",
-            trigger: ".o_control_panel button:contains(/^Import$/)",
+            trigger: ".o_control_panel button:contains(Import)",
             run: "click",
         },
         {
