@@ -272,16 +272,25 @@ class TestImport(CrmPlusCase):
             errors = {message["record"]: message["message"] for message in self.errors(result)}
             self.assertEqual(set(errors), {1, 2, 3, 4}, result["messages"])
             for record, text in (
-                (1, "Row 2 (T-Code of a Lead phase): the lead phase Proposal belongs to Lead, "
-                 "not to Prospect."),
+                (
+                    1,
+                    "Row 2 (T-Code of a Lead phase): the lead phase Proposal belongs to Lead, "
+                    "not to Prospect.",
+                ),
                 (2, "not to T-Lead."),
-                (3, "Row 4 (T-No history): the lead phase Negotiation belongs to Lead, not to "
-                 "Prospect."),
+                (
+                    3,
+                    "Row 4 (T-No history): the lead phase Negotiation belongs to Lead, not to "
+                    "Prospect.",
+                ),
                 (4, "not to Customer."),
             ):
                 self.assertIn(text, errors[record])
-            self.assertRegex(errors[2], r"^Row 3 \(T-Name of other types\): the lead phase "
-                             r"Proposal belongs to (Lead|Prospect), not to T-Lead\.$")
+            self.assertRegex(
+                errors[2],
+                r"^Row 3 \(T-Name of other types\): the lead phase "
+                r"Proposal belongs to (Lead|Prospect), not to T-Lead\.$",
+            )
             self.assertFalse(
                 self.Partner.search([("name", "in", ["T-Good", "T-No history", "T-No phases"])])
             )
