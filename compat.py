@@ -27,6 +27,8 @@ changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is 
 - The web client's grouped reads: 18.0's ``read_group`` (``groupby`` one spec or a list, one
   level when ``lazy``), 19.0's ``formatted_read_group`` and, for the pivot,
   ``formatted_read_grouping_sets``: :func:`label_grouped_reads`, :func:`grouped_labels`.
+- ``name_search``'s domain argument is ``args`` in 18.0, ``domain`` in 19.0 (the second
+  positional argument on both): :data:`NAME_SEARCH_DOMAIN`.
 """
 
 from odoo import release
@@ -47,6 +49,7 @@ if AT_LEAST_19:
     FALSE_DOMAIN = list(Domain.FALSE)
     USER_GROUPS_FIELD = "group_ids"
     MESSAGE_CREATE_DEFAULTS = {}
+    NAME_SEARCH_DOMAIN = "domain"
 else:
     from odoo.models import PREFETCH_MAX
     from odoo.osv import expression
@@ -60,11 +63,13 @@ else:
     FALSE_DOMAIN = list(expression.FALSE_DOMAIN)
     USER_GROUPS_FIELD = "groups_id"
     MESSAGE_CREATE_DEFAULTS = {"record_name": False}
+    NAME_SEARCH_DOMAIN = "args"
 
 __all__ = [
     "AT_LEAST_19",
     "FALSE_DOMAIN",
     "MESSAGE_CREATE_DEFAULTS",
+    "NAME_SEARCH_DOMAIN",
     "ODOO_SERIES",
     "PREFETCH_MAX",
     "USER_GROUPS_FIELD",

@@ -5,6 +5,7 @@ from . import crm_plus_close_reason
 from . import crm_plus_phase_line
 from . import res_partner
 from . import crm_plus_phase_group_mixin
+from . import ir_fields_converter
 from . import crm_plus_phase_stat
 from . import res_config_settings
 from . import res_groups

@@ -1,8 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..compat import sql_constraints
+from ..compat import NAME_SEARCH_DOMAIN, domain_and, sql_constraints
 from .funnel_guard import FUNNEL_OP, phase_check_deferred
+from .ir_fields_converter import ROW_ACCOUNT_TYPE
 
 
 @sql_constraints
@@ -68,6 +69,24 @@ class CrmPlusLeadPhase(models.Model):
 
     def init(self):
         self._init_code_index()
+
+    @api.model
+    def name_search(self, name="", *args, **kwargs):
+        # An import row's Lead Phase (see ir.fields.converter): the row's own account type
+        # first, so a name several types share is no ambiguity. Not found there, the other
+        # types' phases as usual: the contact's create then refuses the row, naming the type
+        # the phase belongs to.
+        type_id = self.env.context.get(ROW_ACCOUNT_TYPE)
+        if not type_id:
+            return super().name_search(name, *args, **kwargs)
+        if args:
+            domain, args = args[0], args[1:]
+        else:
+            domain = kwargs.pop(NAME_SEARCH_DOMAIN, None)
+        own_type = domain_and([domain or [], [("account_type_id", "=", type_id)]])
+        return super().name_search(name, own_type, *args, **kwargs) or super().name_search(
+            name, domain, *args, **kwargs
+        )
 
     @api.constrains("default_score")
     def _check_default_score(self):

@@ -677,7 +677,12 @@ class ResPartner(models.Model):
             for fname in HISTORY_FIELDS:
                 if not want or not vals.get(fname):
                     vals.pop(fname, None)
-        if not any(wanted):
+        # An import row without history that names its phase: refused by its row number too.
+        checked = [
+            want or bool(row and vals.get("lead_phase_id"))
+            for vals, want, row in zip(vals_list, wanted, rows, strict=True)
+        ]
+        if not any(checked):
             return [None] * len(vals_list)
         Type = self.env["crm.plus.account.type"].sudo()
         types = Type.browse(
@@ -710,8 +715,8 @@ class ResPartner(models.Model):
         today = fields.Date.context_today(self)
         uid = self.env.uid
         plans = []
-        for vals, want, row in zip(vals_list, wanted, rows, strict=True):
-            if not want:
+        for vals, want, check, row in zip(vals_list, wanted, checked, rows, strict=True):
+            if not check:
                 plans.append(None)
                 continue
 
@@ -730,6 +735,21 @@ class ResPartner(models.Model):
 
             type_id = vals.get("account_type_id")
             phases = phases_of.get(type_id)
+            if not want:
+                # Read through the batch's recordset: one query for every row's phase.
+                phase = next((p for p in existing_phases if p.id == vals["lead_phase_id"]), Phase)
+                if phase.active and phase not in (phases or Phase):
+                    refuse(
+                        self.env._(
+                            "the lead phase %(phase)s belongs to %(phase_type)s, not to %(type)s.",
+                            phase=phase.name,
+                            phase_type=phase.account_type_id.name,
+                            type=Type.browse(type_id).name or self.env._("none"),
+                        )
+                    )
+                # The rest (a phase gone or archived) as for any create: see create().
+                plans.append(None)
+                continue
             if not phases:
                 if not type_id:
                     refuse(
@@ -745,10 +765,6 @@ class ResPartner(models.Model):
             phase = Phase.browse(vals.get("lead_phase_id") or phases[0].id)
             if phase not in existing_phases and phase not in phases:
                 refuse(self.env._("This lead phase does not exist (anymore)."))
-            if phase not in phases and row:
-                # The importer finds a phase by name among every type's (the first match): the
-                # row's own type may have a phase of that name.
-                phase = phases.filtered(lambda p, phase=phase: p.name == phase.name)[:1] or phase
             if phase not in phases:
                 if not phase.active:
                     refuse(self.env._("The lead phase %s is archived.", phase.name))

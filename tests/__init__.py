@@ -15,3 +15,4 @@ from . import test_suggested_score
 from . import test_tours
 from . import test_tours_cfg
 from . import test_tours_rep
+from . import test_tours_imp

@@ -216,6 +216,111 @@ class TestImport(CrmPlusCase):
         stats._refresh()
         self.assertEqual(counts(), imported)
 
+    def test_example_file_tests_clean_then_imports(self):
+        """Issue 20: the Test button shows errors and warnings alike under a red banner: on the
+        example file (and the template) it has nothing to say, and the import brings each phase
+        in from its row's own account type, Lead and Prospect sharing the phase names."""
+        content = EXAMPLE.read_bytes()
+        with file_open("crm_plus/static/xls/crm_plus_pipeline_import.csv", "rb") as template:
+            template_content = template.read()
+        for tested in (content, template_content):
+            result = self.run_importer(tested, dryrun=True, tracking_disable=True)
+            self.assertEqual(result["messages"], [])
+            self.assertEqual(len(result["ids"]), 9)
+        self.assertFalse(self.Partner.search([("email", "=", "info@brightwater.example")]))
+
+        result = self.run_importer(content, tracking_disable=True)
+        self.assertEqual(result["messages"], [])
+        by_name = {partner.name: partner for partner in self.Partner.browse(result["ids"])}
+        ref = self.env.ref
+        for name, account_type, phase in (
+            ("Brightwater Bakery", "account_type_lead", "phase_lead_first_contact"),
+            ("Kestrel Logistics", "account_type_lead", "phase_lead_qualification"),
+            ("Morningside Dental", "account_type_lead", "phase_lead_proposal"),
+            ("Orchard & Vine", "account_type_prospect", "phase_prospect_negotiation"),
+        ):
+            partner = by_name[name]
+            self.assertEqual(partner.account_type_id, ref(f"crm_plus.{account_type}"))
+            self.assertEqual(partner.lead_phase_id, ref(f"crm_plus.{phase}"), name)
+            self.assertEqual(partner.funnel_line_ids.phase_id, partner.account_type_id.phase_ids)
+        for name, phase in (
+            ("Halcyon Studios", "phase_lead_closing"),
+            ("Pebble Street Cafe", "phase_lead_proposal"),
+            ("Northgate Printing", "phase_lead_negotiation"),
+        ):
+            closed = by_name[name].phase_line_ids.filtered("close_outcome")
+            self.assertEqual(closed.phase_id, ref(f"crm_plus.{phase}"), name)
+
+    def test_phase_name_is_looked_up_in_the_row_type(self):
+        ref = self.env.ref
+        content = (
+            "Name,Account Type,Lead Phase,In Phase Since\n"
+            f"T-Prospect proposal,Prospect,Proposal,{self.ago(3)}\n"
+            f"T-Lead proposal,LEAD,Proposal,{self.ago(3)}\n"
+            # No history: the contact is put in the phase as it is created.
+            "T-Prospect closing,PROS,Closing,\n"
+            "T-Lead closing,Lead,Closing,\n"
+        ).encode()
+        tested = self.run_importer(content, dryrun=True)
+        self.assertEqual(tested["messages"], [])
+        result = self.run_importer(content)
+        self.assertEqual(result["messages"], [])
+        phases = {
+            partner.name: partner.lead_phase_id for partner in self.Partner.browse(result["ids"])
+        }
+        self.assertEqual(
+            phases,
+            {
+                "T-Prospect proposal": ref("crm_plus.phase_prospect_proposal"),
+                "T-Lead proposal": ref("crm_plus.phase_lead_proposal"),
+                "T-Prospect closing": ref("crm_plus.phase_prospect_closing"),
+                "T-Lead closing": ref("crm_plus.phase_lead_closing"),
+            },
+        )
+
+    def test_phase_of_another_type_is_refused_by_row(self):
+        """A name the row's type does not have is not swapped for a phase of the same name
+        there: a code names one phase, and a name of other types is theirs."""
+        content = (
+            "Name,Account Type,Lead Phase,In Phase Since\n"
+            f"T-Good,Prospect,Proposal,{self.ago(3)}\n"
+            # Lead's Proposal by its code, on a Prospect row
+            f"T-Code of a Lead phase,Prospect,L-PROP,{self.ago(3)}\n"
+            # a name of Lead and Prospect, on a type that has no phase of that name
+            f"T-Name of other types,T-LEAD,Proposal,{self.ago(3)}\n"
+            # the same without In Phase Since
+            "T-No history,PROS,L-NEG,\n"
+            "T-No phases,Customer,Proposal,\n"
+        ).encode()
+        for dryrun in (True, False):
+            result = self.run_importer(content, dryrun=dryrun)
+            self.assertFalse(result["ids"])
+            errors = {message["record"]: message["message"] for message in self.errors(result)}
+            self.assertEqual(set(errors), {1, 2, 3, 4}, result["messages"])
+            for record, text in (
+                (
+                    1,
+                    "Row 2 (T-Code of a Lead phase): the lead phase Proposal belongs to Lead, "
+                    "not to Prospect.",
+                ),
+                (2, "not to T-Lead."),
+                (
+                    3,
+                    "Row 4 (T-No history): the lead phase Negotiation belongs to Lead, not to "
+                    "Prospect.",
+                ),
+                (4, "not to Customer."),
+            ):
+                self.assertIn(text, errors[record])
+            self.assertRegex(
+                errors[2],
+                r"^Row 3 \(T-Name of other types\): the lead phase "
+                r"Proposal belongs to (Lead|Prospect), not to T-Lead\.$",
+            )
+            self.assertFalse(
+                self.Partner.search([("name", "in", ["T-Good", "T-No history", "T-No phases"])])
+            )
+
     def test_tracking_on_logs_the_rows(self):
         """The importer's "Track history" option: each contact logs its creation, as any."""
         header = "Name,Account Type,Lead Phase,Close Reason (import),Close Date (import)\n"

@@ -1,0 +1,40 @@
+from odoo import api, models
+
+# Context key: the account type of the import row whose lead phase is being looked up.
+ROW_ACCOUNT_TYPE = "crm_plus_import_account_type_id"
+
+
+class IrFieldsConverter(models.AbstractModel):
+    _inherit = "ir.fields.converter"
+
+    @api.model
+    def for_model(self, model, *args, **kwargs):
+        """A contact's Lead Phase is looked up in the account type of its own row: Lead and
+        Prospect both have a Proposal, and the importer looks a name up without the row, so it
+        would pick the first and warn about the others. The row's type is converted first, by
+        the importer as any column, then the phase with a converter bound to that type."""
+        # The other arguments pass through (19.0 adds a keyword-only savepoint).
+        convert = super().for_model(model, *args, **kwargs)
+        if model._name != "res.partner":
+            return convert
+        by_type = {}
+
+        def convert_row(record, log):
+            if not record.get("lead_phase_id") or not record.get("account_type_id"):
+                return convert(record, log)
+            converted = convert(
+                {fname: value for fname, value in record.items() if fname != "lead_phase_id"}, log
+            )
+            type_id = converted.get("account_type_id")
+            convert_phase = convert
+            if type_id and isinstance(type_id, int):
+                if type_id not in by_type:
+                    # One converter per account type of the file, not per row.
+                    by_type[type_id] = super(
+                        IrFieldsConverter, self.with_context(**{ROW_ACCOUNT_TYPE: type_id})
+                    ).for_model(model, *args, **kwargs)
+                convert_phase = by_type[type_id]
+            converted.update(convert_phase({"lead_phase_id": record["lead_phase_id"]}, log))
+            return converted
+
+        return convert_row
