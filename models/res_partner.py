@@ -1609,7 +1609,8 @@ class ResPartner(models.Model):
 
     def action_reopen(self):
         """Undo a close: the partner returns to the phase it was closed in (and to that
-        funnel's type if a won close switched it). The close stays in the line's history."""
+        funnel's type if a won close switched it). The line drops the close; the chatter keeps
+        it."""
         self._funnel_check_access()
         self.env.flush_all()
         partners = funnel_sql.load_partners(self.env, self.ids)
@@ -1647,10 +1648,16 @@ class ResPartner(models.Model):
                 )
             if partners[partner_id]["account_type_id"] != line["account_type_id"]:
                 back_to_type[partner_id] = line["account_type_id"]
+            # The line is open again: the close is no longer its outcome (the chatter keeps
+            # it), and no longer counts in the statistics and reports.
             line_updates[line["id"]] = {
                 "state": "current",
                 "date_done": False,
                 "done_by_id": False,
+                "close_reason_id": False,
+                "close_outcome": False,
+                "close_date": False,
+                "closed_by_id": False,
             }
             partner_updates[partner_id] = {
                 "lead_phase_id": line["phase_id"],
