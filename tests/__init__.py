@@ -12,3 +12,4 @@ from . import test_query_count
 from . import test_reports
 from . import test_suggested_score
 from . import test_tours
+from . import test_tours_form
