@@ -188,6 +188,7 @@ class TestFunnelActions(CrmPlusCase):
         self.assertEqual(partner.funnel_state, "lost")
         self.assertEqual(partner.lead_phase_id, self.phase_qualif)
         self.assertFunnelInvariants(partner)
+        self.env.cr.precommit.run()  # mail's tracking of the close
         partner.action_reopen()
         self.assertEqual(partner.funnel_state, "open")
         self.assertEqual(partner.lead_phase_id, self.phase_qualif)
@@ -201,6 +202,7 @@ class TestFunnelActions(CrmPlusCase):
             (line.close_outcome, line.close_reason_id, line.close_date, line.closed_by_id),
             (False, self.Reason, False, self.env["res.users"]),
         )
+        self.env.cr.precommit.run()
         self.assertIn(
             self.reason_lost.name,
             partner.message_ids.tracking_value_ids.filtered(
