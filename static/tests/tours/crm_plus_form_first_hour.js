@@ -43,8 +43,9 @@ function ribbonAtTopRight(title) {
 registry.category("web_tour.tours").add("crm_plus_tour_form_first_hour", {
     steps: () => [
         {
+            // Contacts opens on its kanban view in 18.0, on its list view in 19.0.
             content: "Contacts: New",
-            trigger: ".o_control_panel .o-kanban-button-new",
+            trigger: ".o_control_panel .o-kanban-button-new, .o_control_panel .o_list_button_add",
             run: "click",
         },
         {
@@ -78,7 +79,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_form_first_hour", {
         },
         {
             content: "Open it again",
-            trigger: `.o_kanban_record:contains(${NAME})`,
+            trigger: `.o_kanban_record:contains(${NAME}), .o_data_row td[name=complete_name]:contains(${NAME})`,
             run: "click",
         },
         contactIsOpen(NAME),
