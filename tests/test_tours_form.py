@@ -1,7 +1,9 @@
 """Tours of the contact form as a new user meets it (issue 20): a contact created from Contacts
 goes through the funnel, is won and reopened; a contact never in a funnel has no Overview."""
 
-from odoo.tests import tagged
+from lxml import etree
+
+from odoo.tests import TransactionCase, tagged
 
 # The module, not the class: a test class in this module's namespace would be collected twice.
 from . import test_tours
@@ -65,6 +67,35 @@ class TestCrmPlusFormTours(test_tours.TestCrmPlusTours):
         self.assertFalse(partner.funnel_state)
         self.assertFalse(partner.phase_line_ids)
         self.assertFalse(partner.has_funnel_to_show)
+
+
+@tagged("post_install", "-at_install")
+class TestPartnerFormArch(TransactionCase):
+    """What the tours cannot tell apart by clicking: where the form puts things."""
+
+    def test_contact_form_arch(self):
+        admin = self.env.ref("base.user_admin")
+        views = self.env["res.partner"].with_user(admin).get_views([(False, "form")])
+        arch = etree.fromstring(views["views"]["form"]["arch"])
+        # One page opens first: Overview (a contact without one falls back to the first page).
+        self.assertEqual(
+            [page.get("name") for page in arch.xpath("//page[@autofocus]")], ["crm_plus_overview"]
+        )
+        # The ribbons are at the top of the sheet, as Odoo's own (base's Archived, crm's Won).
+        sheet = arch.xpath("//sheet")[0]
+        tops = [child.get("title") for child in sheet[:4] if child.get("name") == "web_ribbon"]
+        self.assertIn("Won", tops)
+        self.assertIn("Lost", tops)
+        lines = arch.xpath("//field[@name='funnel_line_ids']/list")[0]
+        # The forecast carries from phase to phase: a sum over the lines counts it again.
+        self.assertFalse(lines.xpath("./field[@name='forecast_value']/@sum"))
+        self.assertIn(
+            "state != 'current'",
+            lines.xpath("./button[@name='action_use_suggested_score']/@invisible")[0],
+        )
+        self.assertEqual(
+            arch.xpath("//page[@name='crm_plus_overview']/@invisible"), ["not has_funnel_to_show"]
+        )
 
 
 # Odoo's runner takes a class's own test methods only; pytest also inherited ones.
