@@ -105,7 +105,7 @@ class CrmPlusPhaseLine(models.Model):
     date_done = fields.Datetime(string="Completed", readonly=True)
     done_by_id = fields.Many2one("res.users", string="Completed By", readonly=True)
     note = fields.Text()
-    # A close is history: kept on the line where it happened, also after a reopen.
+    # The close of the phase the partner was closed in, until a reopen (the chatter keeps it).
     close_reason_id = fields.Many2one("crm.plus.close.reason", readonly=True, index=True)
     close_outcome = fields.Selection(
         [("won", "Won"), ("lost", "Lost")], readonly=True, string="Outcome"

@@ -246,6 +246,29 @@ class ResPartner(models.Model):
         compute="_compute_funnel_suggested_score",
         groups=FUNNEL_GROUP,
     )
+    # What the Overview page shows. A won close may switch the contact to a type without phases
+    # (Lead -> Customer): the funnel it was closed in stays in view, with its reason and Reopen.
+    funnel_shown_type_id = fields.Many2one(
+        "crm.plus.account.type",
+        string="Funnel Type",
+        compute="_compute_funnel_shown",
+        groups=FUNNEL_GROUP,
+    )
+    has_funnel_to_show = fields.Boolean(
+        string="Has a Funnel to Show", compute="_compute_funnel_shown", groups=FUNNEL_GROUP
+    )
+    funnel_closed_line_ids = fields.Many2many(
+        "crm.plus.phase.line",
+        string="Closed Funnel",
+        compute="_compute_funnel_shown",
+        groups=FUNNEL_GROUP,
+    )
+    funnel_earlier_line_ids = fields.Many2many(
+        "crm.plus.phase.line",
+        string="Earlier funnels",
+        compute="_compute_funnel_shown",
+        groups=FUNNEL_GROUP,
+    )
 
     # ------------------------------------------------------------------ computes
 
@@ -283,6 +306,46 @@ class ResPartner(models.Model):
             partner.funnel_recurring_value = line.recurring_value_monthly
             partner.funnel_weighted_value = line.forecast_value * line.score / 100.0
             partner.funnel_phase_date_start = line.date_start
+
+    @api.depends(
+        "account_type_id.has_phases",
+        "funnel_state",
+        "phase_line_ids.account_type_id",
+        "phase_line_ids.close_outcome",
+        "phase_line_ids.close_date",
+    )
+    def _compute_funnel_shown(self):
+        """The contact's own funnel when its type has phases; else, for a won or lost contact,
+        the funnel of its last close (the one Reopen goes back to); else none."""
+        no_type = self.env["crm.plus.account.type"]
+        for partner in self:
+            lines = partner.phase_line_ids
+            closed_lines = lines.browse()
+            if partner.account_type_id.has_phases:
+                shown_type = partner.account_type_id
+            elif partner.funnel_state in ("won", "lost"):
+                closes = lines.filtered("close_outcome").sorted(
+                    lambda line: (
+                        line.close_date,
+                        line.date_done or datetime.min,
+                        line.id if isinstance(line.id, int) else 0,
+                    )
+                )
+                shown_type = closes[-1:].account_type_id or no_type
+                closed_lines = lines.filtered(
+                    lambda line, shown=shown_type: shown and line.account_type_id == shown
+                )
+            else:
+                shown_type = no_type
+            partner.funnel_shown_type_id = shown_type
+            partner.has_funnel_to_show = bool(shown_type)
+            partner.funnel_closed_line_ids = closed_lines
+            partner.funnel_earlier_line_ids = (
+                lines.filtered(
+                    lambda line, own=partner.account_type_id: line.account_type_id != own
+                )
+                - closed_lines
+            )
 
     @api.depends("funnel_state", "lead_phase_id", "company_id")
     def _compute_funnel_suggested_score(self):
@@ -1635,7 +1698,8 @@ class ResPartner(models.Model):
 
     def action_reopen(self):
         """Undo a close: the partner returns to the phase it was closed in (and to that
-        funnel's type if a won close switched it). The close stays in the line's history."""
+        funnel's type if a won close switched it). The line drops the close; the chatter keeps
+        it."""
         self._funnel_check_access()
         self.env.flush_all()
         partners = funnel_sql.load_partners(self.env, self.ids)
@@ -1673,10 +1737,16 @@ class ResPartner(models.Model):
                 )
             if partners[partner_id]["account_type_id"] != line["account_type_id"]:
                 back_to_type[partner_id] = line["account_type_id"]
+            # The line is open again: the close is no longer its outcome (the chatter keeps
+            # it), and no longer counts in the statistics and reports.
             line_updates[line["id"]] = {
                 "state": "current",
                 "date_done": False,
                 "done_by_id": False,
+                "close_reason_id": False,
+                "close_outcome": False,
+                "close_date": False,
+                "closed_by_id": False,
             }
             partner_updates[partner_id] = {
                 "lead_phase_id": line["phase_id"],

@@ -4,8 +4,8 @@ from odoo.tools import SQL
 
 class CrmPlusWinlossReport(models.Model):
     """Win/loss analysis: one row per close recorded on a phase line (the phase the partner was
-    closed in). A close stays on its line after a reopen, so a partner closed, reopened and
-    closed again in another phase counts twice: every close is a decision of its own.
+    closed in). A reopen takes the close off its line, so a partner closed, reopened and closed
+    again counts once, by its last close (the chatter keeps the earlier ones).
 
     The win rate is the measure ``won_percent``: 100 on a won close, 0 on a lost one, with the
     ``avg`` aggregator, so its value on any group (reason, type, salesperson, month…) is

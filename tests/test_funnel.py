@@ -188,15 +188,27 @@ class TestFunnelActions(CrmPlusCase):
         self.assertEqual(partner.funnel_state, "lost")
         self.assertEqual(partner.lead_phase_id, self.phase_qualif)
         self.assertFunnelInvariants(partner)
+        self.env.cr.precommit.run()  # mail's tracking of the close
         partner.action_reopen()
         self.assertEqual(partner.funnel_state, "open")
         self.assertEqual(partner.lead_phase_id, self.phase_qualif)
         self.assertFalse(partner.close_reason_id)
         self.assertFalse(partner.close_date)
         self.assertFunnelInvariants(partner)
-        # The close stays on the line as history for the win/loss report.
+        # The reopened line no longer carries the close: the chatter keeps it.
         line = partner.funnel_line_ids.filtered(lambda line: line.phase_id == self.phase_qualif)
-        self.assertEqual(line.close_outcome, "lost")
+        self.assertEqual(line.state, "current")
+        self.assertEqual(
+            (line.close_outcome, line.close_reason_id, line.close_date, line.closed_by_id),
+            (False, self.Reason, False, self.env["res.users"]),
+        )
+        self.env.cr.precommit.run()
+        self.assertIn(
+            self.reason_lost.name,
+            partner.message_ids.tracking_value_ids.filtered(
+                lambda value: value.field_id.name == "close_reason_id"
+            ).mapped("old_value_char"),
+        )
         with self.assertRaisesRegex(UserError, "nothing to reopen"):
             partner.action_reopen()
 
@@ -211,6 +223,52 @@ class TestFunnelActions(CrmPlusCase):
         self.assertEqual(partner.lead_phase_id, self.phase_closing)
         self.assertEqual(partner.funnel_state, "open")
         self.assertFunnelInvariants(partner)
+        self.assertFalse(partner.phase_line_ids.filtered("close_outcome"))
+
+    def test_won_switched_type_keeps_its_funnel_in_view(self):
+        """Won and switched to a type without phases (Customer), the contact still shows the
+        funnel it was closed in; Reopen puts it back there."""
+        partner, open_moved = self.make_partners(2)
+        never = self.make_partners(account_type=self.customer_type)
+        for _i in range(3):
+            partner.action_advance_phase()
+        lead_lines = partner.funnel_line_ids
+        self.assertEqual(partner.funnel_shown_type_id, self.lead_type)
+        self.assertTrue(partner.has_funnel_to_show)
+        self.assertFalse(partner.funnel_closed_line_ids, "the open funnel is the own one")
+        partner.action_close(self.reason_won.id)
+        self.assertEqual(partner.account_type_id, self.customer_type)
+        self.assertTrue(partner.has_funnel_to_show)
+        self.assertEqual(partner.funnel_shown_type_id, self.lead_type)
+        self.assertEqual(partner.funnel_closed_line_ids, lead_lines)
+        self.assertFalse(partner.funnel_earlier_line_ids, "not shown twice")
+        self.assertEqual(
+            partner.funnel_closed_line_ids.filtered("close_outcome").phase_id, self.phase_closing
+        )
+        partner.action_reopen()
+        self.assertEqual(partner.funnel_shown_type_id, self.lead_type)
+        self.assertFalse(partner.funnel_closed_line_ids)
+        # A contact never in a funnel, and one moved by hand out of an open funnel: no Overview.
+        open_moved.write({"account_type_id": self.customer_type.id})
+        for other in (never, open_moved):
+            self.assertFalse(other.has_funnel_to_show)
+            self.assertFalse(other.funnel_shown_type_id)
+            self.assertFalse(other.funnel_closed_line_ids)
+        self.assertEqual(len(open_moved.funnel_earlier_line_ids), 4, "its Lead funnel: history")
+
+    def test_lost_then_moved_keeps_its_funnel_in_view(self):
+        """Lost, then given a type without phases by hand: the lost funnel stays in view."""
+        partner = self.make_partners()
+        partner.action_advance_phase()
+        partner.action_close(self.reason_lost.id)
+        partner.write({"account_type_id": self.customer_type.id})
+        self.assertEqual(partner.funnel_state, "lost")
+        self.assertEqual(partner.funnel_shown_type_id, self.lead_type)
+        self.assertEqual(len(partner.funnel_closed_line_ids), 4)
+        partner.action_reopen()
+        self.assertEqual(partner.account_type_id, self.lead_type)
+        self.assertEqual(partner.lead_phase_id, self.phase_qualif)
+        self.assertEqual(partner.funnel_state, "open")
 
     def test_close_bad_reason(self):
         partner = self.make_partners()

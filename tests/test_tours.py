@@ -133,8 +133,18 @@ class TestCrmPlusTours(HttpCase):
         self.assertEqual(partner.lead_phase_id, self.phase_qualification)
         line = self.current_line(partner)
         self.assertEqual(line.phase_id, self.phase_qualification)
-        # The lost close stays in the line's history after the reopen.
-        self.assertEqual((line.close_outcome, line.close_reason_id), ("lost", self.reason_lost))
+        # Reopened, the line no longer carries the close; the chatter keeps it.
+        self.assertFalse(line.close_outcome)
+        self.assertFalse(line.close_reason_id)
+        self.assertFalse(line.close_date)
+        self.assertFalse(line.closed_by_id)
+        self.assertTrue(
+            partner.message_ids.tracking_value_ids.filtered(
+                lambda value: value.field_id.name == "close_reason_id"
+                and value.old_value_char == self.reason_lost.name
+            ),
+            "the chatter keeps the lost close",
+        )
 
     def test_tour_pipeline_board_and_winloss(self):
         partner = self.lead("Tour Pipeline Ltd")

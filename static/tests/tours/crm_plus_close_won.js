@@ -3,8 +3,9 @@
 
 import { registry } from "@web/core/registry";
 import {
+    CLOSED_LINES,
     CURRENT_LINE,
-    NO_OVERVIEW_TAB,
+    OVERVIEW_TAB,
     completePhase,
     contactIsOpen,
     currentPhaseIs,
@@ -81,8 +82,16 @@ registry.category("web_tour.tours").add("crm_plus_tour_close_won", {
             trigger: ".o_field_widget[name=account_type_id] input:value(Customer)",
         },
         {
-            content: "Customer has no phases: no Overview page",
-            trigger: NO_OVERVIEW_TAB,
+            content: "Customer has no phases, yet the closed funnel stays on the Overview page",
+            trigger: `${OVERVIEW_TAB}.active`,
+        },
+        {
+            content: "The Closing line holds the won close",
+            trigger: `${CLOSED_LINES} .o_data_row:has(td[name=phase_id]:contains(Closing)) td[name=close_reason_id]:contains(Contract signed)`,
+        },
+        {
+            content: "The funnel can be reopened",
+            trigger: "button[name=action_reopen]",
         },
     ],
 });

@@ -4,6 +4,8 @@
 export const OVERVIEW_TAB = ".o_notebook_headers a.nav-link[name=crm_plus_overview]";
 export const NO_OVERVIEW_TAB = ".o_notebook_headers:not(:has(a.nav-link[name=crm_plus_overview]))";
 export const FUNNEL_LINES = ".o_field_widget[name=funnel_line_ids]";
+// A funnel closed in another account type than the contact's (a won close that switched it).
+export const CLOSED_LINES = ".o_field_widget[name=funnel_closed_line_ids]";
 export const CURRENT_LINE = `${FUNNEL_LINES} .o_data_row:has(td[name=state]:contains(Current))`;
 
 export function openOverview() {

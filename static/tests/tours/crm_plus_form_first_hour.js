@@ -1,0 +1,213 @@
+/** @odoo-module **/
+// A new user's first hour (issue 20): a contact created from Contacts goes through the whole
+// funnel, is won (and switched to Customer) without losing sight of its funnel, then reopened.
+
+import { registry } from "@web/core/registry";
+import {
+    CLOSED_LINES,
+    CURRENT_LINE,
+    FUNNEL_LINES,
+    NO_OVERVIEW_TAB,
+    OVERVIEW_TAB,
+    completePhase,
+    contactIsOpen,
+    currentPhaseIs,
+    fieldShows,
+    saveForm,
+    selectMany2one,
+} from "@crm_plus/../tests/tours/crm_plus_tour_utils";
+
+const NAME = "Tour First Hour Ltd";
+const closedLine = (phase) => `${CLOSED_LINES} .o_data_row:has(td[name=phase_id]:contains(${phase}))`;
+
+/** The ribbon is drawn in the top right corner of the sheet, not further down the form. */
+function ribbonAtTopRight(title) {
+    return {
+        content: `The ${title} ribbon sits in the top right corner of the sheet`,
+        trigger: `.o_form_sheet .ribbon:contains(${title})`,
+        run() {
+            const sheet = document.querySelector(".o_form_sheet").getBoundingClientRect();
+            const ribbon = [...document.querySelectorAll(".o_form_sheet .ribbon")]
+                .find((el) => el.textContent.includes(title))
+                .getBoundingClientRect();
+            if (Math.abs(ribbon.top - sheet.top) > 20 || Math.abs(ribbon.right - sheet.right) > 20) {
+                throw new Error(
+                    `The ${title} ribbon is at (${ribbon.top}, ${ribbon.right}), the sheet's top ` +
+                        `right corner at (${sheet.top}, ${sheet.right})`
+                );
+            }
+        },
+    };
+}
+
+registry.category("web_tour.tours").add("crm_plus_tour_form_first_hour", {
+    steps: () => [
+        {
+            // Contacts opens on its kanban view in 18.0, on its list view in 19.0.
+            content: "Contacts: New",
+            trigger: ".o_control_panel .o-kanban-button-new, .o_control_panel .o_list_button_add",
+            run: "click",
+        },
+        {
+            content: "Name the contact",
+            trigger: ".o_form_view .o_field_widget[name=name] input",
+            run: `edit ${NAME}`,
+        },
+        ...selectMany2one("account_type_id", "Lead"),
+        {
+            content: "Lead has phases: the Overview page appears, and is the one shown",
+            trigger: `${OVERVIEW_TAB}.active`,
+        },
+        ...saveForm(),
+        currentPhaseIs("First contact"),
+        {
+            content: "Back to the contacts",
+            trigger: ".o_breadcrumb .o_back_button a",
+            run: "click",
+        },
+        {
+            content: "Search the new contact",
+            trigger: ".o_searchview_input",
+            run: `edit ${NAME}`,
+        },
+        {
+            trigger: ".o_searchview_autocomplete",
+        },
+        {
+            trigger: ".o_searchview_input",
+            run: "press Enter",
+        },
+        {
+            content: "Open it again",
+            trigger: `.o_kanban_record:contains(${NAME}), .o_data_row td[name=complete_name]:contains(${NAME})`,
+            run: "click",
+        },
+        contactIsOpen(NAME),
+        {
+            content: "The form opens on the Overview page, without a click on its tab",
+            trigger: `${OVERVIEW_TAB}.active`,
+        },
+        {
+            trigger: ".o_notebook .tab-pane.active .o_field_widget[name=lead_phase_id]",
+        },
+        currentPhaseIs("First contact"),
+        {
+            content: "Edit the current phase line",
+            trigger: `${CURRENT_LINE} td[name=score]`,
+            run: "click",
+        },
+        {
+            content: "Score 40",
+            trigger: ".o_selected_row .o_field_widget[name=score] input",
+            run: "edit 40",
+        },
+        {
+            content: "Forecast 24,000",
+            trigger: ".o_selected_row .o_field_widget[name=forecast_value] input",
+            run: "edit 24000",
+        },
+        {
+            content: "Recurring 300",
+            trigger: ".o_selected_row .o_field_widget[name=recurring_value] input",
+            run: "edit 300",
+        },
+        ...completePhase("Qualification"),
+        fieldShows("funnel_forecast_value", "24,000.00"),
+        ...completePhase("Proposal"),
+        ...completePhase("Negotiation"),
+        ...completePhase("Closing"),
+        fieldShows("funnel_forecast_value", "24,000.00"),
+        {
+            content: "The carried forecast is not summed over the phases (no 120,000 total)",
+            trigger: `${FUNNEL_LINES}:not(:has(tfoot :contains(120,000)))`,
+        },
+        {
+            content: "Close…",
+            trigger: "button[name=action_open_close_wizard]",
+            run: "click",
+        },
+        {
+            content: "The close dialog opens, won reasons allowed",
+            trigger: ".modal:not(:has(.alert-info)) .o_field_widget[name=close_reason_id]",
+        },
+        ...selectMany2one("close_reason_id", "Contract signed", ".modal"),
+        {
+            content: "Confirm the close",
+            trigger: ".modal button[name=action_confirm]",
+            run: "click",
+        },
+        {
+            content: "The contact shows the Won ribbon",
+            trigger: ".o_form_view:not(:has(.modal)) .ribbon:contains(Won)",
+        },
+        ribbonAtTopRight("Won"),
+        {
+            content: "Its account type switched to Customer",
+            trigger: ".o_field_widget[name=account_type_id] input:value(Customer)",
+        },
+        {
+            content: "The Overview page is still there, and shown",
+            trigger: `${OVERVIEW_TAB}.active`,
+        },
+        fieldShows("funnel_state", "Won"),
+        fieldShows("funnel_shown_type_id", "Lead"),
+        fieldShows("close_reason_id", "Contract signed"),
+        {
+            content: "The close date shows",
+            trigger: ".o_form_view .o_field_widget[name=close_date]:not(:empty)",
+        },
+        {
+            content: "The Closing line holds the won close",
+            trigger: `${closedLine("Closing")} td[name=close_reason_id]:contains(Contract signed)`,
+        },
+        {
+            content: "The first line keeps the figures entered",
+            trigger: `${closedLine("First contact")} td[name=forecast_value]:contains(24,000.00)`,
+        },
+        {
+            content: "A closed funnel offers no suggested score to use",
+            trigger: ".o_form_view:not(:has(button[name=action_use_suggested_score]))",
+        },
+        {
+            content: "Reopen",
+            trigger: "button[name=action_reopen]",
+            run: "click",
+        },
+        {
+            content: "Back on Lead",
+            trigger: ".o_field_widget[name=account_type_id] input:value(Lead)",
+        },
+        {
+            content: "The ribbon is gone",
+            trigger: ".o_form_view:not(:has(.ribbon:contains(Won)))",
+        },
+        fieldShows("funnel_state", "Open"),
+        currentPhaseIs("Closing"),
+        {
+            content: "The Closing line is current again, without the close",
+            trigger: `${CURRENT_LINE}:has(td[name=phase_id]:contains(Closing)) td[name=close_reason_id]:not(:contains(Contract signed))`,
+        },
+        {
+            content: "The funnel can be closed again",
+            trigger: "button[name=action_open_close_wizard]",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("crm_plus_tour_form_no_funnel", {
+    steps: () => [
+        contactIsOpen("Tour Customer Only Ltd"),
+        {
+            content: "A Customer that never was in a funnel has no Overview page",
+            trigger: NO_OVERVIEW_TAB,
+        },
+        {
+            content: "The form opens on Contacts & Addresses, as in Odoo",
+            trigger: ".o_notebook_headers a.nav-link.active[name=contact_addresses]",
+        },
+        {
+            content: "No ribbon either",
+            trigger: ".o_form_view .o_form_sheet:not(:has(.ribbon))",
+        },
+    ],
+});
