@@ -1,94 +1,16 @@
 """Acceptance tours: the funnel as a user sees it, in headless Chromium.
 
 Each test creates the data its tour needs, runs the tour (static/tests/tours/) as admin, then
-checks in Python what the clicks changed. Run with pytest-odoo's ``--odoo-http`` (tools/test.sh
-does): HttpCase needs Odoo's HTTP server.
+checks in Python what the clicks changed (the guard against a skipped tour is in
+tests/common.py's CrmPlusTourCase)."""
 
-Odoo *skips* browser tests when Chromium or the ``websocket-client`` package is missing; here a
-tour that cannot run is an error, so a green suite means every tour ran.
-"""
+from odoo.tests import tagged
 
-import unittest
-
-import odoo
-from odoo import SUPERUSER_ID, api
-from odoo.modules.registry import Registry
-from odoo.tests import HttpCase, get_db_name, tagged
-from odoo.tests import common as tests_common
-
-# The bundles a tour in the web client loads.
-TOUR_BUNDLES = {
-    "web.assets_web": ("js", "css"),
-    "web.assets_web_print": ("css",),
-    "web.assets_tests": ("js",),
-    "bus.websocket_worker_assets": ("js",),
-}
+from .common import CrmPlusTourCase
 
 
 @tagged("post_install", "-at_install")
-class TestCrmPlusTours(HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        if odoo.service.server.server is None:
-            raise RuntimeError(
-                "The browser tours need Odoo's HTTP server: run pytest with --odoo-http."
-            )
-        if tests_common.websocket is None:
-            raise RuntimeError(
-                "The browser tours need the websocket-client Python package (requirements.txt)."
-            )
-        try:
-            tests_common._find_executable()
-        except unittest.SkipTest as exc:
-            raise RuntimeError(
-                "The browser tours need Chromium: `apt-get install chromium` (Debian/Ubuntu)."
-            ) from exc
-        cls._build_asset_bundles()
-        super().setUpClass()
-        cls.env.ref("base.user_admin").tour_enabled = False  # no onboarding tips over the tours
-        ref = cls.env.ref
-        cls.type_lead = ref("crm_plus.account_type_lead")
-        cls.type_customer = ref("crm_plus.account_type_customer")
-        cls.phase_first = ref("crm_plus.phase_lead_first_contact")
-        cls.phase_qualification = ref("crm_plus.phase_lead_qualification")
-        cls.phase_closing = ref("crm_plus.phase_lead_closing")
-        cls.reason_won = ref("crm_plus.close_reason_won_contract")
-        cls.reason_lost = ref("crm_plus.close_reason_lost_price")
-        cls.Partner = cls.env["res.partner"]
-
-    @classmethod
-    def _build_asset_bundles(cls):
-        """Build the web client's asset bundles once, committed, like Odoo's own test runner
-        does before HTTP tests (odoo/service/server.py, all bundles there). Otherwise each tour
-        builds them in its own transaction, rolled back with it, and the next tour starts over
-        (~10 s a tour). They are a cache: Odoo rebuilds them when a file changes."""
-        with Registry(get_db_name()).cursor() as cr:
-            qweb = api.Environment(cr, SUPERUSER_ID, {})["ir.qweb"]
-            for bundle, kinds in TOUR_BUNDLES.items():
-                if "js" in kinds:
-                    qweb._get_asset_bundle(bundle, css=False, js=True).js()
-                if "css" in kinds:
-                    qweb._get_asset_bundle(bundle, css=True, js=False).css()
-
-    def browser_js(self, *args, **kwargs):
-        # ChromeBrowser raises SkipTest when the browser cannot start or connect: fail instead.
-        try:
-            return super().browser_js(*args, **kwargs)
-        except unittest.SkipTest as exc:
-            self.fail(f"The browser tour could not run: {exc}")
-
-    def run_tour(self, url, tour):
-        self.start_tour(url, tour, login="admin", timeout=120)
-        self.env.invalidate_all()  # the tour's requests wrote through the same transaction
-
-    def lead(self, name, **vals):
-        return self.Partner.create(
-            dict({"name": name, "is_company": True, "account_type_id": self.type_lead.id}, **vals)
-        )
-
-    def current_line(self, partner):
-        return partner.funnel_line_ids.filtered(lambda line: line.state == "current")
-
+class TestCrmPlusTours(CrmPlusTourCase):
     # ------------------------------------------------------------------ tours
 
     def test_tour_overview_page_follows_account_type(self):

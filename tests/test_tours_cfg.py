@@ -4,14 +4,11 @@ Close… dialog shows whether each reason wins or loses the deal."""
 
 from odoo.tests import tagged
 
-from . import test_tours
+from .common import CrmPlusTourCase
 
 
 @tagged("post_install", "-at_install")
-class TestCrmPlusConfigTours(test_tours.TestCrmPlusTours):
-    # The guard of TestCrmPlusTours (a tour that cannot run fails); Odoo's runner runs only the
-    # tests defined here, not the inherited ones.
-
+class TestCrmPlusConfigTours(CrmPlusTourCase):
     def test_tour_configuration_from_menus(self):
         AccountType = self.env["crm.plus.account.type"].with_context(active_test=False)
         Reason = self.env["crm.plus.close.reason"].with_context(active_test=False)

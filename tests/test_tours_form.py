@@ -5,17 +5,13 @@ from lxml import etree
 
 from odoo.tests import TransactionCase, tagged
 
-# The module, not the class: a test class in this module's namespace would be collected twice.
-from . import test_tours
+from .common import CrmPlusTourCase
 
 NAME = "Tour First Hour Ltd"
 
 
 @tagged("post_install", "-at_install")
-class TestCrmPlusFormTours(test_tours.TestCrmPlusTours):
-    """The guard (a tour that cannot run fails) and fixtures of TestCrmPlusTours; its own tours
-    run with it, not again here."""
-
+class TestCrmPlusFormTours(CrmPlusTourCase):
     def test_tour_form_first_hour(self):
         self.assertFalse(self.Partner.search([("name", "=", NAME)]))
         self.run_tour("/odoo/contacts", "crm_plus_tour_form_first_hour")
@@ -96,9 +92,3 @@ class TestPartnerFormArch(TransactionCase):
         self.assertEqual(
             arch.xpath("//page[@name='crm_plus_overview']/@invisible"), ["not has_funnel_to_show"]
         )
-
-
-# Odoo's runner takes a class's own test methods only; pytest also inherited ones.
-for _name, _member in vars(test_tours.TestCrmPlusTours).items():
-    if _name.startswith("test_") and callable(_member):
-        setattr(TestCrmPlusFormTours, _name, None)

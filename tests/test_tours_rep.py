@@ -11,13 +11,11 @@ from freezegun import freeze_time
 from odoo.tests import tagged
 
 from ..compat import grouped_labels
-from . import test_tours
+from .common import CrmPlusTourCase
 
 
 @tagged("post_install", "-at_install")
-class TestCrmPlusReportTours(test_tours.TestCrmPlusTours):
-    # Odoo's runner runs only the tests a class defines: the base's tours run once, there.
-
+class TestCrmPlusReportTours(CrmPlusTourCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
