@@ -127,16 +127,16 @@ class CrmPlusFunnelJob(models.Model):
             self.sudo()
             .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
             .create(
-            {
-                "operation": operation,
-                "target_ids": partners.ids,
-                "total_count": len(partners),
-                "phase_ids": [Command.set(phases.ids)] if phases else [],
-                "user_id": self.env.uid,
-                "company_id": self.env.company.id,
-                "company_ids": [Command.set(self.env.companies.ids)],
-                **values,
-            }
+                {
+                    "operation": operation,
+                    "target_ids": partners.ids,
+                    "total_count": len(partners),
+                    "phase_ids": [Command.set(phases.ids)] if phases else [],
+                    "user_id": self.env.uid,
+                    "company_id": self.env.company.id,
+                    "company_ids": [Command.set(self.env.companies.ids)],
+                    **values,
+                }
             )
         )
         self.env.ref(CRON_XMLID).sudo()._trigger()
@@ -261,7 +261,7 @@ class CrmPlusFunnelJob(models.Model):
                 return None
             self._funnel_fail(error)
             return 0
-        except Exception as error:  # noqa: BLE001 - any refusal ends the job, not the cron
+        except Exception as error:  # any refusal ends the job, not the scheduled action
             self.env.cr.rollback()
             self._funnel_fail(error)
             return 0

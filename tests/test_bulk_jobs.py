@@ -20,7 +20,7 @@ from ..models.crm_plus_funnel_job import BATCH_SIZE_PARAM, CRON_XMLID, THRESHOLD
 from .common import CrmPlusCase
 
 
-class ServerStopped(BaseException):  # noqa: N818 - what it simulates, not an error
+class ServerStopped(BaseException):
     """A server killed or out of time in the middle of a batch: no handler of the job sees
     it, as none would run."""
 
@@ -175,7 +175,10 @@ class TestBulkJobs(CrmPlusCase):
         # One call of the scheduled action, with the progress record the scheduler gives it.
         with self.spy("_funnel_assign_account_type") as calls, self.scheduler_env() as env:
             cron_env, progress = env.ref(CRON_XMLID).with_context(cron_id=cron.id)._add_progress()
-            env["crm.plus.funnel.job"].with_context(cron_env.env.context)._cron_process()
+            env["crm.plus.funnel.job"].with_context(
+                cron_id=cron.id, ir_cron_progress_id=progress.id
+            )._cron_process()
+            self.assertEqual(cron_env.env.context["ir_cron_progress_id"], progress.id)
             reported = (progress.done, progress.remaining)
         job.invalidate_recordset()
         self.assertEqual(reported, (job.done_count, 10 - job.done_count))
@@ -261,7 +264,9 @@ class TestBulkJobs(CrmPlusCase):
         self.assertEqual(partners.account_type_id, self.customer_type, "nothing changed")
         self.assertFalse(partners.funnel_line_ids)
         notices, messages = self.notifications(self.user_sales)
-        self.assertEqual([(notice["type"], notice["sticky"]) for notice in notices], [("danger", True)])
+        self.assertEqual(
+            [(notice["type"], notice["sticky"]) for notice in notices], [("danger", True)]
+        )
         self.assertIn("Only CRM+ users", notices[0]["message"])
         self.assertEqual(len(messages), 1)
         # A failed job is not a failed scheduled action: later jobs still run.
