@@ -176,11 +176,12 @@ class CrmPlusFunnelJob(models.Model):
                 return
             processed = job._funnel_run_batch()
             if processed is None:
-                # Met a lock: a later run tries the batch again.
+                # Met a lock: the trigger tries the batch again in a minute. Reported as
+                # nothing left, or 19.0's scheduler would call again at once, into the lock.
                 self.env.ref(CRON_XMLID).sudo()._trigger(
                     fields.Datetime.now() + timedelta(minutes=1)
                 )
-                cron_batch_done(self.env, 0, Job._funnel_remaining())
+                cron_batch_done(self.env, 0, 0)
                 return
             if not cron_batch_done(self.env, processed, Job._funnel_remaining()) and processed:
                 return
@@ -306,7 +307,10 @@ class CrmPlusFunnelJob(models.Model):
         )
         self.invalidate_recordset()
         message = error.args[0] if isinstance(error, UserError) and error.args else str(error)
-        _logger.warning("CRM+ job %s failed: %s", self.id, message)
+        # A refusal is the user's to read; anything else is also a bug to trace.
+        _logger.warning(
+            "CRM+ job %s failed: %s", self.id, message, exc_info=not isinstance(error, UserError)
+        )
         self.write({"state": "failed", "error": message, "date_done": fields.Datetime.now()})
         self._funnel_notify_end()
 
