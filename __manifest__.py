@@ -21,6 +21,7 @@
         "wizard/crm_plus_wizard_views.xml",
         "views/res_config_settings_views.xml",
         "views/crm_plus_menus.xml",
+        "views/crm_plus_funnel_job_views.xml",
         "report/crm_plus_funnel_report_views.xml",
         "report/crm_plus_winloss_report_views.xml",
         "report/crm_plus_forecast_report_views.xml",

@@ -29,6 +29,10 @@ changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is 
   ``formatted_read_grouping_sets``: :func:`label_grouped_reads`, :func:`grouped_labels`.
 - ``name_search``'s domain argument is ``args`` in 18.0, ``domain`` in 19.0 (the second
   positional argument on both): :data:`NAME_SEARCH_DOMAIN`.
+- A scheduled action reports its progress with ``ir.cron._notify_progress(done=, remaining=)``
+  on 18.0 (one batch per call: the scheduler commits and calls again, up to 10 times a run);
+  19.0 deprecates it for ``_commit_progress(processed, remaining=)``, which commits itself and
+  returns the time left in the run (several batches per call): :func:`cron_batch_done`.
 """
 
 from odoo import release
@@ -74,6 +78,7 @@ __all__ = [
     "PREFETCH_MAX",
     "USER_GROUPS_FIELD",
     "check_field_read_access",
+    "cron_batch_done",
     "domain_and",
     "domain_or",
     "groupby_args",
@@ -246,3 +251,16 @@ def message_compute_author(records, author_id):
     if AT_LEAST_19:
         return records._message_compute_author(author_id, None)
     return records._message_compute_author(author_id, None, raise_on_email=False)
+
+
+def cron_batch_done(env, processed, remaining):
+    """Commit a batch of a scheduled action's work and report it to the scheduler (``env``: the
+    cron's, whose context holds its progress record; outside a cron run this only commits).
+    ``processed``: records this batch did; ``remaining``: records left after it. True when the
+    same call may go on with another batch: on 19.0 while the run has time left, on 18.0 never
+    (the scheduler calls again while something remains)."""
+    if AT_LEAST_19:
+        return env["ir.cron"]._commit_progress(processed, remaining=remaining) > 0
+    env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
+    env.cr.commit()
+    return False

@@ -11,3 +11,4 @@ from . import res_config_settings
 from . import res_groups
 from . import mail_message
 from . import mail_tracking_value
+from . import crm_plus_funnel_job

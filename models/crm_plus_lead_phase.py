@@ -188,23 +188,34 @@ class CrmPlusLeadPhase(models.Model):
             [("phase_id", "in", self.ids), ("state", "=", "todo")]
         ).with_context(crm_plus_funnel_op=FUNNEL_OP).unlink()
 
-    def _funnel_add_lines_to_open_partners(self):
+    def _funnel_add_lines_to_open_partners(self, partner_ids=None):
         """A phase added (or restored) on a type reaches the type's contacts. Open partners get
         its line: todo when it comes after their current phase, done (skipped) when before.
         Contacts not in a funnel (the type had no phase) join it, as when a type with phases is
-        assigned: first phase current."""
+        assigned: first phase current.
+
+        More contacts than a request should handle are left to a background job
+        (crm.plus.funnel.job), which calls this again with ``partner_ids``: one batch of them,
+        each still decided from its state at that moment."""
         phases = self.filtered("active")
         if not phases:
             return
         Partner = self.env["res.partner"].sudo().with_context(active_test=False)
-        partners = Partner.search(
-            [
-                ("account_type_id", "in", phases.account_type_id.ids),
-                "|",
-                ("funnel_state", "=", "open"),
-                ("lead_phase_id", "=", False),
-            ]
-        )
+        domain = [
+            ("account_type_id", "in", phases.account_type_id.ids),
+            "|",
+            ("funnel_state", "=", "open"),
+            ("lead_phase_id", "=", False),
+        ]
+        if partner_ids is None:
+            Job = self.env["crm.plus.funnel.job"]
+            if Partner.search_count(domain) > Job._funnel_threshold():
+                job = Job._funnel_queue("phase_join", Partner.search(domain, order="id"), phases)
+                job._funnel_notify_user(job._funnel_started_message())
+                return
+        else:
+            domain = [("id", "in", list(partner_ids)), *domain]
+        partners = Partner.search(domain)
         joining = partners.filtered(lambda p: not p.lead_phase_id)
         partners -= joining
         if partners:

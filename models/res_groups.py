@@ -15,5 +15,8 @@ class ResGroups(models.Model):
             "crm_plus.module_category_crm_plus",
             ["crm_plus.group_crm_plus_user", "crm_plus.group_crm_plus_manager"],
             {"crm_plus.group_crm_plus_manager": ["base.user_root", "base.user_admin"]},
-            {"crm_plus.crm_plus_account_type_wizard_action": ["crm_plus.group_crm_plus_user"]},
+            {
+                "crm_plus.crm_plus_account_type_wizard_action": ["crm_plus.group_crm_plus_user"],
+                "crm_plus.crm_plus_close_wizard_action": ["crm_plus.group_crm_plus_user"],
+            },
         )

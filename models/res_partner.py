@@ -1219,14 +1219,21 @@ class ResPartner(models.Model):
     def _funnel_assign_account_type(self, account_type):
         """Give every partner of the recordset ``account_type`` (the bulk wizard): one write of
         the partners whose type differs, which starts or resumes the funnels."""
-        self._funnel_check_access()
-        account_type = account_type.exists()
-        if not account_type:
-            raise UserError(self.env._("This account type does not exist (anymore)."))
+        account_type = self._funnel_assign_account_type_check(account_type)
         changing = self.sudo().filtered(lambda p: p.account_type_id != account_type)
         if changing:
             self.browse(changing.ids).write({"account_type_id": account_type.id})
         return True
+
+    def _funnel_assign_account_type_check(self, account_type):
+        """What ``_funnel_assign_account_type`` refuses, without changing anything (a bulk job
+        checks it before it is queued): the existing ``account_type``, or an error."""
+        self._funnel_check_access()
+        account_type = account_type.exists()
+        if not account_type:
+            raise UserError(self.env._("This account type does not exist (anymore)."))
+        self._funnel_check_field_access([{"account_type_id": account_type.id}])
+        return account_type
 
     # ------------------------------------------------------------------ chatter
 
@@ -1602,6 +1609,19 @@ class ResPartner(models.Model):
     def action_close(self, close_reason_id=None, note=None):
         """Close the funnel with a reason: won only from the closing phase, lost from any
         open phase. A won partner whose type names a "type when won" switches to it."""
+        reason, partners, line_updates, partner_updates = self._funnel_close_plan(
+            close_reason_id, note
+        )
+        body = Markup("<p>%s</p>") % note if note else None
+        with self.env["crm.plus.phase.stat"]._follow_contacts(self.ids):
+            self._funnel_apply(line_updates, partner_updates, body=body)
+            if reason.outcome == "won" and self._funnel_won_switches_type():
+                self._funnel_switch_to_won_type(partners)
+        return True
+
+    def _funnel_close_plan(self, close_reason_id=None, note=None):
+        """The checks and decisions of ``action_close``, nothing written (a bulk job checks them
+        before it is queued): ``(reason, partner rows, line updates, partner updates)``."""
         self._funnel_check_access()
         if isinstance(close_reason_id, models.BaseModel):
             close_reason_id = close_reason_id.id
@@ -1669,12 +1689,7 @@ class ResPartner(models.Model):
                 "close_reason_id": reason.id,
                 "close_date": today,
             }
-        body = Markup("<p>%s</p>") % note if note else None
-        with self.env["crm.plus.phase.stat"]._follow_contacts(self.ids):
-            self._funnel_apply(line_updates, partner_updates, body=body)
-            if reason.outcome == "won" and self._funnel_won_switches_type():
-                self._funnel_switch_to_won_type(partners)
-        return True
+        return reason, partners, line_updates, partner_updates
 
     def _funnel_switch_to_won_type(self, partners):
         """Won partners move to their type's "type when won" (``partners``: load_partners rows

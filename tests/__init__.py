@@ -3,6 +3,7 @@
 # live in tests_live/, which Odoo's runner does not import.
 from . import test_access
 from . import test_automation
+from . import test_bulk_jobs
 from . import test_config
 from . import test_funnel
 from . import test_i18n

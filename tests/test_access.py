@@ -48,6 +48,11 @@ crm.plus.account.type.wizard read      A      A        Y        Y           Y
 crm.plus.account.type.wizard create    A      A        Y        Y           Y
 crm.plus.account.type.wizard write     A      A        Y        Y           Y
 crm.plus.account.type.wizard unlink    A      A        Y        Y           Y
+crm.plus.funnel.job read               A      A        A        Y           A
+crm.plus.funnel.job read-own           A      A        Y        Y           Y
+crm.plus.funnel.job create             A      A        A        A           A
+crm.plus.funnel.job write              A      A        A        A           A
+crm.plus.funnel.job unlink             A      A        A        Y           A
 partner read-funnel-fields             A      A        Y        Y           A
 partner read-funnel-lines              A      A        Y        Y           A
 partner search-funnel-fields           A      A        Y        Y           Y
@@ -220,7 +225,38 @@ class TestAccessMatrix(CrmPlusCase):
                 "account_type_id": self.lead_type.id,
             },
         )
+        # A background job of the main company, asked for by the manager.
+        job_vals = {
+            "operation": "account_type",
+            "target_ids": self.main_partner.ids,
+            "total_count": 1,
+            "account_type_id": self.lead_type.id,
+            "user_id": self.user_manager.id,
+            "company_id": self.company.id,
+        }
+
+        def own_job(env):
+            return (
+                env["crm.plus.funnel.job"]
+                .sudo()
+                .create(dict(job_vals, user_id=env.uid, company_id=env.company.id))
+                .sudo(False)
+            )
+
         ops = {
+            ("crm.plus.funnel.job", "read"): lambda env: fresh("crm.plus.funnel.job", job_vals)
+            .with_env(env)
+            .read(["state", "error", "total_count"]),
+            ("crm.plus.funnel.job", "read-own"): lambda env: own_job(env).read(["state", "error"]),
+            ("crm.plus.funnel.job", "create"): lambda env: env["crm.plus.funnel.job"].create(
+                job_vals
+            ),
+            ("crm.plus.funnel.job", "write"): lambda env: fresh("crm.plus.funnel.job", job_vals)
+            .with_env(env)
+            .write({"state": "done"}),
+            ("crm.plus.funnel.job", "unlink"): lambda env: fresh("crm.plus.funnel.job", job_vals)
+            .with_env(env)
+            .unlink(),
             ("crm.plus.account.type", "read"): lambda env: self.main_type.with_env(env).read(
                 ["name", "code", "phase_ids"]
             ),

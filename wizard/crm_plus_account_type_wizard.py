@@ -25,5 +25,12 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
 
     def action_apply(self):
         self.ensure_one()
-        self.partner_ids._funnel_assign_account_type(self.account_type_id)
+        partners = self.partner_ids
+        Job = self.env["crm.plus.funnel.job"]
+        if len(partners) > Job._funnel_threshold():
+            # Refused now, with nothing queued, what the job's batches would refuse.
+            account_type = partners._funnel_assign_account_type_check(self.account_type_id)
+            job = Job._funnel_queue("account_type", partners, account_type_id=account_type.id)
+            return job._funnel_started_action()
+        partners._funnel_assign_account_type(self.account_type_id)
         return {"type": "ir.actions.act_window_close"}

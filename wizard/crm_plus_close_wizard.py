@@ -1,4 +1,8 @@
 from odoo import api, fields, models
+from odoo.tools import split_every
+
+# Contacts whose close is checked at a time before a background close is queued.
+CHECK_SLICE = 10000
 
 
 class CrmPlusCloseWizard(models.TransientModel):
@@ -32,5 +36,17 @@ class CrmPlusCloseWizard(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
-        self.partner_ids.action_close(self.close_reason_id.id, note=self.note or None)
+        partners = self.partner_ids
+        note = self.note or None
+        Job = self.env["crm.plus.funnel.job"]
+        if len(partners) > Job._funnel_threshold():
+            # Refused now, with nothing queued, what the job's batches would refuse; by slices,
+            # as a job would (each loads its contacts' lines).
+            for ids in split_every(CHECK_SLICE, partners.ids):
+                partners.browse(ids)._funnel_close_plan(self.close_reason_id.id, note=note)
+            job = Job._funnel_queue(
+                "close", partners, close_reason_id=self.close_reason_id.id, note=note
+            )
+            return job._funnel_started_action()
+        partners.action_close(self.close_reason_id.id, note=note)
         return {"type": "ir.actions.act_window_close"}
