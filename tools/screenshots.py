@@ -10,7 +10,8 @@ installed:
    graph has a history.
 2. ``odoo-bin`` serves the database on a free port (CRM_PLUS_HTTP_PORTS, default 18200-18299).
 3. Chromium logs in as admin and visits the screens the acceptance tours drive
-   (tests/test_tours.py): a contact's Overview page, the pipeline board, the win/loss graph.
+   (tests/test_tours*.py): a contact's Overview page, a won contact's closed funnel, the
+   pipeline board, the win/loss graph and the importer after Test on the example file.
 """
 
 import argparse
@@ -27,6 +28,16 @@ from pathlib import Path
 from cdp import Chromium
 
 SHOWCASE = "Wide World Importers"
+# Won from the closing phase: a Customer now, its closed Lead funnel still on Overview.
+WON_SHOWCASE = "Relecloud"
+EXAMPLE_URL = "/crm_plus/static/xls/crm_plus_pipeline_import.csv"
+SHOTS = (
+    "contact_overview.png",
+    "contact_closed_won.png",
+    "pipeline_board.png",
+    "winloss_graph.png",
+    "import_test.png",
+)
 
 # name, phase index reached (0 = First contact … 4 = Closing), [(score, forecast, recurring)…]
 OPEN_PARTNERS = [
@@ -225,6 +236,49 @@ def shoot_overview(browser, url, partner_id, path):
     browser.screenshot(path, clip={"x": 0, "y": 0, "width": 1440, "height": int(bottom) + 24})
 
 
+def shoot_closed_won(browser, url, partner_id, path):
+    browser.resize(1440, 1200)
+    browser.goto(f"{url}/odoo/contacts/{partner_id}")
+    # Overview opens by itself, with the Won ribbon, the reason and the closed lines.
+    browser.wait_for(".o_notebook_headers a.nav-link.active[name=crm_plus_overview]", timeout=30)
+    browser.wait_for(".o_form_sheet .ribbon")
+    browser.wait_for(".o_notebook .tab-pane.active .o_data_row")
+    browser.settle()
+    bottom = browser.evaluate(
+        "document.querySelector('.o_notebook .tab-pane.active').getBoundingClientRect().bottom"
+    )
+    browser.screenshot(path, clip={"x": 0, "y": 0, "width": 1440, "height": int(bottom) + 24})
+
+
+def shoot_import(browser, url, path):
+    """Contacts → Import records, the example file, Test: "Everything seems valid"."""
+    browser.resize(1440, 900)
+    browser.goto(f"{url}/odoo/contacts")
+    browser.click(".o_control_panel .o_cp_action_menus button:has(.fa-cog)")
+    browser.click(".o_import_menu")
+    browser.wait_for(".o_control_panel .o_input_file")
+    browser.evaluate(
+        f"fetch({EXAMPLE_URL!r}).then(r => r.text()).then(text => {{"
+        "const input = document.querySelector('.o_control_panel .o_input_file');"
+        "const data = new DataTransfer();"
+        "data.items.add(new File([text], 'pipeline_import.csv', {type: 'text/csv'}));"
+        "input.files = data.files;"
+        "input.dispatchEvent(new Event('change', {bubbles: true}));"
+        "})"
+    )
+    browser.wait_for(".o_import_action .o_import_data_content table")
+    browser.evaluate(
+        "[...document.querySelectorAll('.o_control_panel button')]"
+        ".find(b => b.textContent.trim() === 'Test').click()"
+    )
+    browser.wait(
+        "!!document.querySelector('.o_import_data_content .alert-info')",
+        what="the importer's verdict",
+    )
+    browser.settle()
+    browser.screenshot(path)
+
+
 def shoot_pipeline(browser, url, path):
     browser.resize(1440, 900)  # the five columns of Lead side by side, on a laptop screen
     browser.goto(f"{url}/odoo")
@@ -264,13 +318,22 @@ def main():
                 f"{SHOWCASE!r}]]], kwargs: {{limit: 1}}}}}})}}).then(r => r.json())"
                 ".then(r => r.result[0])"
             )
+            won_id = browser.evaluate(
+                "fetch('/web/dataset/call_kw', {method: 'POST', headers: {'Content-Type': "
+                "'application/json'}, body: JSON.stringify({jsonrpc: '2.0', method: 'call', "
+                "params: {model: 'res.partner', method: 'search', args: [[['name', '=', "
+                f"{WON_SHOWCASE!r}]]], kwargs: {{limit: 1}}}}}})}}).then(r => r.json())"
+                ".then(r => r.result[0])"
+            )
             shoot_overview(browser, url, partner_id, out / "contact_overview.png")
+            shoot_closed_won(browser, url, won_id, out / "contact_closed_won.png")
             shoot_pipeline(browser, url, out / "pipeline_board.png")
             shoot_winloss(browser, url, out / "winloss_graph.png")
+            shoot_import(browser, url, out / "import_test.png")
     finally:
         server.terminate()
         server.wait(30)
-    for name in ("contact_overview.png", "pipeline_board.png", "winloss_graph.png"):
+    for name in SHOTS:
         sys.stdout.write(f"{out / name}\n")
 
 
