@@ -206,9 +206,7 @@ class CrmPlusDemo(models.AbstractModel):
         closes = []  # (account type, phase, won)
         for code, table in (("lead", DEMO_LEAD_CLOSES), ("prospect", DEMO_PROSPECT_CLOSES)):
             account_type = env.ref(f"crm_plus.account_type_{code}")
-            phases = account_type.phase_ids.filtered("active").sorted(
-                lambda p: (p.sequence, p.id)
-            )
+            phases = account_type.phase_ids.filtered("active").sorted(lambda p: (p.sequence, p.id))
             for phase, (lost, won) in zip(phases, table, strict=False):
                 closes += [(account_type, phase, False)] * lost
                 closes += [(account_type, phase, True)] * won

@@ -74,7 +74,9 @@ class TestDemo(TransactionCase):
         self.assertEqual(found, len(DEMO_BASE_COMPANIES) if base_demo else 0)
         # No two contacts in a funnel, or once in one, share a name.
         in_funnel = self.Partner.search([("phase_line_ids", "!=", False)])
-        duplicates = [name for name, count in Counter(in_funnel.mapped("name")).items() if count > 1]
+        duplicates = [
+            name for name, count in Counter(in_funnel.mapped("name")).items() if count > 1
+        ]
         self.assertFalse(duplicates)
 
     def test_closes_spread_over_the_year(self):
