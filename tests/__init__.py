@@ -5,6 +5,7 @@ from . import test_access
 from . import test_automation
 from . import test_bulk_jobs
 from . import test_config
+from . import test_demo
 from . import test_funnel
 from . import test_i18n
 from . import test_import

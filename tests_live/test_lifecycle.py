@@ -20,6 +20,7 @@ import time
 
 from psycopg2 import sql
 
+from ..demo.crm_plus_demo import DEMO_BASE_COMPANIES
 from .live_server import (
     assert_funnel_invariants,
     odoo_shell,
@@ -166,10 +167,14 @@ def _install_keeps_existing_contacts(steps):
     with pg_cursor(db) as cr:
         cr.execute("SELECT partner_id FROM res_users WHERE login IN ('__system__', 'admin')")
         admin_partners = {row[0] for row in cr.fetchall()}
+    # With demo data, crm_plus's demo puts Odoo's own demo companies in its funnels instead of
+    # creating look-alikes, with a salesperson their people share: those, and only those, are
+    # meant to change.
+    demo_companies, demo_contacts = _demo_companies(db)
     changed = [
         old[0]
         for old, new in zip(before, after, strict=False)
-        if old != new and old[0] not in admin_partners
+        if old != new and old[0] not in admin_partners | demo_contacts
     ]
     assert not changed, (
         f"installing crm_plus changed {len(changed)} of {len(before)} existing contacts, e.g. "
@@ -180,14 +185,41 @@ def _install_keeps_existing_contacts(steps):
             """SELECT count(*) FROM res_partner
                 WHERE id = ANY(%s) AND (account_type_id IS NOT NULL OR lead_phase_id IS NOT NULL
                    OR funnel_state IS NOT NULL OR close_reason_id IS NOT NULL)""",
-            [existing_ids],
+            [list(set(existing_ids) - demo_companies)],
         )
         assert cr.fetchone()[0] == 0, "existing contacts were put in a funnel"
         cr.execute(
-            "SELECT count(*) FROM crm_plus_phase_line WHERE partner_id = ANY(%s)", [existing_ids]
+            "SELECT count(*) FROM crm_plus_phase_line WHERE partner_id = ANY(%s)",
+            [list(set(existing_ids) - demo_companies)],
         )
         assert cr.fetchone()[0] == 0
+        if demo_companies:
+            cr.execute(
+                "SELECT count(*) FROM res_partner WHERE id = ANY(%s) AND account_type_id IS NULL",
+                [list(demo_companies)],
+            )
+            assert cr.fetchone()[0] == 0, "the demo left Odoo's demo companies without a type"
     assert_funnel_invariants(db)
+
+
+def _demo_companies(db):
+    """(companies, companies and their people): Odoo's demo companies that crm_plus's demo
+    data gives an account type and a salesperson, when the database has demo data."""
+    with pg_cursor(db) as cr:
+        cr.execute("SELECT demo FROM ir_module_module WHERE name = 'crm_plus'")
+        if not cr.fetchone()[0]:
+            return set(), set()
+        cr.execute(
+            """SELECT res_id FROM ir_model_data
+                WHERE module = 'base' AND model = 'res.partner' AND name = ANY(%s)""",
+            [[xmlid.split(".", 1)[1] for xmlid, *_rest in DEMO_BASE_COMPANIES]],
+        )
+        companies = {row[0] for row in cr.fetchall()}
+        cr.execute(
+            "SELECT id FROM res_partner WHERE id = ANY(%s) OR parent_id = ANY(%s)",
+            [list(companies), list(companies)],
+        )
+        return companies, {row[0] for row in cr.fetchall()}
 
 
 def _upgrade_keeps_every_line_and_close(steps):
@@ -261,10 +293,11 @@ def _reinstall_works(steps):
         assert cr.fetchone()[0] >= 3, "seed account types missing after reinstall"
         cr.execute("SELECT count(*) FROM crm_plus_lead_phase")
         assert cr.fetchone()[0] >= 10
-        # The old funnel is gone with the uninstall: no partner is back in a funnel by itself.
+        # The old funnel is gone with the uninstall: no partner is back in a funnel by itself
+        # (but Odoo's demo companies, put in one by the demo data again).
         cr.execute(
             "SELECT count(*) FROM res_partner WHERE id = ANY(%s) AND account_type_id IS NOT NULL",
-            [ids],
+            [list(set(ids) - _demo_companies(db)[0])],
         )
         assert cr.fetchone()[0] == 0
     assert _rows(db, "res_partner", ["id", "name", "active"], _id_in(ids)) == before

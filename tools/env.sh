@@ -108,7 +108,7 @@ db_port = $PGPORT
 db_user = $PGUSER
 data_dir = $CACHE_DIR/filestore
 http_interface = ${HTTP_INTERFACE:-127.0.0.1}
-http_port = ${HTTP_PORT:-8069}
+http_port = ${HTTP_PORT:-$([ "$ODOO_SERIES" = 18.0 ] && echo 8069 || echo 8070)}
 CONF
     export ADDONS_PATH CORE_ADDONS_PATH ODOO_CONF BUILD_DIR REPO_DIR CACHE_DIR
     export PYTHONPATH=$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}
