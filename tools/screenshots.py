@@ -267,6 +267,7 @@ def shoot_import(browser, url, path):
         "})"
     )
     browser.wait_for(".o_import_action .o_import_data_content table")
+    browser.settle()
     browser.evaluate(
         "[...document.querySelectorAll('.o_control_panel button')]"
         ".find(b => b.textContent.trim() === 'Test').click()"
