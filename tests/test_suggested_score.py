@@ -3,6 +3,10 @@ from datetime import timedelta
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import SQL, format_datetime
+from odoo.tools.sql import index_exists
+
+from ..report.crm_plus_calibration_report import REFRESHED_AT
 
 from ..models.crm_plus_phase_stat import baseline_score
 from ..models.funnel_guard import FUNNEL_OP
@@ -276,6 +280,7 @@ class TestSuggestedScore(CrmPlusCase):
     def test_calibration_report(self):
         self.build_history()
         report = self.env["crm.plus.calibration.report"]
+        report._refresh()
         mine = [("partner_id.name", "like", "T-Partner")]
         rows = dict(
             report._read_group(
@@ -306,6 +311,73 @@ class TestSuggestedScore(CrmPlusCase):
         manual = sum(count for count, _won, _brier in by_band.values())
         self.assertEqual(rows_count, manual + 20 + 16 + 13 + 11)
         self.assertEqual(total, manual)
+
+    def calibration_rows(self, query):
+        self.env.cr.execute(
+            SQL(
+                """SELECT id, predictor, band, partner_id, account_type_id, phase_id, user_id,
+                          company_id, close_date, close_outcome, score, closed_count,
+                          round(won_percent, 6), round(brier_score, 6)
+                     FROM (%s) AS q ORDER BY id""",
+                query,
+            )
+        )
+        return self.env.cr.fetchall()
+
+    def test_calibration_table_is_the_live_computation_after_refresh(self):
+        report = self.env["crm.plus.calibration.report"]
+        live = report._query()
+        table = SQL("SELECT * FROM crm_plus_calibration_report")
+        self.build_history()
+        # A contact closed, reopened and closed again counts by its last close only.
+        again = self.close_at(self.phase_qualif, self.reason_lost, 1)
+        again.action_reopen()
+        again.write({"lead_phase_id": self.phase_proposal.id})
+        again.action_close(self.reason_lost.id)
+        report._refresh()
+        expected = self.calibration_rows(live)
+        self.assertGreater(len(expected), 2 * 60)
+        self.assertEqual(self.calibration_rows(table), expected)
+        refreshed = self.env["ir.config_parameter"].sudo().get_param(REFRESHED_AT)
+        self.assertTrue(refreshed)
+        self.assertIn(
+            format_datetime(self.env, fields.Datetime.from_string(refreshed)),
+            report.action_open_report()["name"],
+        )
+        # Closes after the refresh wait for the next one (the title says when it ran), which
+        # takes them, and a reopen, in.
+        self.close_at(self.phase_closing, self.reason_won, 2)
+        again.action_reopen()
+        self.assertNotEqual(self.calibration_rows(live), expected)
+        self.assertEqual(self.calibration_rows(table), expected)
+        cron = self.env.ref("crm_plus.crm_plus_calibration_report_cron_refresh")
+        cron.method_direct_trigger()
+        self.assertEqual(self.calibration_rows(table), self.calibration_rows(live))
+        self.assertNotEqual(self.calibration_rows(table), expected)
+        # Through the ORM, as the pivot reads it.
+        [(count,)] = report._read_group([("partner_id", "=", again.id)], [], ["__count"])
+        self.assertEqual(count, 0)
+
+    def test_last_close_index_serves_the_history_reads(self):
+        self.assertTrue(index_exists(self.env.cr, "crm_plus_phase_line_last_close_idx"))
+        self.build_history()
+        self.env.flush_all()
+        # Usable by the DISTINCT ON of the stats (the planner picks it on a large history;
+        # on this small one, only with sequential scans off).
+        self.env.cr.execute("SET LOCAL enable_seqscan = off")
+        self.env.cr.execute("SET LOCAL enable_sort = off")
+        self.env.cr.execute(
+            """EXPLAIN SELECT DISTINCT ON (l.partner_id, l.account_type_id) l.id
+                 FROM crm_plus_phase_line AS l
+                WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL
+                ORDER BY l.partner_id, l.account_type_id, l.close_date DESC,
+                         l.date_done DESC NULLS LAST, l.id DESC"""
+        )
+        plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+        self.env.cr.execute("RESET enable_seqscan")
+        self.env.cr.execute("RESET enable_sort")
+        self.assertIn("crm_plus_phase_line_last_close_idx", plan)
+        self.assertNotIn("Sort", plan)
 
     def test_demo_history_recovers_its_win_rates(self):
         """The demo draws its closed leads from known win rates per phase: with 100 closes
