@@ -344,6 +344,14 @@ class TestSuggestedScore(CrmPlusCase):
             format_datetime(self.env, fields.Datetime.from_string(refreshed)),
             report.action_open_report()["name"],
         )
+        # The menu's action opens it for a salesperson, who cannot write on the report.
+        opened = (
+            self.env.ref("crm_plus.crm_plus_calibration_report_action_server")
+            .with_user(self.user_sales)
+            .run()
+        )
+        self.assertEqual(opened["res_model"], "crm.plus.calibration.report")
+        self.assertIn("Score Calibration (as of ", opened["name"])
         # Closes after the refresh wait for the next one (the title says when it ran), which
         # takes them, and a reopen, in.
         self.close_at(self.phase_closing, self.reason_won, 2)
