@@ -521,7 +521,7 @@ class ResPartner(models.Model):
         )
 
     def init(self):
-        super().init()
+        res = super().init()
         # The pipeline board and the forecast read open funnel contacts of one type by phase:
         # a small index next to res_partner's many columns and its closed or non-funnel rows.
         sql.create_index(
@@ -531,6 +531,7 @@ class ResPartner(models.Model):
             ["account_type_id", "lead_phase_id"],
             where="funnel_state = 'open'",
         )
+        return res
 
     def _read_group_groupby(self, *args):
         alias, groupby_spec, query = groupby_args(self, args)

@@ -6,10 +6,9 @@ from odoo.tests import tagged
 from odoo.tools import SQL, format_datetime
 from odoo.tools.sql import index_exists
 
-from ..report.crm_plus_calibration_report import REFRESHED_AT
-
 from ..models.crm_plus_phase_stat import baseline_score
 from ..models.funnel_guard import FUNNEL_OP
+from ..report.crm_plus_calibration_report import REFRESHED_AT
 from .common import CrmPlusCase
 
 

@@ -32,8 +32,12 @@ ROWS = [
     ("report_funnel", "funnel analysis read_group", "plus_report_funnel", "crm_report_forecast"),
     ("report_forecast", "forecast read_group", "plus_report_forecast", "crm_report_forecast"),
     ("report_winloss", "win/loss read_group", "plus_report_winloss", "crm_report_winloss"),
-    ("report_winloss_12m", "win/loss graph by month, last 12 months", "plus_report_winloss_12m",
-     "crm_report_winloss_12m"),
+    (
+        "report_winloss_12m",
+        "win/loss graph by month, last 12 months",
+        "plus_report_winloss_12m",
+        "crm_report_winloss_12m",
+    ),
     ("report_calibration", "score calibration read_group", "plus_report_calibration", None),
     ("cron_calibration", "daily calibration refresh", "plus_calibration_cron", None),
     ("board_progress", "board progress bar", "plus_board_progress", "crm_board_progress"),
@@ -126,7 +130,9 @@ def measure_board_and_calibration(bench):
     bench.measure(
         "crm_report_winloss_12m",
         "Odoo CRM won/lost graph by month (last 12 months)",
-        lambda env: env["crm.lead"].with_context(active_test=False).read_group(
+        lambda env: env["crm.lead"]
+        .with_context(active_test=False)
+        .read_group(
             [
                 "|",
                 ("stage_id.is_won", "=", True),
