@@ -520,6 +520,19 @@ class ResPartner(models.Model):
             or [FALSE_DOMAIN]
         )
 
+    def init(self):
+        res = super().init()
+        # The pipeline board and the forecast read open funnel contacts of one type by phase:
+        # a small index next to res_partner's many columns and its closed or non-funnel rows.
+        sql.create_index(
+            self.env.cr,
+            "res_partner_crm_plus_open_funnel_index",
+            self._table,
+            ["account_type_id", "lead_phase_id"],
+            where="funnel_state = 'open'",
+        )
+        return res
+
     def _read_group_groupby(self, *args):
         alias, groupby_spec, query = groupby_args(self, args)
         if groupby_spec == "funnel_suggested_score":

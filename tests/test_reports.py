@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 
 from odoo.addons.crm_plus.models.funnel_guard import FUNNEL_OP
 from odoo.exceptions import AccessError
+from odoo.tools import SQL
+from odoo.tools.sql import index_exists
 
 from ..compat import grouped_rows
 from .common import CrmPlusCase
@@ -480,6 +482,52 @@ class TestReports(CrmPlusCase):
         return {
             phase_id: (count, sums["funnel_forecast_value:sum"]) for phase_id, count, sums in rows
         }
+
+    def explain(self, query):
+        self.env.flush_all()
+        self.env.cr.execute(SQL("EXPLAIN %s", query))
+        return "\n".join(row[0] for row in self.env.cr.fetchall())
+
+    def test_pipeline_board_reads_the_open_funnel_index(self):
+        self.assertTrue(index_exists(self.env.cr, "res_partner_crm_plus_open_funnel_index"))
+        # The board's own query, as its grouped read builds it: the index's predicate matches
+        # (the planner prefers it on a large res_partner; here, only with sequential scans off).
+        query = self.Partner._search(
+            [
+                ("funnel_state", "=", "open"),
+                ("lead_phase_id", "!=", False),
+                ("account_type_id", "=", self.lead_type.id),
+            ]
+        )
+        self.env.cr.execute("SET LOCAL enable_seqscan = off")
+        try:
+            plan = self.explain(query.select(SQL('"res_partner"."lead_phase_id"')))
+        finally:
+            self.env.cr.execute("RESET enable_seqscan")
+        self.assertIn("res_partner_crm_plus_open_funnel_index", plan)
+
+    def test_reports_leave_partners_out_when_unused(self):
+        # The pivots' default grouped reads: no partner column, no scan of res_partner.
+        plan = self.explain(
+            SQL(
+                """SELECT account_type_id, phase_id, sum(reached), avg(reached_percent),
+                          avg(days_in_phase), sum(open_weighted_value)
+                     FROM crm_plus_funnel_report GROUP BY account_type_id, phase_id"""
+            )
+        )
+        self.assertNotIn("res_partner", plan)
+        plan = self.explain(
+            SQL(
+                """SELECT close_date, sum(closed_count), avg(won_percent)
+                     FROM crm_plus_winloss_report GROUP BY close_date"""
+            )
+        )
+        self.assertNotIn("res_partner", plan)
+        # Grouped by salesperson, the partner is read.
+        plan = self.explain(
+            SQL("SELECT user_id, sum(reached) FROM crm_plus_funnel_report GROUP BY user_id")
+        )
+        self.assertIn("res_partner", plan)
 
     def test_pipeline_board_shows_every_phase(self):
         groups = self.board_groups()

@@ -3,9 +3,12 @@ from datetime import timedelta
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import SQL, format_datetime
+from odoo.tools.sql import index_exists
 
 from ..models.crm_plus_phase_stat import baseline_score
 from ..models.funnel_guard import FUNNEL_OP
+from ..report.crm_plus_calibration_report import REFRESHED_AT
 from .common import CrmPlusCase
 
 
@@ -276,6 +279,7 @@ class TestSuggestedScore(CrmPlusCase):
     def test_calibration_report(self):
         self.build_history()
         report = self.env["crm.plus.calibration.report"]
+        report._refresh()
         mine = [("partner_id.name", "like", "T-Partner")]
         rows = dict(
             report._read_group(
@@ -306,3 +310,97 @@ class TestSuggestedScore(CrmPlusCase):
         manual = sum(count for count, _won, _brier in by_band.values())
         self.assertEqual(rows_count, manual + 20 + 16 + 13 + 11)
         self.assertEqual(total, manual)
+
+    def calibration_rows(self, query):
+        self.env.cr.execute(
+            SQL(
+                """SELECT id, predictor, band, partner_id, account_type_id, phase_id, user_id,
+                          company_id, close_date, close_outcome, score, closed_count,
+                          round(won_percent, 6), round(brier_score, 6)
+                     FROM (%s) AS q ORDER BY id""",
+                query,
+            )
+        )
+        return self.env.cr.fetchall()
+
+    def test_calibration_table_is_the_live_computation_after_refresh(self):
+        report = self.env["crm.plus.calibration.report"]
+        live = report._query()
+        table = SQL("SELECT * FROM crm_plus_calibration_report")
+        self.build_history()
+        # A contact closed, reopened and closed again counts by its last close only.
+        again = self.close_at(self.phase_qualif, self.reason_lost, 1)
+        again.action_reopen()
+        again.write({"lead_phase_id": self.phase_proposal.id})
+        again.action_close(self.reason_lost.id)
+        report._refresh()
+        expected = self.calibration_rows(live)
+        self.assertGreater(len(expected), 2 * 60)
+        self.assertEqual(self.calibration_rows(table), expected)
+        refreshed = self.env["ir.config_parameter"].sudo().get_param(REFRESHED_AT)
+        self.assertTrue(refreshed)
+        self.assertIn(
+            format_datetime(self.env, fields.Datetime.from_string(refreshed)),
+            report.action_open_report()["name"],
+        )
+        # The menu's action opens it for a salesperson, who cannot write on the report.
+        opened = (
+            self.env.ref("crm_plus.crm_plus_calibration_report_action_server")
+            .with_user(self.user_sales)
+            .run()
+        )
+        self.assertEqual(opened["res_model"], "crm.plus.calibration.report")
+        self.assertIn("Score Calibration (as of ", opened["name"])
+        # Closes after the refresh wait for the next one (the title says when it ran), which
+        # takes them, and a reopen, in.
+        self.close_at(self.phase_closing, self.reason_won, 2)
+        again.action_reopen()
+        self.assertNotEqual(self.calibration_rows(live), expected)
+        self.assertEqual(self.calibration_rows(table), expected)
+        # The cron's own code, in this transaction (the scheduler's cursor would wait on it).
+        cron = self.env.ref("crm_plus.crm_plus_calibration_report_cron_refresh")
+        self.assertTrue(cron.active)
+        cron.ir_actions_server_id.run()
+        self.assertEqual(self.calibration_rows(table), self.calibration_rows(live))
+        self.assertNotEqual(self.calibration_rows(table), expected)
+        # Through the ORM, as the pivot reads it.
+        [(count,)] = report._read_group([("partner_id", "=", again.id)], [], ["__count"])
+        self.assertEqual(count, 0)
+
+    def test_last_close_index_serves_the_history_reads(self):
+        self.assertTrue(index_exists(self.env.cr, "crm_plus_phase_line_last_close_idx"))
+        self.build_history()
+        self.env.flush_all()
+        # Usable by the DISTINCT ON of the stats (the planner picks it on a large history;
+        # on this small one, only with sequential scans off).
+        self.env.cr.execute("SET LOCAL enable_seqscan = off")
+        self.env.cr.execute("SET LOCAL enable_sort = off")
+        self.env.cr.execute(
+            """EXPLAIN SELECT DISTINCT ON (l.partner_id, l.account_type_id) l.id
+                 FROM crm_plus_phase_line AS l
+                WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL
+                ORDER BY l.partner_id, l.account_type_id, l.close_date DESC,
+                         l.date_done DESC NULLS LAST, l.id DESC"""
+        )
+        plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+        self.env.cr.execute("RESET enable_seqscan")
+        self.env.cr.execute("RESET enable_sort")
+        self.assertIn("crm_plus_phase_line_last_close_idx", plan)
+        self.assertNotIn("Sort", plan)
+
+    def test_demo_history_recovers_its_win_rates(self):
+        """The demo draws its closed leads from known win rates per phase: with 100 closes
+        or more, the suggestion lands within 10 points of them."""
+        from ..demo.crm_plus_demo import DEMO_WIN_RATE_BY_PHASE
+
+        lead = self.env.ref("crm_plus.account_type_lead", raise_if_not_found=False)
+        if not lead or not self.Partner.search_count([("name", "=like", "Closed lead %")]):
+            self.skipTest("demo data not loaded")
+        phases = lead.phase_ids.filtered("active").sorted(lambda p: (p.sequence, p.id))
+        checked = 0
+        for phase, rate in zip(phases, DEMO_WIN_RATE_BY_PHASE, strict=True):
+            stat = self.stat(phase)
+            if stat.reached_closed >= 100:
+                checked += 1
+                self.assertLessEqual(abs(stat.suggested_score - rate), 10, phase.name)
+        self.assertEqual(checked, len(phases))

@@ -12,7 +12,10 @@ import argparse
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
+
+from dateutil.relativedelta import relativedelta
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -29,6 +32,15 @@ ROWS = [
     ("report_funnel", "funnel analysis read_group", "plus_report_funnel", "crm_report_forecast"),
     ("report_forecast", "forecast read_group", "plus_report_forecast", "crm_report_forecast"),
     ("report_winloss", "win/loss read_group", "plus_report_winloss", "crm_report_winloss"),
+    (
+        "report_winloss_12m",
+        "win/loss graph by month, last 12 months",
+        "plus_report_winloss_12m",
+        "crm_report_winloss_12m",
+    ),
+    ("report_calibration", "score calibration read_group", "plus_report_calibration", None),
+    ("cron_calibration", "daily calibration refresh", "plus_calibration_cron", None),
+    ("board_progress", "board progress bar", "plus_board_progress", "crm_board_progress"),
     ("cron_suggest", "daily suggested-score refresh", "plus_suggest_cron", None),
 ]
 
@@ -95,7 +107,96 @@ def measure(bench):
     )
     bench.vacuum()
     bench.op_reports()
+    measure_board_and_calibration(bench)
     del env
+
+
+def measure_board_and_calibration(bench):
+    """The calibration pivot's grouped read, and the progress bar the pipeline board asks for
+    (the board's domain on its first account type, columns by phase) against crm's kanban
+    progress bar on activity_state."""
+    env = bench.env
+    since = date.today() - relativedelta(months=12)
+    bench.measure(
+        "plus_report_winloss_12m",
+        "crm_plus win/loss graph by month (last 12 months)",
+        lambda env: env["crm.plus.winloss.report"].read_group(
+            [("close_date", ">=", since)],
+            ["closed_count:sum"],
+            ["close_date:month", "close_outcome"],
+            lazy=False,
+        ),
+    )
+    bench.measure(
+        "crm_report_winloss_12m",
+        "Odoo CRM won/lost graph by month (last 12 months)",
+        lambda env: env["crm.lead"]
+        .with_context(active_test=False)
+        .read_group(
+            [
+                "|",
+                ("stage_id.is_won", "=", True),
+                "&",
+                ("active", "=", False),
+                ("probability", "=", 0),
+                ("date_closed", ">=", since),
+            ],
+            ["expected_revenue:sum"],
+            ["date_closed:month", "stage_id"],
+            lazy=False,
+        ),
+    )
+    if hasattr(env["crm.plus.calibration.report"], "_refresh"):
+        bench.measure(
+            "plus_calibration_cron",
+            "crm_plus daily calibration refresh",
+            lambda env: env["crm.plus.calibration.report"]._cron_refresh(),
+        )
+        env["crm.plus.calibration.report"]._refresh()
+        bench.cr.commit()
+    bench.measure(
+        "plus_report_calibration",
+        "crm_plus crm.plus.calibration.report read_group",
+        lambda env: env["crm.plus.calibration.report"].read_group(
+            [],
+            ["closed_count:count_distinct", "won_percent:avg", "brier_score:avg"],
+            ["account_type_id", "band", "predictor"],
+            lazy=False,
+        ),
+    )
+    first_type = env["crm.plus.account.type"].search([("has_phases", "=", True)], limit=1)
+    board_domain = [
+        ("funnel_state", "=", "open"),
+        ("lead_phase_id", "!=", False),
+        ("account_type_id", "=", first_type.id),
+    ]
+    bench.measure(
+        "plus_board_progress",
+        "crm_plus res.partner read_progress_bar (pipeline board)",
+        lambda env: env["res.partner"]
+        .with_context(crm_plus_pipeline=True)
+        .read_progress_bar(
+            board_domain,
+            "lead_phase_id",
+            {
+                "field": "funnel_health",
+                "colors": {"stale": "danger", "hot": "success", "warm": "warning", "cold": "info"},
+                "sum_field": "funnel_forecast_value",
+            },
+        ),
+    )
+    bench.measure(
+        "crm_board_progress",
+        "Odoo CRM crm.lead read_progress_bar (pipeline kanban)",
+        lambda env: env["crm.lead"].read_progress_bar(
+            [("type", "=", "opportunity")],
+            "stage_id",
+            {
+                "field": "activity_state",
+                "colors": {"planned": "success", "today": "warning", "overdue": "danger"},
+            },
+        ),
+    )
 
 
 def render(results):
