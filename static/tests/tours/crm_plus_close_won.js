@@ -4,12 +4,12 @@
 import { registry } from "@web/core/registry";
 import {
     CLOSED_LINES,
-    CURRENT_LINE,
     OVERVIEW_TAB,
     completePhase,
     contactIsOpen,
     currentPhaseIs,
     fieldShows,
+    fillCurrentLine,
     openOverview,
     selectMany2one,
 } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
@@ -19,26 +19,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_close_won", {
         contactIsOpen("Tour Won Ltd"),
         ...openOverview(),
         currentPhaseIs("First contact"),
-        {
-            content: "Edit the current phase line",
-            trigger: `${CURRENT_LINE} td[name=score]`,
-            run: "click",
-        },
-        {
-            content: "Score 40",
-            trigger: ".o_selected_row .o_field_widget[name=score] input",
-            run: "edit 40",
-        },
-        {
-            content: "Forecast 12,000",
-            trigger: ".o_selected_row .o_field_widget[name=forecast_value] input",
-            run: "edit 12000",
-        },
-        {
-            content: "Recurring 500",
-            trigger: ".o_selected_row .o_field_widget[name=recurring_value] input",
-            run: "edit 500",
-        },
+        ...fillCurrentLine({ score: 40, forecast: 12000, recurring: 500 }),
         // The button saves the line's figures, then completes the phase.
         ...completePhase("Qualification"),
         fieldShows("funnel_forecast_value", "12,000.00"),

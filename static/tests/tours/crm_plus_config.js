@@ -5,7 +5,11 @@
 // whose reasons say whether they win or lose the deal.
 
 import { registry } from "@web/core/registry";
-import { contactIsOpen, openOverview } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
+import {
+    contactIsOpen,
+    openCrmPlusApp,
+    openOverview,
+} from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 
 const TYPE = "Tour Partners";
 const PHASES = [
@@ -156,16 +160,7 @@ function createReason(reason) {
 
 registry.category("web_tour.tours").add("crm_plus_tour_config", {
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button:enabled",
-            run: "click",
-        },
-        {
-            content: "Open the CRM+ app",
-            trigger: ".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']",
-            run: "click",
-        },
+        ...openCrmPlusApp(),
         {
             trigger: ".o_menu_sections [data-menu-xmlid='crm_plus.crm_plus_menu_config']",
         },

@@ -13,6 +13,7 @@ import {
     contactIsOpen,
     currentPhaseIs,
     fieldShows,
+    fillCurrentLine,
     saveForm,
     selectMany2one,
 } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
@@ -91,26 +92,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_form_first_hour", {
             trigger: ".o_notebook .tab-pane.active .o_field_widget[name=lead_phase_id]",
         },
         currentPhaseIs("First contact"),
-        {
-            content: "Edit the current phase line",
-            trigger: `${CURRENT_LINE} td[name=score]`,
-            run: "click",
-        },
-        {
-            content: "Score 40",
-            trigger: ".o_selected_row .o_field_widget[name=score] input",
-            run: "edit 40",
-        },
-        {
-            content: "Forecast 24,000",
-            trigger: ".o_selected_row .o_field_widget[name=forecast_value] input",
-            run: "edit 24000",
-        },
-        {
-            content: "Recurring 300",
-            trigger: ".o_selected_row .o_field_widget[name=recurring_value] input",
-            run: "edit 300",
-        },
+        ...fillCurrentLine({ score: 40, forecast: 24000, recurring: 300 }),
         ...completePhase("Qualification"),
         fieldShows("funnel_forecast_value", "24,000.00"),
         ...completePhase("Proposal"),

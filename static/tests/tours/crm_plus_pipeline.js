@@ -3,6 +3,7 @@
 // Reporting → Win/Loss Analysis opens its pivot.
 
 import { registry } from "@web/core/registry";
+import { openCrmPlusApp } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 
 const LEAD_PHASES = ["First contact", "Qualification", "Proposal", "Negotiation", "Closing"];
 const COLUMN = (phase) => `.o_kanban_group:has(.o_column_title:contains(${phase}))`;
@@ -10,17 +11,7 @@ const CARD = ".o_kanban_record:contains(Tour Pipeline Ltd)";
 
 registry.category("web_tour.tours").add("crm_plus_tour_pipeline", {
     steps: () => [
-        {
-            // web_tour's stepUtils moved between 18.0 and 19.0: the step itself, as both have it.
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button:enabled",
-            run: "click",
-        },
-        {
-            content: "Open the CRM+ app",
-            trigger: ".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']",
-            run: "click",
-        },
+        ...openCrmPlusApp(),
         {
             content: "The pipeline board opens, filtered on the Lead account type",
             trigger: ".o_searchview_facet:contains(Account Type):contains(Lead)",

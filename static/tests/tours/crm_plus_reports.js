@@ -3,6 +3,7 @@
 // colours; the pipeline board's filter and column titles, before and after a reload.
 
 import { registry } from "@web/core/registry";
+import { openCrmPlusApp } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 import { session } from "@web/session";
 
 const PHASES = ["First contact", "Qualification", "Proposal", "Negotiation", "Closing"];
@@ -12,16 +13,7 @@ const UNLOADS = session.server_version_info[0] >= 19 ? { expectUnloadPage: true 
 
 function openApp() {
     return [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button:enabled",
-            run: "click",
-        },
-        {
-            content: "Open the CRM+ app",
-            trigger: ".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']",
-            run: "click",
-        },
+        ...openCrmPlusApp(),
         {
             content: "The pipeline board opens",
             trigger: ".o_kanban_view .o_kanban_group",

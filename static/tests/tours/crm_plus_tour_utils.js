@@ -89,3 +89,46 @@ export function contactIsOpen(name) {
         trigger: `.o_form_view .o_breadcrumb .active:contains(${name})`,
     };
 }
+
+/** The apps menu, then CRM+ (it opens on the Pipeline). web_tour's stepUtils moved between
+ * 18.0 and 19.0: the steps themselves, as both have them. */
+export function openCrmPlusApp() {
+    return [
+        {
+            content: "Open the apps menu",
+            trigger: ".o_navbar_apps_menu button:enabled",
+            run: "click",
+        },
+        {
+            content: "Open the CRM+ app",
+            trigger: ".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']",
+            run: "click",
+        },
+    ];
+}
+
+/** Score, forecast and recurring value typed into the current phase line. */
+export function fillCurrentLine({ score, forecast, recurring }) {
+    return [
+        {
+            content: "Edit the current phase line",
+            trigger: `${CURRENT_LINE} td[name=score]`,
+            run: "click",
+        },
+        {
+            content: `Score ${score}`,
+            trigger: ".o_selected_row .o_field_widget[name=score] input",
+            run: `edit ${score}`,
+        },
+        {
+            content: `Forecast ${forecast}`,
+            trigger: ".o_selected_row .o_field_widget[name=forecast_value] input",
+            run: `edit ${forecast}`,
+        },
+        {
+            content: `Recurring ${recurring}`,
+            trigger: ".o_selected_row .o_field_widget[name=recurring_value] input",
+            run: `edit ${recurring}`,
+        },
+    ];
+}
