@@ -2,8 +2,9 @@
 # make load: sales users on `odoo-bin --workers 2`, crm_plus beside Odoo CRM in the same database
 # (OdooLocust, tools/locustfile.py), on LOAD_N funnel contacts (100,000; LOAD_N=10000 for a
 # quick run) and as many opportunities. Each level of LOAD_USERS (10 25 50) runs LOAD_DURATION
-# seconds (60) per side. Then the funnel invariants must hold and the server must have logged no
-# error; the table goes to .build/load/report.md and, with LOAD_DOC=1, into doc/benchmarks.md.
+# seconds (60) per side, after a warm-up of LOAD_WARMUP seconds (15). Then the funnel invariants
+# must hold and the server must have logged no error; the table goes to .build/load/report.md
+# and, with LOAD_DOC=1, into doc/benchmarks.md.
 # Outside make test: building the 100k data set and the runs take a while.
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/tool_venv.sh"
@@ -13,6 +14,7 @@ template_db
 LOAD_N=${LOAD_N:-100000}
 LOAD_USERS=${LOAD_USERS:-10 25 50}
 LOAD_DURATION=${LOAD_DURATION:-60}
+LOAD_WARMUP=${LOAD_WARMUP:-15}
 LOAD_SALES_USERS=${LOAD_SALES_USERS:-20}
 # OdooLocust and what it runs on, pinned (tools/tool_venv.sh: outside the Odoo virtualenv).
 LOAD_PINS=(odoolocust==2.0.0 odoo-client-lib==2.0.1 locust==2.47.0 gevent==26.9.0 names==0.3.0
@@ -35,7 +37,7 @@ log "installing crm_plus and crm in $DB"
     --log-level=warn --no-http
 read -ra levels <<< "$LOAD_USERS"
 "$PY" "$REPO_DIR/tools/load_data.py" --config "$ODOO_CONF" --database "$DB" --build \
-    --n "$LOAD_N" --users "$LOAD_SALES_USERS" --runs $((2 * ${#levels[@]})) --out "$OUT/data.json"
+    --n "$LOAD_N" --users "$LOAD_SALES_USERS" --runs $((2 * ${#levels[@]} + 2)) --out "$OUT/data.json"
 
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log "odoo-bin --workers 2 on 127.0.0.1:$PORT"
@@ -49,19 +51,28 @@ for _ in $(seq 120); do
 done
 curl -sf -o /dev/null "http://127.0.0.1:$PORT/web/login" || { echo "the server did not start" >&2; exit 1; }
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+# run_locust SIDE USERS SECONDS NAME: one run, each with its own records to advance and close.
 run=0
+run_locust() {
+    # Locust exits 1 when a request failed: the report counts them and fails below.
+    LOAD_DATA=$OUT/data.json LOAD_SIDE=$1 LOAD_RUN=$run LOAD_PORT=$PORT LOAD_DB=$DB \
+        LOAD_ACTIONS_OUT=$OUT/$4-actions.json \
+        "$TOOL_VENV/bin/locust" -f "$REPO_DIR/tools/locustfile.py" --headless \
+        --users "$2" --spawn-rate "$2" --run-time "${3}s" \
+        --stop-timeout 30 --csv "$OUT/$4" --only-summary --loglevel WARNING \
+        > "$OUT/$4.log" 2>&1 || true
+    run=$((run + 1))
+}
+# Both sides warm the workers first (registry, views, caches), unrecorded.
+for side in plus crm; do
+    log "$side: warm-up, 5 users, ${LOAD_WARMUP}s"
+    run_locust "$side" 5 "$LOAD_WARMUP" "warmup-$side"
+done
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for users in "${levels[@]}"; do
     for side in plus crm; do
         log "$side: $users users, ${LOAD_DURATION}s"
-        # Locust exits 1 when a request failed: the report counts them and fails below.
-        LOAD_DATA=$OUT/data.json LOAD_SIDE=$side LOAD_RUN=$run LOAD_PORT=$PORT LOAD_DB=$DB \
-            LOAD_ACTIONS_OUT=$OUT/$side-$users-actions.json \
-            "$TOOL_VENV/bin/locust" -f "$REPO_DIR/tools/locustfile.py" --headless \
-            --users "$users" --spawn-rate "$users" --run-time "${LOAD_DURATION}s" \
-            --stop-timeout 30 --csv "$OUT/$side-$users" --only-summary --loglevel WARNING \
-            > "$OUT/$side-$users.log" 2>&1 || true
-        run=$((run + 1))
+        run_locust "$side" "$users" "$LOAD_DURATION" "$side-$users"
     done
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)

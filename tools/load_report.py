@@ -42,6 +42,14 @@ def locust_total(path):
     return None
 
 
+def task_exceptions(path):
+    """Errors of the locustfile's own (not a request's): counted as failures too."""
+    if not path.exists():
+        return 0
+    with open(path, newline="") as handle:
+        return sum(int(row["Count"]) for row in csv.DictReader(handle))
+
+
 def server_log(path):
     errors = retries = 0
     samples = []
@@ -90,7 +98,9 @@ def render(args):
                 lines.append(f"| {users} | {label} | no result |" + " |" * 10)
                 failed += 1
                 continue
-            failed += total["failures"]
+            exceptions = task_exceptions(directory / f"{side}-{users}_exceptions.csv")
+            run_errors = total["failures"] + exceptions
+            failed += run_errors
             done = sum(len(v) for v in actions.values())
             p95s = []
             for action in ACTIONS:
@@ -98,7 +108,7 @@ def render(args):
                 p95s.append(f"{percentile(times, 0.95) * 1000:,.0f}" if times else "–")
             lines.append(
                 f"| {users} | {label} | {total['rps']:.1f} | {total['p50']:,.0f} | "
-                f"{total['p95']:,.0f} | {total['failures']} of {total['requests']:,} | "
+                f"{total['p95']:,.0f} | {run_errors} of {total['requests']:,} | "
                 f"{done / args.duration:.1f} | " + " | ".join(p95s) + " |"
             )
     errors, retries, samples = server_log(directory / "server.log")
