@@ -15,6 +15,7 @@ LOAD_N=${LOAD_N:-100000}
 LOAD_USERS=${LOAD_USERS:-10 25 50}
 LOAD_DURATION=${LOAD_DURATION:-60}
 LOAD_WARMUP=${LOAD_WARMUP:-15}
+LOAD_SPAWN_RATE=${LOAD_SPAWN_RATE:-5}
 LOAD_SALES_USERS=${LOAD_SALES_USERS:-20}
 # OdooLocust and what it runs on, pinned (tools/tool_venv.sh: outside the Odoo virtualenv).
 LOAD_PINS=(odoolocust==2.0.0 odoo-client-lib==2.0.1 locust==2.47.0 gevent==26.9.0 names==0.3.0
@@ -24,7 +25,7 @@ tool_venv load "${LOAD_PINS[@]}"
 OUT=$BUILD_DIR/load
 DB=crm_plus_load_$$
 mkdir -p "$OUT"
-rm -f "$OUT"/*.csv "$OUT"/*.json "$OUT"/server.log
+rm -f "$OUT"/*.csv "$OUT"/*.json "$OUT"/*.log "$OUT"/report.md
 SERVER_PID=
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" || true; fi
@@ -52,14 +53,16 @@ done
 curl -sf -o /dev/null "http://127.0.0.1:$PORT/web/login" || { echo "the server did not start" >&2; exit 1; }
 
 # run_locust SIDE USERS SECONDS NAME: one run, each with its own records to advance and close.
+# Users arrive LOAD_SPAWN_RATE a second (all at once would overflow the listen backlog of
+# Odoo's prefork server, 8 per worker); the statistics start once they are all there.
 run=0
 run_locust() {
     # Locust exits 1 when a request failed: the report counts them and fails below.
     LOAD_DATA=$OUT/data.json LOAD_SIDE=$1 LOAD_RUN=$run LOAD_PORT=$PORT LOAD_DB=$DB \
         LOAD_ACTIONS_OUT=$OUT/$4-actions.json \
         "$TOOL_VENV/bin/locust" -f "$REPO_DIR/tools/locustfile.py" --headless \
-        --users "$2" --spawn-rate "$2" --run-time "${3}s" \
-        --stop-timeout 30 --csv "$OUT/$4" --only-summary --loglevel WARNING \
+        --users "$2" --spawn-rate "$LOAD_SPAWN_RATE" --run-time "$(($3 + $2 / LOAD_SPAWN_RATE))s" \
+        --reset-stats --stop-timeout 30 --csv "$OUT/$4" --only-summary --loglevel WARNING \
         > "$OUT/$4.log" 2>&1 || true
     run=$((run + 1))
 }
