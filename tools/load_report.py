@@ -83,7 +83,7 @@ def render(args):
         "## Load test (make load)",
         "",
         f"`make load` (tools/load.sh, tools/locustfile.py on OdooLocust 2.0 / Locust): "
-        f"`odoo-bin --workers 2` on {args.n:,} funnel contacts (tools/bench.py's data set) and "
+        f"Odoo {args.series} `odoo-bin --workers 2` on {args.n:,} funnel contacts (tools/bench.py's data set) and "
         f"{args.n:,} open opportunities in one database, {args.sales_users} sales users (CRM+ "
         f"user, Sales: own documents) over JSON-RPC, {args.duration} s per run and side, think "
         "time 1–3 s. The mix per user: open the board 2, open a contact 6, advance 4, close "
@@ -153,6 +153,7 @@ def main():
     parser.add_argument("--users", nargs="+", type=int, required=True)
     parser.add_argument("--duration", type=int, required=True)
     parser.add_argument("--sales-users", type=int, required=True)
+    parser.add_argument("--series", default=os.environ.get("ODOO_SERIES", "18.0"))
     parser.add_argument("--load", nargs=2, default=("unknown", "unknown"))
     parser.add_argument("--doc", help="doc/benchmarks.md: write the section there")
     args = parser.parse_args()
