@@ -82,8 +82,9 @@ def render(args):
         BEGIN,
         "## Load test (make load)",
         "",
-        f"`make load` (tools/load.sh, tools/locustfile.py on OdooLocust 2.0 / Locust): "
-        f"Odoo {args.series} `odoo-bin --workers 2` on {args.n:,} funnel contacts (tools/bench.py's data set) and "
+        "`make load` (tools/load.sh, tools/locustfile.py on OdooLocust 2.0 / Locust): "
+        f"Odoo {args.series} `odoo-bin --workers 2` on {args.n:,} funnel contacts "
+        "(tools/bench.py's data set) and "
         f"{args.n:,} open opportunities in one database, {args.sales_users} sales users (CRM+ "
         f"user, Sales: own documents) over JSON-RPC, {args.duration} s per run and side, think "
         "time 1–3 s. The mix per user: open the board 2, open a contact 6, advance 4, close "
