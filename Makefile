@@ -2,7 +2,7 @@
 ODOO_SERIES ?= 18.0
 export ODOO_SERIES
 
-.PHONY: run test stress lint bench bench-scale screenshots i18n wheel wheel-test clean
+.PHONY: run test stress lint bench bench-scale load screenshots i18n wheel wheel-test clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
@@ -21,6 +21,9 @@ bench:  ## crm_plus vs Odoo CRM vs plain SQL on BENCH_N (10,000) partners → do
 
 bench-scale:  ## one contact's actions, reports and cron at 10k/100k/1M contacts vs Odoo CRM (SCALE_MAX)
 	@bash tools/bench_scale.sh
+
+load:  ## sales users on odoo-bin --workers 2 (OdooLocust), crm_plus vs Odoo CRM, LOAD_N (100,000) contacts
+	@bash tools/load.sh
 
 i18n:  ## export i18n/crm_plus.pot, merge it into the .po files, report what is untranslated
 	@bash tools/i18n.sh $(I18N_ARGS)

@@ -1893,7 +1893,10 @@ def main():
         path.parent.mkdir(parents=True, exist_ok=True)
         ratios_file = path.parent / f"benchmarks-{series}.json"
         ratios_file.write_text(json.dumps(bench.main_ratios, indent=1, default=str) + "\n")
-        path.write_text(DOC_HEAD + text + "\n")
+        # make load's section (tools/load_report.py) is another tool's measure: it stays.
+        previous = path.read_text() if path.exists() else ""
+        load = re.search(r"<!-- load test: .*?<!-- end of load test -->", previous, re.S)
+        path.write_text(DOC_HEAD + text + "\n" + (f"\n{load.group(0)}\n" if load else ""))
         log(f"results written to {path}")
         update_series_table(path.parent / "benchmarks.md")
     return 0
