@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench-scale: one contact's actions, the reports and the daily cron at 10k, 100k and 1M
 # funnel contacts (SCALE_MAX stops early, e.g. SCALE_MAX=100000), against Odoo CRM in the same
-# database. Outside make test: the 1M data set alone takes a long while to build.
+# database. Outside make test: the 1M data set alone takes a long while to build. SCALE_SIZES
+# picks the sizes (e.g. SCALE_SIZES=1000000).
 source "$(dirname "$0")/env.sh"
 setup_all
 template_db
@@ -15,7 +16,7 @@ clone_template "$BASE"
 log "installing crm_plus and crm in $BASE"
 "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$BASE" -i crm_plus,crm --stop-after-init \
     --log-level=warn --no-http
-for n in 10000 100000 1000000; do
+for n in ${SCALE_SIZES:-10000 100000 1000000}; do
     [ "$n" -le "$SCALE_MAX" ] || break
     db=crm_plus_scale_${n}_$$
     createdb -T "$BASE" "$db"
