@@ -71,6 +71,14 @@ class CrmPlusAccountType(models.Model):
                 lambda p: p.active and p.phase_type == "closing"
             )[:1]
 
+    def _funnel_phases(self):
+        """The type's funnel: its active phases in order (the first is where a contact starts).
+        Empty for no type."""
+        if not self:
+            return self.env["crm.plus.lead.phase"]
+        self.ensure_one()
+        return self.phase_ids.filtered("active").sorted(lambda p: (p.sequence, p.id))
+
     def _compute_partner_count(self):
         counts = dict(
             self.env["res.partner"]._read_group(

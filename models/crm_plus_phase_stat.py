@@ -4,7 +4,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .res_partner import write_grouped
+from .crm_plus_funnel import write_grouped
+from .crm_plus_phase_line import LAST_CLOSE_SQL_ORDER
 
 # Fewer closes than this and the observed rate says more about luck than about the phase.
 MIN_CLOSED = 10
@@ -95,8 +96,7 @@ class CrmPlusPhaseStat(models.Model):
                            l.phase_id, l.close_outcome, l.close_date
                       FROM crm_plus_phase_line AS l
                      WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL %s
-                     ORDER BY l.partner_id, l.account_type_id, l.close_date DESC,
-                              l.date_done DESC NULLS LAST, l.id DESC
+                     ORDER BY l.partner_id, l.account_type_id, %s
                 )
                 SELECT c.company_id, r.phase_id, COUNT(*) AS closed,
                        COUNT(*) FILTER (WHERE c.close_outcome = 'won') AS won
@@ -111,6 +111,7 @@ class CrmPlusPhaseStat(models.Model):
                  GROUP BY c.company_id, r.phase_id
                 """,
                 type_filter,
+                SQL(LAST_CLOSE_SQL_ORDER),
                 since,
             )
         )

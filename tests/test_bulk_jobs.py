@@ -120,7 +120,7 @@ class TestBulkJobs(CrmPlusCase):
 
     def notifications(self, user):
         """(payloads of the bus notices, Inbox messages) sent to ``user`` by the jobs."""
-        self.env.cr.precommit.run()  # the bus writes its notices at commit
+        self.env.cr.flush()  # the bus writes its notices at commit
         notices = [
             json.loads(bus.message)["payload"]
             for bus in self.env["bus.bus"].sudo().search([], order="id")

@@ -37,7 +37,7 @@ class TestQueryCount(CrmPlusCase):
             with self.subTest(step=name, size=size), self.assertQueryCount(self.BUDGETS[name]):
                 step()
                 self.env.flush_all()
-                self.env.cr.precommit.run()
+                self.env.cr.flush()
         self.assertFunnelInvariants(partners)
         self.assertEqual(set(partners.mapped("funnel_state")), {"open"})
         self.assertEqual(partners.lead_phase_id, self.phase_closing)
