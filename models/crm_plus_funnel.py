@@ -14,7 +14,7 @@ Each rule has one definition, here or beside the lines:
 """
 
 from collections import defaultdict
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, time
 
 import pytz
@@ -32,6 +32,8 @@ FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 # The line fields a move back to "to do" or a reopen clears: a line holds a close only while the
 # contact stays closed in it.
 NO_CLOSE = dict.fromkeys(CLOSE_FIELDS, False)
+# The contact's fields the chatter tracks through a funnel change.
+TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
 
 
 def write_grouped(records, updates):
@@ -275,7 +277,8 @@ class CrmPlusFunnel(models.AbstractModel):
             updates.update(self._towards(lines, following[0], now, carry_from=current))
             if following[0]["activity_type_id"]:
                 entered.append(following[0]["id"])
-        self._apply(partners, updates, entered=entered)
+        with self._one_message_each(partners) as funnel:
+            funnel._apply(partners, updates, entered=entered)
         return True
 
     @api.model
@@ -316,7 +319,8 @@ class CrmPlusFunnel(models.AbstractModel):
             updates.update(self._towards(lines, target, now, carry_from=current))
             if target["activity_type_id"]:
                 entered.append(target["id"])
-        self._apply(partners, updates, entered=entered)
+        with self._one_message_each(partners) as funnel:
+            funnel._apply(partners, updates, entered=entered)
         return True
 
     @api.model
@@ -380,9 +384,11 @@ class CrmPlusFunnel(models.AbstractModel):
             partners, close_reason_id, note, close_date, loaded
         )
         body = Markup("<p>%s</p>") % note if note else None
-        self._apply(partners, updates, body=body)
-        if reason.outcome == "won":
-            self._switch_to_won_type(partners, rows)
+        with self._one_message_each(partners, body) as funnel:
+            funnel._apply(partners, updates, body=body)
+            if reason.outcome == "won":
+                # In the same message: closed won, and the type it switched to.
+                funnel._switch_to_won_type(partners, rows)
         return True
 
     @api.model
@@ -410,10 +416,13 @@ class CrmPlusFunnel(models.AbstractModel):
             updates.update(self._towards(funnel, last_close, None, keep_start=True))
             if partner["account_type_id"] != last_close["account_type_id"]:
                 back_to_type[last_close["account_type_id"]].append(partner_id)
-        # Back to the funnel the close happened in first, so that it resumes where it was.
-        for type_id, partner_ids in back_to_type.items():
-            partners.browse(partner_ids).sudo().write({"account_type_id": type_id})
-        self._apply(partners, updates)
+        with self._one_message_each(partners) as funnel:
+            # Back to the funnel the close happened in first, so that it resumes where it was.
+            for type_id, partner_ids in back_to_type.items():
+                funnel.env["res.partner"].browse(partner_ids).sudo().write(
+                    {"account_type_id": type_id}
+                )
+            funnel._apply(partners, updates)
         return True
 
     @api.model
@@ -424,6 +433,11 @@ class CrmPlusFunnel(models.AbstractModel):
         ``were_open``); the lines of other types stay as history."""
         if not partners:
             return
+        with self._one_message_each(partners) as funnel:
+            funnel._sync_lines(partners, were_open)
+
+    @api.model
+    def _sync_lines(self, partners, were_open):
         self._line_model()._funnel_create_missing(partners)
         rows, lines_by_partner = self._load(partners.ids)
         now = fields.Datetime.now()
@@ -544,15 +558,16 @@ class CrmPlusFunnel(models.AbstractModel):
             for partner_id, plan in plans.items()
             for phase, state, values in plan
         ]
-        self._apply(partners, {}, new_lines=requests)
         won = [
             partner_id
             for partner_id, plan in plans.items()
             if any(values.get("close_outcome") == "won" for _phase, _state, values in plan)
         ]
-        if won:
-            rows, _lines = self._load(won)
-            self._switch_to_won_type(partners.browse(won), rows)
+        with self._one_message_each(partners) as funnel:
+            funnel._apply(partners, {}, new_lines=requests)
+            if won:
+                rows, _lines = funnel._load(won)
+                funnel._switch_to_won_type(partners.browse(won), rows)
 
     @api.model
     def _switch_to_won_type(self, partners, rows):
@@ -564,7 +579,7 @@ class CrmPlusFunnel(models.AbstractModel):
             if rows[partner_id]["won_account_type_id"]:
                 by_type[rows[partner_id]["won_account_type_id"]].append(partner_id)
         for type_id, partner_ids in by_type.items():
-            partners.browse(partner_ids).sudo().write({"account_type_id": type_id})
+            self.env["res.partner"].browse(partner_ids).sudo().write({"account_type_id": type_id})
 
     @api.model
     def _won_switches_type(self):
@@ -578,11 +593,10 @@ class CrmPlusFunnel(models.AbstractModel):
     @api.model
     def _apply(self, partners, updates, entered=(), body=None, new_lines=()):
         """Write the decided line changes through the ORM, grouped by values, so that overrides,
-        Automation Rules, recomputes and mail's tracking (of the contacts' fields computed from
-        the lines) see each of them. A change that touches a close moves the suggested-score
-        statistics by these contacts' own contribution. ``entered``: the lines whose phase
-        schedules an activity; ``body``: logged with the contacts' tracking message;
-        ``new_lines``: lines to create, [(partner id, phase, state, values)]."""
+        Automation Rules and recomputes see each of them. A change that touches a close moves
+        the suggested-score statistics by these contacts' own contribution. ``entered``: the
+        lines whose phase schedules an activity; ``body``: logged with the contacts' change;
+        ``new_lines``: lines to create, [(partner id, phase, state[, values])]."""
         lines = self._line_model()
         touches_closes = any(
             len(request) > 3 and request[3].get("close_outcome") for request in new_lines
@@ -608,8 +622,124 @@ class CrmPlusFunnel(models.AbstractModel):
                     )
                     if state == "current" and phase.activity_type_id
                 ]
+            # The contacts' fields follow their lines now, in this context: tracked by mail
+            # (one contact), or not (``mail_notrack``: a batch, or the caller's choice).
+            partners.with_env(self.env).flush_recordset(list(TRACKED_FIELDS))
         if entered:
             lines.browse(entered)._funnel_schedule_phase_activities()
+
+    # ------------------------------------------------------------------ chatter
+
+    @contextmanager
+    def _one_message_each(self, partners, body=None, fnames=TRACKED_FIELDS):
+        """The block's changes to ``partners``, logged: by mail's own tracking for one contact,
+        in one batch for many (``_log_batch``). Yields the state machine to run the block with."""
+        if not self._batch_logged(partners):
+            yield self
+            return
+        before = self._tracked_values(partners, fnames)
+        yield self.with_context(mail_notrack=True)
+        self._log_batch(partners, before, body)
+
+    @api.model
+    def _batch_logged(self, partners):
+        """A move of many contacts at once is logged in one batch (Odoo logs a message per
+        record, each with its own queries): ``mail_notrack`` for their tracked funnel fields,
+        one message per contact with mail's own tracking values. One contact is tracked by
+        mail as any record. ``tracking_disable`` and ``mail_notrack`` log nothing, as anywhere
+        in Odoo (a contact's write of many contacts logs the batch itself: res_partner.py)."""
+        context = self.env.context
+        return (
+            len(partners) > 1
+            and not context.get("tracking_disable")
+            and not context.get("mail_notrack")
+        )
+
+    @api.model
+    def _tracked_values(self, partners, fnames=TRACKED_FIELDS):
+        partners = partners.sudo()
+        partners.fetch(list(fnames))
+        return {partner.id: {fname: partner[fname] for fname in fnames} for partner in partners}
+
+    @api.model
+    def _log_batch(self, partners, before, body=None):
+        """One chatter message per contact whose tracked funnel fields changed since
+        ``before``, with mail's tracking values and the subtype mail would give it
+        (``_track_subtype``), in one create per subtype. The contacts whose followers follow
+        that subtype get it through ``message_post``, as mail notifies them."""
+        if self.env.context.get("mail_notrack") or self.env.context.get("tracking_disable"):
+            return
+        partners = partners.sudo().with_context(mail_notrack=True)
+        fnames = list(next(iter(before.values()), {}))
+        # Computed now, untracked: the change of the whole batch is logged below.
+        partners.flush_recordset(fnames)
+        tracked_fields = partners.fields_get(
+            fnames, attributes=("string", "type", "selection", "currency_field")
+        )
+        by_subtype, tracking = defaultdict(list), {}
+        for partner in partners:
+            changes, commands = partner._mail_track(tracked_fields, before[partner.id])
+            if not changes:
+                continue
+            subtype = partner._track_subtype(
+                {fname: before[partner.id][fname] for fname in changes}
+            )
+            by_subtype[subtype].append(partner.id)
+            tracking[partner.id] = commands
+        if not tracking:
+            return
+        followed = self._followed_subtypes(list(tracking), {s.id for s in by_subtype if s})
+        author = self.env.user.partner_id.id
+        for subtype, partner_ids in by_subtype.items():
+            notify = [pid for pid in partner_ids if subtype and (pid, subtype.id) in followed]
+            for partner_id in notify:
+                partners.browse(partner_id).message_post(
+                    body=body or "",
+                    author_id=author,
+                    subtype_id=subtype.id,
+                    tracking_value_ids=tracking[partner_id],
+                )
+            quiet = partners.browse([pid for pid in partner_ids if pid not in notify])
+            if not quiet:
+                continue
+            messages = quiet._message_log_batch(
+                {partner_id: body or "" for partner_id in quiet.ids}, author_id=author
+            )
+            if subtype:
+                messages.write({"subtype_id": subtype.id, "is_internal": subtype.internal})
+            self.env["mail.tracking.value"].sudo().create(
+                [
+                    dict(command[2], mail_message_id=message.id)
+                    for message, partner_id in zip(messages, quiet.ids, strict=True)
+                    for command in tracking[partner_id]
+                ]
+            )
+
+    @api.model
+    def _followed_subtypes(self, partner_ids, subtype_ids):
+        """{(partner id, subtype id)} of the contacts a follower, other than the author,
+        follows for that subtype: one read for the batch."""
+        if not subtype_ids:
+            return set()
+        followers = (
+            self.env["mail.followers"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "in", partner_ids),
+                    ("subtype_ids", "in", list(subtype_ids)),
+                    ("partner_id", "!=", self.env.user.partner_id.id),
+                ],
+                ["res_id", "subtype_ids"],
+            )
+        )
+        return {
+            (follower.res_id, subtype_id)
+            for follower in followers
+            for subtype_id in follower.subtype_ids.ids
+            if subtype_id in subtype_ids
+        }
 
     @api.model
     def _check_close_date(self, partner_id, close_date, date_start):

@@ -101,13 +101,14 @@ class CrmPlusPhaseStat(models.Model):
                 SELECT c.company_id, r.phase_id, COUNT(*) AS closed,
                        COUNT(*) FILTER (WHERE c.close_outcome = 'won') AS won
                   FROM last_close AS c
-                  JOIN res_partner AS p ON p.id = c.partner_id
                   JOIN crm_plus_phase_line AS r
                     ON r.partner_id = c.partner_id AND r.account_type_id = c.account_type_id
                    AND (r.sequence, r.phase_id) <= (c.sequence, c.phase_id)
                  WHERE c.close_date >= %s
-                   AND NOT (p.funnel_state = 'open'
-                            AND p.account_type_id IS NOT DISTINCT FROM c.account_type_id)
+                   AND NOT EXISTS (SELECT 1 FROM crm_plus_phase_line AS o
+                                    WHERE o.partner_id = c.partner_id AND o.state = 'current'
+                                      AND o.account_type_id = c.account_type_id
+                                      AND o.is_active_funnel)
                  GROUP BY c.company_id, r.phase_id
                 """,
                 type_filter,

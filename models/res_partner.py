@@ -59,6 +59,7 @@ class ResPartner(models.Model):
     account_type_id = fields.Many2one(
         "crm.plus.account.type",
         string="Account Type",
+        check_company=True,
         tracking=True,
         index=True,
         ondelete="restrict",
@@ -94,6 +95,7 @@ class ResPartner(models.Model):
     lead_phase_id = fields.Many2one(
         "crm.plus.lead.phase",
         string="Lead Phase",
+        check_company=True,
         compute="_compute_funnel",
         inverse="_inverse_funnel",
         store=True,
@@ -124,6 +126,7 @@ class ResPartner(models.Model):
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason",
         string="Close Reason",
+        check_company=True,
         compute="_compute_funnel",
         inverse="_inverse_funnel",
         store=True,
@@ -594,6 +597,7 @@ class ResPartner(models.Model):
         self._funnel_check_field_access(vals_list)
         vals_list = self._funnel_enter_at_create(vals_list)
         partners = super().create(vals_list)
+        partners._funnel_check_company()
         # The inverse gave the contacts created in a funnel their lines: their fields, given or
         # not, are what the lines say.
         with_type = partners.sudo().filtered("account_type_id")
@@ -639,12 +643,26 @@ class ResPartner(models.Model):
                 self.sudo().filtered(lambda p: p.account_type_id.id != vals["account_type_id"]).ids
             )
             were_open = type_changed.sudo().filtered(lambda p: p.funnel_state == "open")
-        result = super().write(vals)
-        if type_changed:
-            self.env["crm.plus.funnel"]._sync(type_changed, were_open=set(were_open.ids))
-        if type_changed or set(HISTORY_FIELDS).intersection(vals):
-            self._funnel_recompute(self)
+        funnel = self.env["crm.plus.funnel"]
+        if not {"account_type_id", *HISTORY_FIELDS}.intersection(vals):
+            return super().write(vals)
+        # Many contacts moved at once (the bulk wizard, won closes, a drag of a selection, an
+        # import that updates them) are logged in one batch, one message per contact, as the
+        # state machine's own actions are; one contact by mail's tracking.
+        with funnel._one_message_each(self, fnames=list(self._track_get_fields())) as funnel:
+            partners = self.with_env(funnel.env)
+            result = super(ResPartner, partners).write(vals)
+            if type_changed:
+                funnel._sync(type_changed.with_env(funnel.env), were_open=set(were_open.ids))
+            partners._funnel_check_company()
+            self._funnel_recompute(partners)
         return result
+
+    def _funnel_check_company(self):
+        """check_company on the funnel's fields: 19.0's contacts check it themselves (as Odoo
+        checks it on create and write), 18.0's do not."""
+        if not self._check_company_auto:
+            self._check_company(["account_type_id", "lead_phase_id", "close_reason_id"])
 
     @api.model
     def _funnel_recompute(self, partners):
