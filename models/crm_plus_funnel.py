@@ -126,10 +126,10 @@ class CrmPlusFunnel(models.AbstractModel):
     def _check_open(self, partner, lines, action):
         """The contact's current line; a clear refusal when it has none. ``action``: advance,
         move or close (one whole sentence each, for translators)."""
-        name = self._name_of(partner["id"])
         current, last_close = current_and_last_close(lines)
         if current:
             return current
+        name = self._name_of(partner["id"])
         if last_close:
             state = dict(
                 self.env["res.partner"]._fields["funnel_state"]._description_selection(self.env)

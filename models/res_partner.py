@@ -271,6 +271,9 @@ class ResPartner(models.Model):
         self.phase_line_ids.fetch(
             [fname.split(".", 1)[1] for fname in LINE_DEPENDENCIES] + ["partner_id"]
         )
+        # The figures' currency, for the whole batch: the flush of a monetary value asks it
+        # record by record.
+        self.mapped("funnel_currency_id")
         no_line = self.env["crm.plus.phase.line"]
         for partner in self:
             current, last_close = current_and_last_close(partner.phase_line_ids)
