@@ -472,12 +472,9 @@ class CrmPlusFunnel(models.AbstractModel):
     @api.model
     def _set_from_contacts_checked(self, partners):
         loaded = rows, lines_by_partner = self._load(partners.ids)
+        # A contact without any line yet (a new one): its values are its history.
         new = partners.browse(
-            [
-                partner_id
-                for partner_id in partners.ids
-                if not self._funnel_of(rows[partner_id], lines_by_partner[partner_id])
-            ]
+            [partner_id for partner_id in partners.ids if not lines_by_partner[partner_id]]
         )
         plans = self.env["crm.plus.funnel.import"]._plans(new) if new else {}
         if plans:

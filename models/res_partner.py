@@ -670,7 +670,9 @@ class ResPartner(models.Model):
     @api.model
     def _funnel_recompute(self, partners):
         # A written value of a field computed from the lines is kept from recomputation while
-        # its inverse runs; the lines decide it once the write is done.
+        # its inverse runs; the lines decide it once the write is done, and so every field
+        # that depends on it (the stale deadline, a Studio field...).
+        partners.modified(DERIVED_FIELDS)
         for fname in DERIVED_FIELDS:
             self.env.add_to_compute(self._fields[fname], partners)
 
