@@ -1,11 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..compat import sql_constraints
 from .funnel_guard import PHASE_CHECK_DEFERRED
 
 
-@sql_constraints
 class CrmPlusAccountType(models.Model):
     _name = "crm.plus.account.type"
     _inherit = ["crm.plus.code.mixin", "mail.thread"]
@@ -43,14 +41,6 @@ class CrmPlusAccountType(models.Model):
         help="Suggested for new contacts created from the web client.",
     )
     partner_count = fields.Integer(compute="_compute_partner_count", string="Partners")
-
-    _sql_constraints = [
-        (
-            "won_type_not_self",
-            "CHECK (won_account_type_id IS NULL OR won_account_type_id != id)",
-            "An account type cannot switch to itself when won.",
-        ),
-    ]
 
     def init(self):
         self._init_code_index()

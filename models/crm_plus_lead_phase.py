@@ -1,12 +1,11 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..compat import NAME_SEARCH_DOMAIN, domain_and, sql_constraints
+from ..compat import NAME_SEARCH_DOMAIN, domain_and
 from .funnel_guard import phase_check_deferred
 from .ir_fields_converter import ROW_ACCOUNT_TYPE
 
 
-@sql_constraints
 class CrmPlusLeadPhase(models.Model):
     _name = "crm.plus.lead.phase"
     _inherit = ["crm.plus.code.mixin"]
@@ -49,23 +48,8 @@ class CrmPlusLeadPhase(models.Model):
         string="Activity Due In (days)", default=0, aggregator=None
     )
 
-    _sql_constraints = [
-        (
-            "default_score_range",
-            "CHECK (default_score BETWEEN 1 AND 100)",
-            "The default score of a lead phase must be between 1 and 100.",
-        ),
-        (
-            "stale_after_days_positive",
-            "CHECK (stale_after_days IS NULL OR stale_after_days >= 0)",
-            "Stale after (days) cannot be negative.",
-        ),
-        (
-            "activity_delay_positive",
-            "CHECK (activity_delay_days >= 0)",
-            "The activity delay cannot be negative.",
-        ),
-    ]
+    # The ranges of the scores and days are checked once, by _check_default_score and
+    # _check_days, with the phase named in the user's language.
 
     def init(self):
         self._init_code_index()

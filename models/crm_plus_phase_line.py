@@ -169,17 +169,6 @@ class CrmPlusPhaseLine(models.Model):
             "UNIQUE (partner_id, phase_id)",
             "A partner has only one line per lead phase.",
         ),
-        ("score_range", "CHECK (score BETWEEN 1 AND 100)", "The score must be between 1 and 100."),
-        (
-            "forecast_positive",
-            "CHECK (forecast_value >= 0)",
-            "The forecast value cannot be negative.",
-        ),
-        (
-            "recurring_positive",
-            "CHECK (recurring_value >= 0)",
-            "The recurring value cannot be negative.",
-        ),
     ]
 
     def init(self):

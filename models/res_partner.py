@@ -6,7 +6,6 @@ hands the change to the state machine (crm.plus.funnel). The suggested score, th
 and the health bands are computed here too, from their single definitions.
 """
 
-from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 import pytz
@@ -352,64 +351,8 @@ class ResPartner(models.Model):
                 else False
             )
 
-    @api.model
-    def _funnel_suggestion_keys(self, predicate):
-        """{company id or None: [phase ids]} whose suggestion satisfies ``predicate``."""
-        stats = self.env["crm.plus.phase.stat"].sudo()
-        stats.flush_model()
-        self.env.cr.execute(
-            "SELECT company_id, phase_id, suggested_score FROM crm_plus_phase_stat "
-            "WHERE suggested_score > 0"
-        )
-        keys = defaultdict(list)
-        for company_id, phase_id, score in self.env.cr.fetchall():
-            if predicate(score):
-                keys[company_id].append(phase_id)
-        return keys
-
-    @api.model
-    def _funnel_suggestion_domain(self, keys):
-        """The open contacts whose (company, phase) is in ``keys``."""
-        return domain_and(
-            [
-                [("funnel_state", "=", "open")],
-                domain_or(
-                    [
-                        [("company_id", "=", company_id or False), ("lead_phase_id", "in", ids)]
-                        for company_id, ids in keys.items()
-                    ]
-                    or [FALSE_DOMAIN]
-                ),
-            ]
-        )
-
     def _search_funnel_suggested_score(self, operator, value):
-        comparisons = {
-            "=": lambda a, b: a == b,
-            "!=": lambda a, b: a != b,
-            "<": lambda a, b: a < b,
-            "<=": lambda a, b: a <= b,
-            ">": lambda a, b: a > b,
-            ">=": lambda a, b: a >= b,
-        }
-        # 0 is how an Integer field holds "none": the scores themselves run from 1 to 100.
-        if (value is False or value is None or value == 0) and operator in ("=", "!="):
-            with_score = self._funnel_suggestion_domain(self._funnel_suggestion_keys(bool))
-            return with_score if operator == "!=" else ["!", *with_score]
-        if operator in ("in", "not in") and isinstance(value, (list, tuple)):
-            wanted = set(value)
-            keys = self._funnel_suggestion_keys(lambda score: score in wanted)
-            domain = self._funnel_suggestion_domain(keys)
-            return domain if operator == "in" else ["!", *domain]
-        if operator not in comparisons or isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(
-                self.env._(
-                    "The suggested score is compared with a whole number (=, !=, <, <=, >, >=)."
-                )
-            )
-        compare = comparisons[operator]
-        keys = self._funnel_suggestion_keys(lambda score: compare(score, value))
-        return self._funnel_suggestion_domain(keys)
+        return self.env["crm.plus.phase.stat"]._contacts_domain(operator, value)
 
     @api.depends("funnel_state", "funnel_phase_date_start", "lead_phase_id.stale_after_days")
     def _compute_funnel_stale_deadline(self):
