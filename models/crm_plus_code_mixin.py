@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .funnel_guard import values_checked_by_the_orm
+
 
 def _escape_like(value):
     return value.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
@@ -20,6 +22,15 @@ class CrmPlusCodeMixin(models.AbstractModel):
         index=True,
         help="Short unique code (per company, case-insensitive), e.g. LEAD.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        with values_checked_by_the_orm():
+            return super().create(vals_list)
+
+    def write(self, vals):
+        with values_checked_by_the_orm():
+            return super().write(vals)
 
     def _code_company(self):
         return self.company_id

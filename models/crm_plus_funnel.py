@@ -124,8 +124,8 @@ class CrmPlusFunnel(models.AbstractModel):
         partners.check_access("write")
 
     def _check_open(self, partner, lines, action):
-        """The contact's current line; a clear refusal when it has none. ``action``: advance,
-        move or close (one whole sentence each, for translators)."""
+        """The contact's current line (``lines``: all its lines); a clear refusal when it has
+        none. ``action``: advance, move or close (one whole sentence each, for translators)."""
         current, last_close = current_and_last_close(lines)
         if current:
             return current
@@ -255,7 +255,7 @@ class CrmPlusFunnel(models.AbstractModel):
         for partner_id in partners.ids:
             partner = rows[partner_id]
             lines = self._funnel_of(partner, lines_by_partner[partner_id])
-            current = self._check_open(partner, lines, "advance")
+            current = self._check_open(partner, lines_by_partner[partner_id], "advance")
             if current["phase_type"] == "closing":
                 raise UserError(
                     self.env._(
@@ -312,7 +312,7 @@ class CrmPlusFunnel(models.AbstractModel):
                     )
                 )
             lines = self._funnel_of(partner, lines_by_partner[partner_id])
-            current = self._check_open(partner, lines, "move")
+            current = self._check_open(partner, lines_by_partner[partner_id], "move")
             if current["phase_id"] == phase.id:
                 continue
             target = next(line for line in lines if line["phase_id"] == phase.id)
@@ -329,10 +329,7 @@ class CrmPlusFunnel(models.AbstractModel):
         self._check_access(partners)
         rows, lines_by_partner = self._load(partners.ids)
         for partner_id in partners.ids:
-            partner = rows[partner_id]
-            self._check_open(
-                partner, self._funnel_of(partner, lines_by_partner[partner_id]), "close"
-            )
+            self._check_open(rows[partner_id], lines_by_partner[partner_id], "close")
 
     @api.model
     def _close_plan(self, partners, close_reason_id, note=None, close_date=None, loaded=None):
@@ -349,7 +346,7 @@ class CrmPlusFunnel(models.AbstractModel):
         for partner_id in partners.ids:
             partner = rows[partner_id]
             lines = self._funnel_of(partner, lines_by_partner[partner_id])
-            current = self._check_open(partner, lines, "close")
+            current = self._check_open(partner, lines_by_partner[partner_id], "close")
             if reason.outcome == "won":
                 self._check_won_from_closing(
                     partner_id,
@@ -528,7 +525,7 @@ class CrmPlusFunnel(models.AbstractModel):
                         )
                     )
             elif partner.lead_phase_id or reason or state:
-                self._check_open(rows[partner.id], [], "move")
+                self._check_open(rows[partner.id], lines, "move")
         for phase, partner_ids in moves.items():
             self._move(partners.browse(partner_ids), phase, loaded)
         for (reason_id, close_date), partner_ids in closes.items():

@@ -8,7 +8,7 @@ from odoo.tools import SQL, format_datetime
 from odoo.tools.sql import create_index
 
 from ..compat import sql_constraints
-from .funnel_guard import is_funnel_op
+from .funnel_guard import is_funnel_op, values_checked_by_the_orm
 
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 
@@ -463,19 +463,20 @@ class CrmPlusPhaseLine(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        dates = (
-            {}
-            if is_funnel_op(self.env)
-            else {fname: vals[fname] for fname in CORRECTABLE_DATES if fname in vals}
-        )
-        if not dates:
-            self._check_funnel_managed(vals)
-            return super().write(vals)
-        self._check_funnel_managed({k: v for k, v in vals.items() if k not in dates})
-        before = self._funnel_check_date_correction(dates)
-        result = super().write(vals)
-        self._funnel_log_date_correction(before)
-        return result
+        with values_checked_by_the_orm():
+            dates = (
+                {}
+                if is_funnel_op(self.env)
+                else {fname: vals[fname] for fname in CORRECTABLE_DATES if fname in vals}
+            )
+            if not dates:
+                self._check_funnel_managed(vals)
+                return super().write(vals)
+            self._check_funnel_managed({k: v for k, v in vals.items() if k not in dates})
+            before = self._funnel_check_date_correction(dates)
+            result = super().write(vals)
+            self._funnel_log_date_correction(before)
+            return result
 
     def _funnel_check_date_correction(self, dates):
         """A manager's correction of ``dates`` (date_start / date_done): started no later than

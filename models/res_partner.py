@@ -23,6 +23,7 @@ from ..compat import (
 )
 from .crm_plus_funnel_import import HISTORY_FIELDS
 from .crm_plus_phase_line import current_and_last_close
+from .funnel_guard import values_checked_by_the_orm
 
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 MANAGER_GROUP = "crm_plus.group_crm_plus_manager"
@@ -540,19 +541,20 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        self._funnel_check_field_access(vals_list)
-        vals_list = self._funnel_enter_at_create(vals_list)
-        partners = super().create(vals_list)
-        partners._funnel_check_company()
-        # The inverse gave the contacts created in a funnel their lines: their fields, given or
-        # not, are what the lines say.
-        with_type = partners.sudo().filtered("account_type_id")
-        if with_type:
-            self._funnel_recompute(with_type)
-            # Computed now, within the create: Automation Rules see a contact created in its
-            # first phase, one event, not a create then a change.
-            with_type.flush_recordset(list(DERIVED_FIELDS))
-        return partners
+        with values_checked_by_the_orm():
+            self._funnel_check_field_access(vals_list)
+            vals_list = self._funnel_enter_at_create(vals_list)
+            partners = super().create(vals_list)
+            partners._funnel_check_company()
+            # The inverse gave the contacts created in a funnel their lines: their fields, given or
+            # not, are what the lines say.
+            with_type = partners.sudo().filtered("account_type_id")
+            if with_type:
+                self._funnel_recompute(with_type)
+                # Computed now, within the create: Automation Rules see a contact created in its
+                # first phase, one event, not a create then a change.
+                with_type.flush_recordset(list(DERIVED_FIELDS))
+            return partners
 
     @api.model
     def _funnel_enter_at_create(self, vals_list):
@@ -582,27 +584,30 @@ class ResPartner(models.Model):
         return result
 
     def write(self, vals):
-        self._funnel_check_field_access([vals])
-        type_changed = were_open = self.browse()
-        if "account_type_id" in vals:
-            type_changed = self.browse(
-                self.sudo().filtered(lambda p: p.account_type_id.id != vals["account_type_id"]).ids
-            )
-            were_open = type_changed.sudo().filtered(lambda p: p.funnel_state == "open")
-        funnel = self.env["crm.plus.funnel"]
-        if not {"account_type_id", *HISTORY_FIELDS}.intersection(vals):
-            return super().write(vals)
-        # Many contacts moved at once (the bulk wizard, won closes, a drag of a selection, an
-        # import that updates them) are logged in one batch, one message per contact, as the
-        # state machine's own actions are; one contact by mail's tracking.
-        with funnel._one_message_each(self, fnames=list(self._track_get_fields())) as funnel:
-            partners = self.with_env(funnel.env)
-            result = super(ResPartner, partners).write(vals)
-            if type_changed:
-                funnel._sync(type_changed.with_env(funnel.env), were_open=set(were_open.ids))
-            partners._funnel_check_company()
-            self._funnel_recompute(partners)
-        return result
+        with values_checked_by_the_orm():
+            self._funnel_check_field_access([vals])
+            type_changed = were_open = self.browse()
+            if "account_type_id" in vals:
+                type_changed = self.browse(
+                    self.sudo()
+                    .filtered(lambda p: p.account_type_id.id != vals["account_type_id"])
+                    .ids
+                )
+                were_open = type_changed.sudo().filtered(lambda p: p.funnel_state == "open")
+            funnel = self.env["crm.plus.funnel"]
+            if not {"account_type_id", *HISTORY_FIELDS}.intersection(vals):
+                return super().write(vals)
+            # Many contacts moved at once (the bulk wizard, won closes, a drag of a selection, an
+            # import that updates them) are logged in one batch, one message per contact, as the
+            # state machine's own actions are; one contact by mail's tracking.
+            with funnel._one_message_each(self, fnames=list(self._track_get_fields())) as funnel:
+                partners = self.with_env(funnel.env)
+                result = super(ResPartner, partners).write(vals)
+                if type_changed:
+                    funnel._sync(type_changed.with_env(funnel.env), were_open=set(were_open.ids))
+                partners._funnel_check_company()
+                self._funnel_recompute(partners)
+            return result
 
     def _funnel_check_company(self):
         """check_company on the funnel's fields: 19.0's contacts check it themselves (as Odoo
@@ -654,6 +659,10 @@ class ResPartner(models.Model):
         # contact outside a funnel, so installing on a database of existing contacts neither
         # recomputes nor rewrites them (their write_date stays).
         for column, column_type in (
+            ("lead_phase_id", "int4"),
+            ("funnel_state", "varchar"),
+            ("close_reason_id", "int4"),
+            ("close_date", "date"),
             ("funnel_score", "int4"),
             ("funnel_forecast_value", "numeric"),
             ("funnel_recurring_value", "numeric"),
