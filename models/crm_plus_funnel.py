@@ -345,7 +345,6 @@ class CrmPlusFunnel(models.AbstractModel):
         updates = {}
         for partner_id in partners.ids:
             partner = rows[partner_id]
-            lines = self._funnel_of(partner, lines_by_partner[partner_id])
             current = self._check_open(partner, lines_by_partner[partner_id], "close")
             if reason.outcome == "won":
                 self._check_won_from_closing(
