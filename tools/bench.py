@@ -546,7 +546,8 @@ class Bench:
         automated one.
 
         Created under tracking_disable (as Odoo's own crm tests and the importer do: 15 ms per
-        lead otherwise, mostly the "you have been assigned" e-mail queued per lead), then given
+        lead otherwise, mostly the salesperson's subscription and "you have been assigned"
+        e-mail, one lead at a time), then given
         what the chatter would have left, in batches: the creator and the salesperson as
         followers with their default subtypes, and a creation note. The history is closed with
         tracking on, so the won/lost messages and their notifications are real."""
@@ -1661,8 +1662,9 @@ def anchor_finding(bench):
   ({d.get('orm_automated', 0):,} of {n:,}, {d.get('orm_avg_probability', 0)} % on average).
   Built in {d.get('orm_build_seconds', 0):.0f} s. Creation runs under `tracking_disable` (as
   Odoo's crm tests and the importer do) and the followers and creation notes are then added by
-  batch: created one by one with tracking, a lead costs ~15 ms, most of it the "you have been
-  assigned" e-mail queued to its salesperson, which leaves nothing a later stage write reads.
+  batch: created with tracking, a lead costs ~15 ms, most of it subscribing its salesperson and
+  queuing the "you have been assigned" e-mail, one lead at a time; a stage write reads neither
+  that e-mail nor the notification.
 
 Finding: **no lead data shape removes Odoo CRM's queries per lead**. The stage write itself
 is batched: {per_lead('crm_orm_advance_nochatter')} (the grouped UPDATE of `stage_id`,
@@ -1677,15 +1679,17 @@ message's partners and the followers to notify. On SQL-built leads: {per_lead('c
 on ORM-built leads with followers, history and scoring frequencies: {per_lead('crm_orm_advance')}.
 Followers without the "Stage Changed" subtype (the default), PLS frequencies, e-mails, phones,
 salespeople and teams change no query count; a follower subscribed to stage changes would
-add a notification (and an e-mail or inbox entry) per lead on top. A stage write of ~0.25 ms per
-lead is what one measures when the timing stops before the commit (or runs under
+add a notification (and an e-mail or inbox entry) per lead on top. The stage write's own cost
+above is what one measures when the timing stops before the commit (or runs under
 `tracking_disable` / `mail_notrack`): the "Stage Changed" messages are then not counted.
 
 **Which anchor a user's database resembles: the ORM-built one** (leads with followers,
 creation notes, a won/lost history and scoring frequencies, the probability left to predictive
-scoring). It costs the same per stage write as the SQL-built one, so both ratios hold; the
-targets are taken against it, with mail's tracking counted on both sides (crm_plus's advance
-posts its message per contact in the same precommit hook)."""
+scoring). Its stage write makes the same queries per lead as the SQL-built one's; their times
+differ by what the extra rows cost the same statements (the followers to notify, larger mail
+tables) and by the machine's load during each run. The targets are taken against it, with
+mail's tracking counted on both sides (crm_plus's advance posts its message per contact in the
+same precommit hook)."""
 
 
 def render(bench, info, total_seconds, load_end):
