@@ -10,7 +10,8 @@ Each rule has one definition, here or beside the lines:
 - the line states along the phases (done / current / todo): ``_towards``;
 - the last close of a contact: ``crm_plus_phase_line.last_close_key`` / ``LAST_CLOSE_SQL_ORDER``;
 - the first active phase of a type: ``crm.plus.account.type._funnel_phases``;
-- won only from the closing phase: ``_check_won_from_closing``.
+- won only from the closing phase: ``_check_won_from_closing``;
+- a close's reason, outcome and date: ``_check_close_values``, ``_check_close_date``.
 """
 
 from collections import defaultdict
@@ -160,30 +161,53 @@ class CrmPlusFunnel(models.AbstractModel):
         }
         raise UserError(messages[action] % {"partner": name, "type": type_name})
 
-    def _check_won_from_closing(self, partner_id, type_id, phase_type, phase_name):
-        """A deal is won from its type's closing phase only; lost from any phase."""
-        if phase_type == "closing":
+    def _check_won_from_closing(self, name, account_type, phase):
+        """A deal is won from its type's closing phase only; lost from any phase. ``name``:
+        the contact's, for the message."""
+        if phase.phase_type == "closing":
             return
-        account_type = self.env["crm.plus.account.type"].sudo().browse(type_id)
-        closing = account_type.closing_phase_id
+        closing = account_type.sudo().closing_phase_id
         if not closing:
             raise UserError(
                 self.env._(
                     "%(partner)s cannot be closed as won: its account type %(type)s has no "
                     "closing phase yet. Add one in Configuration → Lead phases.",
-                    partner=self._name_of(partner_id),
-                    type=account_type.name,
+                    partner=name,
+                    type=account_type.sudo().name,
                 )
             )
         raise UserError(
             self.env._(
                 "%(partner)s can only be closed as won from the closing phase (%(closing)s); it "
                 "is in %(phase)s. A lost close is possible from any phase.",
-                partner=self._name_of(partner_id),
+                partner=name,
                 closing=closing.name,
-                phase=phase_name,
+                phase=phase.sudo().name,
             )
         )
+
+    @api.model
+    def _check_close_values(self, name, state, reason, close_date):
+        """A close given as values (an import row, a write of the contact's fields): a won or
+        lost state or a close date needs a reason, and the reason's outcome is the state."""
+        if (state in ("won", "lost") or close_date) and not reason:
+            raise ValidationError(
+                self.env._("%s: a closed deal needs its close reason (won or lost).", name)
+            )
+        if reason and state and state != reason.outcome:
+            states = dict(
+                self.env["res.partner"]._fields["funnel_state"]._description_selection(self.env)
+            )
+            raise ValidationError(
+                self.env._(
+                    "%(partner)s: the close reason %(reason)s is a %(reason_outcome)s reason, but "
+                    "the funnel state is %(state)s.",
+                    partner=name,
+                    reason=reason.name,
+                    reason_outcome=states[reason.outcome],
+                    state=states[state],
+                )
+            )
 
     @api.model
     def _check_reason(self, close_reason_id):
@@ -348,14 +372,15 @@ class CrmPlusFunnel(models.AbstractModel):
             current = self._check_open(partner, lines_by_partner[partner_id], "close")
             if reason.outcome == "won":
                 self._check_won_from_closing(
-                    partner_id,
-                    partner["account_type_id"],
-                    current["phase_type"],
-                    self.env["crm.plus.lead.phase"].browse(current["phase_id"]).name,
+                    self._name_of(partner_id),
+                    self.env["crm.plus.account.type"].browse(partner["account_type_id"]),
+                    self.env["crm.plus.lead.phase"].browse(current["phase_id"]),
                 )
             day = close_date or today
             if close_date:
-                self._check_close_date(partner_id, close_date, current["date_start"])
+                self._check_close_date(
+                    self._name_of(partner_id), close_date, current["date_start"]
+                )
             done = now
             if close_date:
                 # A close dated in the past: the phase was completed that day.
@@ -485,25 +510,9 @@ class CrmPlusFunnel(models.AbstractModel):
             state = partner.funnel_state or False
             reason = partner.close_reason_id
             if current:
+                self._check_close_values(partner.display_name, state, reason, partner.close_date)
                 if reason:
-                    if state and state != reason.outcome:
-                        raise ValidationError(
-                            self.env._(
-                                "%(partner)s: the close reason %(reason)s does not give the "
-                                "funnel state %(state)s.",
-                                partner=partner.display_name,
-                                reason=reason.name,
-                                state=state,
-                            )
-                        )
                     closes[reason.id, partner.close_date or None].append(partner.id)
-                elif state in ("won", "lost") or partner.close_date:
-                    raise ValidationError(
-                        self.env._(
-                            "%s: a close needs its close reason (won or lost).",
-                            partner.display_name,
-                        )
-                    )
                 elif partner.lead_phase_id.id != current["phase_id"]:
                     moves[partner.lead_phase_id].append(partner.id)
                 elif partner.funnel_phase_date_start != current["date_start"]:
@@ -735,13 +744,14 @@ class CrmPlusFunnel(models.AbstractModel):
         }
 
     @api.model
-    def _check_close_date(self, partner_id, close_date, date_start):
+    def _check_close_date(self, name, close_date, date_start):
+        """A close date is neither in the future nor before the phase started."""
         today = fields.Date.context_today(self)
         if close_date > today:
             raise ValidationError(
                 self.env._(
                     "%(partner)s: the close date (%(date)s) is in the future.",
-                    partner=self._name_of(partner_id),
+                    partner=name,
                     date=fields.Date.to_string(close_date),
                 )
             )
@@ -749,7 +759,7 @@ class CrmPlusFunnel(models.AbstractModel):
             raise ValidationError(
                 self.env._(
                     "%(partner)s: the close date (%(date)s) is before the phase started.",
-                    partner=self._name_of(partner_id),
+                    partner=name,
                     date=fields.Date.to_string(close_date),
                 )
             )

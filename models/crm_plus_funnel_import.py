@@ -69,7 +69,6 @@ class CrmPlusFunnelImport(models.AbstractModel):
 
         now = fields.Datetime.now()
         today = fields.Date.context_today(self)
-        states = dict(env["res.partner"]._fields["funnel_state"]._description_selection(env))
         phases = account_type.exists()._funnel_phases() if account_type else phase.browse()
         if not phases and account_type and reason.outcome == "won":
             # A won deal whose type switched when won (Lead → Customer), as an export gives it:
@@ -110,49 +109,17 @@ class CrmPlusFunnelImport(models.AbstractModel):
                     ),
                 )
             )
-        if (state in ("won", "lost") or close_date) and not reason:
-            refuse(env._("a closed deal needs its Close Reason (won or lost)."))
+        funnel._check_close_values(name, state, reason, close_date)
         done = None
         if reason:
             if not reason.exists():
                 refuse(env._("this close reason does not exist (anymore)."))
             if not reason.active:
                 refuse(env._("the close reason %s is archived.", reason.name))
-            if state and state != reason.outcome:
-                refuse(
-                    env._(
-                        "the close reason %(reason)s is a %(reason_outcome)s reason, but the "
-                        "funnel state is %(state)s.",
-                        reason=reason.name,
-                        reason_outcome=states[reason.outcome],
-                        state=states[state],
-                    )
-                )
             close_date = close_date or today
-            if close_date > today:
-                refuse(
-                    env._(
-                        "the Close Date (%s) is in the future.", fields.Date.to_string(close_date)
-                    )
-                )
-            if start and close_date < fields.Date.context_today(self, start):
-                refuse(
-                    env._(
-                        "the deal was closed on %(close)s, before it entered %(phase)s (In Phase "
-                        "Since).",
-                        close=fields.Date.to_string(close_date),
-                        phase=phase.name,
-                    )
-                )
-            if reason.outcome == "won" and phase.phase_type != "closing":
-                refuse(
-                    env._(
-                        "a won deal is closed from the closing phase (%(closing)s), not from "
-                        "%(phase)s; a lost one from any phase.",
-                        closing=account_type.closing_phase_id.name or env._("none"),
-                        phase=phase.name,
-                    )
-                )
+            funnel._check_close_date(name, close_date, start)
+            if reason.outcome == "won":
+                funnel._check_won_from_closing(name, account_type, phase)
             done = min(max(start or now, funnel._day_start(close_date)), now)
             start = start or done
         start = start or now

@@ -1,5 +1,5 @@
 from odoo import api, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from .crm_plus_funnel_import import HISTORY_FIELDS
 
@@ -31,7 +31,7 @@ class IrFieldsConverter(models.AbstractModel):
             if any(converted.get(fname) for fname in HISTORY_FIELDS):
                 try:
                     self.env["crm.plus.funnel.import"]._plan(converted)
-                except ValidationError as error:
+                except UserError as error:
                     # Reported on its row, as a value the importer cannot convert; the row's
                     # funnel columns are left out, and nothing is imported.
                     log("lead_phase_id", ValidationError(str(error.args[0]).replace("%", "%%")))

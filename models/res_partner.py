@@ -38,6 +38,10 @@ DERIVED_FIELDS = (
     "funnel_recurring_value",
     "funnel_weighted_value",
 )
+# The contact's fields that the lines decide (_compute_funnel), and those a user writes too:
+# their inverse hands the change to the state machine.
+FROM_LINES = {"compute": "_compute_funnel", "store": True}
+FROM_LINES_WRITABLE = dict(FROM_LINES, inverse="_inverse_funnel", readonly=False)
 LINE_DEPENDENCIES = (
     "phase_line_ids.state",
     "phase_line_ids.is_active_funnel",
@@ -96,10 +100,7 @@ class ResPartner(models.Model):
         "crm.plus.lead.phase",
         string="Lead Phase",
         check_company=True,
-        compute="_compute_funnel",
-        inverse="_inverse_funnel",
-        store=True,
-        readonly=False,
+        **FROM_LINES_WRITABLE,
         tracking=True,
         index=True,
         copy=False,
@@ -113,10 +114,7 @@ class ResPartner(models.Model):
     )
     funnel_state = fields.Selection(
         [("open", "Open"), ("won", "Won"), ("lost", "Lost")],
-        compute="_compute_funnel",
-        inverse="_inverse_funnel",
-        store=True,
-        readonly=False,
+        **FROM_LINES_WRITABLE,
         tracking=True,
         index=True,
         copy=False,
@@ -127,20 +125,14 @@ class ResPartner(models.Model):
         "crm.plus.close.reason",
         string="Close Reason",
         check_company=True,
-        compute="_compute_funnel",
-        inverse="_inverse_funnel",
-        store=True,
-        readonly=False,
+        **FROM_LINES_WRITABLE,
         tracking=True,
         copy=False,
         ondelete="restrict",
         groups=FUNNEL_GROUP,
     )
     close_date = fields.Date(
-        compute="_compute_funnel",
-        inverse="_inverse_funnel",
-        store=True,
-        readonly=False,
+        **FROM_LINES_WRITABLE,
         copy=False,
         groups=FUNNEL_GROUP,
     )
@@ -150,39 +142,31 @@ class ResPartner(models.Model):
     funnel_currency_id = fields.Many2one(
         "res.currency", compute="_compute_funnel_currency_id", groups=FUNNEL_GROUP
     )
-    funnel_score = fields.Integer(
-        string="Score", compute="_compute_funnel", store=True, groups=FUNNEL_GROUP
-    )
+    funnel_score = fields.Integer(string="Score", **FROM_LINES, groups=FUNNEL_GROUP)
     funnel_forecast_value = fields.Monetary(
         string="Forecast",
-        compute="_compute_funnel",
-        store=True,
+        **FROM_LINES,
         currency_field="funnel_currency_id",
         groups=FUNNEL_GROUP,
     )
     funnel_recurring_value = fields.Monetary(
         string="Recurring (monthly)",
-        compute="_compute_funnel",
-        store=True,
+        **FROM_LINES,
         currency_field="funnel_currency_id",
         groups=FUNNEL_GROUP,
         help="Monthly equivalent of the current phase's recurring value.",
     )
     funnel_weighted_value = fields.Monetary(
         string="Weighted Forecast",
-        compute="_compute_funnel",
-        store=True,
+        **FROM_LINES,
         currency_field="funnel_currency_id",
         groups=FUNNEL_GROUP,
         help="Forecast × score / 100.",
     )
     funnel_phase_date_start = fields.Datetime(
         string="In Phase Since",
-        compute="_compute_funnel",
-        inverse="_inverse_funnel",
-        store=True,
         # Writable for the importer (and a manager's correction of the current phase's start).
-        readonly=False,
+        **FROM_LINES_WRITABLE,
         copy=False,
         groups=FUNNEL_GROUP,
     )

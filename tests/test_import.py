@@ -365,10 +365,10 @@ class TestImport(CrmPlusCase):
         errors = {message["record"]: message for message in self.errors(result)}
         expected = {
             1: "T-Qualification belongs to T-Lead, not to T-Prospect",
-            2: "closed from the closing phase (T-Closing), not from T-Proposal",
+            2: "can only be closed as won from the closing phase (T-Closing); it is in T-Proposal",
             3: "is in the future",
             4: "T-Price is a Lost reason, but the funnel state is Won",
-            5: "before it entered T-Closing",
+            5: "the close date (2025-02-01) is before the phase started",
         }
         self.assertEqual(set(errors), set(expected), result["messages"])
         for record, text in expected.items():
@@ -376,7 +376,8 @@ class TestImport(CrmPlusCase):
             self.assertIn(text, message)
             # Each refusal on its own row (the importer shows "Error at row …"), once.
             self.assertEqual(errors[record]["rows"], {"from": record, "to": record})
-            self.assertTrue(message.startswith(f"{self.bad_rows()[record][0]}: "), message)
+            # It names the contact of its row.
+            self.assertTrue(message.startswith(self.bad_rows()[record][0]), message)
         self.assertEqual(len(self.errors(result)), len(expected), result["messages"])
         self.assertFalse(
             self.Partner.search([("name", "in", [row[0] for row in self.bad_rows()])]),
@@ -393,10 +394,10 @@ class TestImport(CrmPlusCase):
         result = self.Partner.load(FIELDS, rows)
         self.assertIs(result["ids"], False)
         messages = {message["record"]: message["message"] for message in self.errors(result)}
-        self.assertIn("needs its Close Reason", messages[0])
+        self.assertIn("needs its close reason", messages[0])
         self.assertIn("needs an account type", messages[1])
         self.assertIn("T-Customer has no lead phases", messages[2])
-        self.assertIn("Close Date (2099-01-01) is in the future", messages[3])
+        self.assertIn("the close date (2099-01-01) is in the future", messages[3])
 
     def test_test_mode_writes_nothing(self):
         header = (
