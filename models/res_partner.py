@@ -569,7 +569,6 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         with values_checked_by_the_orm():
-            self._funnel_check_field_access([vals])
             type_changed = were_open = self.browse()
             if "account_type_id" in vals:
                 type_changed = self.browse(
@@ -610,8 +609,8 @@ class ResPartner(models.Model):
 
     @api.model
     def _funnel_check_field_access(self, vals_list):
-        """Field groups are enforced by Odoo on write only: a create must not let a user outside
-        CRM+ put a contact in a funnel."""
+        """Odoo enforces field groups on write, not on create: a create must not let a user
+        outside CRM+ put a contact in a funnel."""
         given = {
             fname
             for vals in vals_list
