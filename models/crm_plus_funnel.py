@@ -419,6 +419,7 @@ class CrmPlusFunnel(models.AbstractModel):
         it."""
         self._check_access(partners)
         rows, lines_by_partner = loaded or self._load(partners.ids)
+        now = fields.Datetime.now()
         updates, back_to_type = {}, defaultdict(list)
         for partner_id in partners.ids:
             partner = rows[partner_id]
@@ -434,7 +435,7 @@ class CrmPlusFunnel(models.AbstractModel):
             funnel = [
                 line for line in lines if line["account_type_id"] == last_close["account_type_id"]
             ]
-            updates.update(self._towards(funnel, last_close, None, keep_start=True))
+            updates.update(self._towards(funnel, last_close, now, keep_start=True))
             if partner["account_type_id"] != last_close["account_type_id"]:
                 back_to_type[last_close["account_type_id"]].append(partner_id)
         with self._one_message_each(partners) as funnel:
