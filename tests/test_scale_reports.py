@@ -1,0 +1,121 @@
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import tagged
+from odoo.tools import SQL
+
+from ..models.crm_plus_phase_stat import FULL_RECOUNT_DAYS
+from ..models.funnel_guard import FUNNEL_OP
+from .common import CrmPlusCase
+
+
+@tagged("post_install", "-at_install")
+class TestNightlySuggestedScore(CrmPlusCase):
+    """The nightly suggested-score run moves the stats by the contacts whose close left the
+    window since the last count, and recounts the whole history weekly or when run twice a
+    day; either way the stats are those a recount gives."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.params = cls.env["ir.config_parameter"].sudo()
+        cls.params.set_param("crm_plus.suggestion_window_days", 730)
+        cls.params.set_param("crm_plus.score_from_history", "False")
+        cls.Stat = cls.env["crm.plus.phase.stat"]
+        cls.today = fields.Date.context_today(cls.Stat)
+
+    def close_at(self, phase, reason, count, days_ago):
+        partners = self.make_partners(count)
+        if phase != self.phase_first:
+            partners.write({"lead_phase_id": phase.id})
+        partners.action_close(reason.id)
+        partners.phase_line_ids.filtered("close_outcome").with_context(
+            crm_plus_funnel_op=FUNNEL_OP
+        ).write({"close_date": self.today - timedelta(days=days_ago)})
+        return partners
+
+    def snapshot(self):
+        self.env.flush_all()
+        return {
+            (stat.company_id.id, stat.phase_id.id): (stat.reached_closed, stat.reached_won)
+            for stat in self.Stat.search([("account_type_id", "=", self.lead_type.id)])
+            if stat.reached_closed or stat.reached_won
+        }
+
+    def last_night(self, since, full=None):
+        """The stats as the nightly run left them yesterday, counting closes from ``since``."""
+        yesterday = self.today - timedelta(days=1)
+        self.params.set_param(
+            "crm_plus.suggestion_window_days", (self.today - since).days
+        )
+        self.Stat._refresh()
+        self.Stat._set_counted(yesterday, since, full=full or yesterday)
+
+    def test_closes_leaving_the_window_move_the_stats(self):
+        # Won from the closing phase 100 days ago, lost in qualification 99 and 50 days ago.
+        self.close_at(self.phase_closing, self.reason_won, 10, 100)
+        self.close_at(self.phase_qualif, self.reason_lost, 4, 99)
+        self.close_at(self.phase_first, self.reason_lost, 12, 50)
+        self.last_night(self.today - timedelta(days=100))
+        self.assertEqual(self.snapshot()[(False, self.phase_first.id)], (26, 10))
+        # Tonight the window starts a day later: the closes of 100 days ago leave it.
+        self.params.set_param("crm_plus.suggestion_window_days", 99)
+        self.Stat._cron_refresh()
+        nightly = self.snapshot()
+        self.assertEqual(nightly[(False, self.phase_first.id)], (16, 0))
+        self.assertEqual(nightly[(False, self.phase_qualif.id)], (4, 0))
+        self.assertNotIn((False, self.phase_closing.id), nightly)
+        counted = self.Stat._get_counted()
+        self.assertEqual(counted["on"], self.today)
+        self.assertEqual(counted["since"], self.today - timedelta(days=99))
+        # Moved by the contacts that left, not recounted: the last recount stays yesterday's.
+        self.assertEqual(counted["full"], self.today - timedelta(days=1))
+        self.Stat._refresh()
+        self.assertEqual(self.snapshot(), nightly)
+        # The suggestion follows: 1 / 18 on the first phase.
+        self.assertEqual(self.make_partners().funnel_suggested_score, 6)
+
+    def test_a_second_run_the_same_day_recounts(self):
+        """Run by hand after an edit outside the funnel's actions, the cron counts it."""
+        self.close_at(self.phase_first, self.reason_lost, 10, 10)
+        self.Stat._cron_refresh()
+        self.assertEqual(self.snapshot(), {(False, self.phase_first.id): (10, 0)})
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE crm_plus_phase_stat SET reached_closed = 3 WHERE phase_id = %s",
+                self.phase_first.id,
+            )
+        )
+        self.Stat.invalidate_model()
+        self.Stat._cron_refresh()
+        self.assertEqual(self.snapshot(), {(False, self.phase_first.id): (10, 0)})
+
+    def test_weekly_recount_and_first_run(self):
+        self.close_at(self.phase_first, self.reason_lost, 10, 10)
+        week_ago = self.today - timedelta(days=FULL_RECOUNT_DAYS)
+        self.last_night(self.today - timedelta(days=730), full=week_ago)
+        self.env.cr.execute(
+            SQL(
+                "UPDATE crm_plus_phase_stat SET reached_closed = 3 WHERE phase_id = %s",
+                self.phase_first.id,
+            )
+        )
+        self.Stat.invalidate_model()
+        self.params.set_param("crm_plus.suggestion_window_days", 730)
+        self.Stat._cron_refresh()
+        self.assertEqual(self.snapshot(), {(False, self.phase_first.id): (10, 0)})
+        self.assertEqual(self.Stat._get_counted()["full"], self.today)
+        # No count recorded (first run, or a type recounted alone on another day): recount.
+        self.Stat._set_counted(None)
+        self.assertFalse(self.Stat._get_counted())
+        self.Stat._cron_refresh()
+        self.assertEqual(self.Stat._get_counted()["full"], self.today)
+
+    def test_a_larger_window_recounts(self):
+        self.close_at(self.phase_first, self.reason_lost, 10, 60)
+        self.last_night(self.today - timedelta(days=30))
+        self.assertFalse(self.snapshot())
+        self.params.set_param("crm_plus.suggestion_window_days", 90)
+        self.Stat._cron_refresh()
+        self.assertEqual(self.snapshot(), {(False, self.phase_first.id): (10, 0)})
