@@ -273,9 +273,7 @@ class CrmPlusPhaseStat(models.Model):
             partner_ids = [row[0] for row in self.env.cr.fetchall()]
             if len(partner_ids) > AGE_OUT_MAX:
                 return self._refresh()
-            before_window = self.with_context(
-                crm_plus_window_days=(today - counted["since"]).days
-            )
+            before_window = self.with_context(crm_plus_window_days=(today - counted["since"]).days)
             for batch in split_every(5000, partner_ids, list):
                 self._add_counts(
                     before_window._read_counts(partner_ids=batch),

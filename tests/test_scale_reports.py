@@ -45,9 +45,7 @@ class TestNightlySuggestedScore(CrmPlusCase):
     def last_night(self, since, full=None):
         """The stats as the nightly run left them yesterday, counting closes from ``since``."""
         yesterday = self.today - timedelta(days=1)
-        self.params.set_param(
-            "crm_plus.suggestion_window_days", (self.today - since).days
-        )
+        self.params.set_param("crm_plus.suggestion_window_days", (self.today - since).days)
         self.Stat._refresh()
         self.Stat._set_counted(yesterday, since, full=full or yesterday)
 
@@ -119,3 +117,96 @@ class TestNightlySuggestedScore(CrmPlusCase):
         self.params.set_param("crm_plus.suggestion_window_days", 90)
         self.Stat._cron_refresh()
         self.assertEqual(self.snapshot(), {(False, self.phase_first.id): (10, 0)})
+
+
+@tagged("post_install", "-at_install")
+class TestCalibrationReads(CrmPlusCase):
+    """The calibration table's reads: ``# Closed`` summed as the pivot groups it equals the
+    count of distinct closes, and each refresh leaves one compact table with its indexes."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["ir.config_parameter"].sudo().set_param("crm_plus.score_from_history", "False")
+        cls.Report = cls.env["crm.plus.calibration.report"]
+
+    def close_at(self, phase, reason, count):
+        partners = self.make_partners(count)
+        if phase != self.phase_first:
+            partners.write({"lead_phase_id": phase.id})
+        partners.action_close(reason.id)
+        self.closed |= partners
+        return partners
+
+    def setUp(self):
+        super().setUp()
+        self.closed = self.Partner
+
+    def test_closed_count_equals_the_distinct_count(self):
+        self.close_at(self.phase_closing, self.reason_won, 6)
+        self.close_at(self.phase_first, self.reason_lost, 4)
+        self.close_at(self.phase_qualif, self.reason_lost, 3)
+        self.close_at(self.phase_proposal, self.reason_lost, 7)
+        # Manual scores off the phases' defaults: bands of the two predictors split apart.
+        lines = self.env["crm.plus.phase.line"].search(
+            [("account_type_id", "=", self.lead_type.id), ("score", "!=", False)], limit=9
+        )
+        for score, line in zip((5, 35, 47, 55, 63, 71, 88, 95, 100), lines, strict=False):
+            line.with_context(crm_plus_funnel_op=FUNNEL_OP).write({"score": score})
+        self.Report._refresh()
+        aggregates = ["closed_count:count_distinct", "won_percent:avg", "brier_score:avg"]
+        # A term on the row id: counted the slow way, COUNT(DISTINCT).
+        distinct = [("id", "!=", 0)]
+        suggested = self.Report._read_group([("predictor", "=", "suggested")], [], ["__count"])[0][
+            0
+        ]
+        self.assertTrue(suggested, "the history gives suggested scores")
+        for groupby in (
+            [],
+            ["predictor"],
+            ["account_type_id"],
+            ["account_type_id", "band"],
+            ["account_type_id", "band", "predictor"],
+            ["band"],
+            ["phase_id", "close_date:month"],
+            ["score"],
+        ):
+            for domain in ([], [("predictor", "=", "manual")], [("band", "=", "30")]):
+                self.assertEqual(
+                    self.Report._read_group(domain, groupby, aggregates),
+                    self.Report._read_group(domain + distinct, groupby, aggregates),
+                    f"{groupby} {domain}",
+                )
+        # Through the web client's grouped read, as the pivot sends it (each close counted once
+        # per phase it reached: 4 for a won close in the closing phase).
+        mine = [("partner_id", "in", self.closed.ids)]
+        if hasattr(self.Report, "formatted_read_group"):  # 19.0
+            [total] = self.Report.formatted_read_group(mine, [], ["closed_count:count_distinct"])
+            total = total["closed_count:count_distinct"]
+        else:
+            [total] = self.Report.read_group(mine, ["closed_count"], [], lazy=False)
+            total = total["closed_count"]
+        self.assertEqual(total, 6 * 4 + 4 * 1 + 3 * 2 + 7 * 3)
+
+    def test_refresh_leaves_one_compact_table(self):
+        partners = self.close_at(self.phase_qualif, self.reason_lost, 3)
+        for _run in range(2):
+            self.Report._refresh()
+        self.env.cr.execute(
+            """SELECT indexname FROM pg_indexes
+                WHERE tablename = 'crm_plus_calibration_report' ORDER BY indexname"""
+        )
+        self.assertEqual(
+            [name for (name,) in self.env.cr.fetchall()],
+            ["crm_plus_calibration_report_partner_id_index", "crm_plus_calibration_report_pkey"],
+        )
+        self.env.cr.execute(
+            "SELECT to_regclass('crm_plus_calibration_report_new'), n_dead_tup"
+            "  FROM pg_stat_user_tables WHERE relname = 'crm_plus_calibration_report'"
+        )
+        self.assertEqual(self.env.cr.fetchone(), (None, 0))
+        self.assertEqual(self.Report.search_count([("partner_id", "in", partners.ids)]), 3 * 2)
+        # A deleted contact leaves the report.
+        partners[0].phase_line_ids.with_context(crm_plus_funnel_op=FUNNEL_OP).unlink()
+        partners[0].unlink()
+        self.assertEqual(self.Report.search_count([("partner_id", "in", partners.ids)]), 2 * 2)

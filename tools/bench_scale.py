@@ -77,9 +77,7 @@ def reattach(bench):
     bench.lost_reason = env["crm.lost.reason"].search([], limit=1)
     company2 = env["res.company"].search([("name", "=", "Bench Company 2")], limit=1)
     bench.company_ids = [env.ref("base.main_company").id, company2.id]
-    bench.open_ids = (
-        env["res.partner"].search([("name", "=like", "Bench open %")], order="id").ids
-    )
+    bench.open_ids = env["res.partner"].search([("name", "=like", "Bench open %")], order="id").ids
     bench.lead_ids = env["crm.lead"].with_context(active_test=False).search([], order="id").ids
     env.cr.execute("SELECT count(*) FROM crm_plus_phase_line")
     bench.data_info["lines"] = env.cr.fetchone()[0]
