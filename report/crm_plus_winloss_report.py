@@ -1,6 +1,8 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
+from .crm_plus_funnel_report import order_groups_after_grouping
+
 
 class CrmPlusWinlossReport(models.Model):
     """Win/loss analysis: one row per close recorded on a phase line (the phase the partner was
@@ -107,6 +109,11 @@ class CrmPlusWinlossReport(models.Model):
                     AS lost_value,
                 COALESCE(l.recurring_value_monthly, 0) AS recurring_value_monthly
             """
+        )
+
+    def _read_group_orderby(self, order, groupby_terms, query):
+        return order_groups_after_grouping(
+            self, order, groupby_terms, query, super()._read_group_orderby
         )
 
     def _from(self):

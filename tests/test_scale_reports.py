@@ -210,3 +210,65 @@ class TestCalibrationReads(CrmPlusCase):
         partners[0].phase_line_ids.with_context(crm_plus_funnel_op=FUNNEL_OP).unlink()
         partners[0].unlink()
         self.assertEqual(self.Report.search_count([("partner_id", "in", partners.ids)]), 2 * 2)
+
+
+@tagged("post_install", "-at_install")
+class TestReportGroupOrder(CrmPlusCase):
+    """Grouped by phase or account type, the reports list the groups in the records' order
+    (sequence, then id), read once per group rather than joined to every row."""
+
+    def test_groups_in_phase_and_type_order(self):
+        partners = self.make_partners(3) | self.make_partners(2, account_type=self.prospect_type)
+        partners[:1].write({"lead_phase_id": self.phase_closing.id})
+        partners[:2].action_close(self.reason_lost.id)
+        mine = [("partner_id", "in", partners.ids)]
+        Funnel = self.env["crm.plus.funnel.report"]
+        phases = (self.lead_type | self.prospect_type).phase_ids
+
+        def groups(model, groupby, order):
+            return [group[0].id for group in model._read_group(mine, groupby, [], order=order)]
+
+        self.assertEqual(groups(Funnel, ["phase_id"], "phase_id"), phases.sorted().ids)
+        self.assertEqual(
+            groups(Funnel, ["phase_id"], "phase_id desc"), phases.sorted(reverse=True).ids
+        )
+        # The phase's own sequence, not its lines' copy of it (swapped under the ORM, whose
+        # write would move the lines' too).
+        qualif, proposal = self.phase_qualif, self.phase_proposal
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE crm_plus_lead_phase SET sequence = %s WHERE id = %s",
+                proposal.sequence,
+                qualif.id,
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                "UPDATE crm_plus_lead_phase SET sequence = %s WHERE id = %s",
+                qualif.sequence - 1,
+                proposal.id,
+            )
+        )
+        self.env.invalidate_all()
+        ordered = groups(Funnel, ["phase_id"], "phase_id")
+        self.assertLess(ordered.index(proposal.id), ordered.index(qualif.id))
+        types = self.lead_type | self.prospect_type
+        self.assertEqual(
+            groups(Funnel, ["account_type_id"], "account_type_id"), types.sorted().ids
+        )
+        self.prospect_type.sequence = self.lead_type.sequence - 1
+        self.env.flush_all()
+        self.assertEqual(
+            groups(Funnel, ["account_type_id"], "account_type_id"),
+            [self.prospect_type.id, self.lead_type.id],
+        )
+        # As the web client asks (the order of its groupby), through the other reports too.
+        Winloss = self.env["crm.plus.winloss.report"]
+        self.assertEqual(groups(Winloss, ["close_reason_id"], "close_reason_id"), self.reason_lost.ids)
+        Forecast = self.env["crm.plus.forecast.report"]
+        open_phases = partners[2:].lead_phase_id
+        self.assertEqual(
+            groups(Forecast, ["lead_phase_id"], "lead_phase_id desc"),
+            open_phases.sorted(reverse=True).ids,
+        )
