@@ -265,7 +265,9 @@ class TestReportGroupOrder(CrmPlusCase):
         )
         # As the web client asks (the order of its groupby), through the other reports too.
         Winloss = self.env["crm.plus.winloss.report"]
-        self.assertEqual(groups(Winloss, ["close_reason_id"], "close_reason_id"), self.reason_lost.ids)
+        self.assertEqual(
+            groups(Winloss, ["close_reason_id"], "close_reason_id"), self.reason_lost.ids
+        )
         Forecast = self.env["crm.plus.forecast.report"]
         open_phases = partners[2:].lead_phase_id
         self.assertEqual(
