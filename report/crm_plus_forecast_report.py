@@ -1,8 +1,6 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
-from .crm_plus_funnel_report import order_groups_after_grouping
-
 
 class CrmPlusForecastReport(models.Model):
     """Forecast: one row per open funnel partner (open and in a lead phase, archived contacts
@@ -11,7 +9,7 @@ class CrmPlusForecastReport(models.Model):
     yearly equivalent, by phase, salesperson and expected closing date."""
 
     _name = "crm.plus.forecast.report"
-    _inherit = ["crm.plus.phase.group.mixin"]
+    _inherit = ["crm.plus.phase.group.mixin", "crm.plus.group.order.mixin"]
     _description = "Funnel Forecast"
     _auto = False
     _rec_name = "partner_id"
@@ -73,11 +71,6 @@ class CrmPlusForecastReport(models.Model):
                 COALESCE(p.funnel_recurring_value, 0) AS mrr,
                 COALESCE(p.funnel_recurring_value, 0) * 12 AS arr
             """
-        )
-
-    def _read_group_orderby(self, order, groupby_terms, query):
-        return order_groups_after_grouping(
-            self, order, groupby_terms, query, super()._read_group_orderby
         )
 
     def _from(self):

@@ -1,60 +1,62 @@
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 
-def order_groups_after_grouping(model, order, groupby_terms, query, super_orderby):
-    """ORDER BY of a report's grouped read: a group of a many2one ordered by the fields of its
-    record (a phase's sequence) reads them once per group, in a subquery, where the ORM joins
-    the record's table to each row of the report before grouping (as many lookups as the
-    report has rows, a good part of a read of millions of them). Other terms: as the ORM does.
-    """
-    if not order:
-        return super_orderby(order, groupby_terms, query)
-    terms = []
-    for part in order.split(","):
-        name, *rest = part.split()
-        field = model._fields.get(name)
-        keys = None
-        if name in groupby_terms and field is not None and field.type == "many2one":
-            comodel = model.env[field.comodel_name]
-            keys = _plain_order(comodel)
-        if not keys:
-            terms.append(super_orderby(part, groupby_terms, query))
-            continue
-        descending = bool(rest) and rest[0].upper() == "DESC"
-        for key, key_direction in keys:
-            if descending:
-                key_direction = {"ASC": "DESC", "DESC": "ASC"}[key_direction]  # noqa: PLW2901
-            if key == "id":
-                value = groupby_terms[name]
-            else:
-                value = SQL(
-                    "(SELECT c.%s FROM %s AS c WHERE c.id = %s)",
-                    SQL.identifier(key),
-                    SQL.identifier(comodel._table),
-                    groupby_terms[name],
-                )
-            terms.append(SQL("%s %s", value, SQL(key_direction)))
-    return SQL(", ").join(term for term in terms if term)
+class GroupOrderMixin(models.AbstractModel):
+    """Grouped reads of a report ordered by many2one groups (phase, account type, reason,
+    salesperson), the web client's default: the groups are read in the order of their ids and
+    put in the records' order afterwards (a search on the few records grouped), where the ORM
+    joins the records' table to every row of the report before grouping. That join is a
+    lookup per row (millions), and its ORDER BY on the joined columns also keeps PostgreSQL
+    from grouping in parallel. With a limit or an offset (a grouped list's pages), or any other
+    order term, the ORM orders as usual."""
 
+    _name = "crm.plus.group.order.mixin"
+    _description = "Report groups ordered after grouping"
 
-def _plain_order(comodel):
-    """[(column, ASC or DESC)] of the comodel's _order when each is a plain stored column (no
-    translation, no many2one to follow); None otherwise."""
-    keys = []
-    for part in comodel._order.split(","):
-        name, *rest = part.split()
-        field = comodel._fields.get(name)
-        if (
-            field is None
-            or not field.store
-            or field.type == "many2one"
-            or getattr(field, "translate", False)
-            or len(rest) > 1
-        ):
+    @api.model
+    def _read_group(
+        self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
+    ):
+        groupby = list(groupby)  # read_group gives dict values
+        terms = self._group_order_terms(order, groupby) if not (limit or offset) else None
+        if not terms:
+            return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
+        rows = super()._read_group(domain, groupby, aggregates, having, offset, limit, None)
+        # The last term first: Python's sort is stable, so the first term ends up leading.
+        for position, descending in reversed(terms):
+            records = self.env[self._fields[groupby[position]].comodel_name]
+            ids = {row[position].id for row in rows if row[position]}
+            ordered = records.sudo().with_context(active_test=False).browse(ids).sorted()
+            rank = {record_id: index for index, record_id in enumerate(ordered.ids)}
+            # No record (NULL) sorts last ascending, first descending, as in PostgreSQL.
+            rows.sort(
+                key=lambda row, position=position, rank=rank: rank.get(
+                    row[position].id, len(rank)
+                ),
+                reverse=descending,
+            )
+        return rows
+
+    def _group_order_terms(self, order, groupby):
+        """[(position in groupby, descending)] when every term of ``order`` is a many2one of
+        ``groupby``; None otherwise."""
+        if not order:
             return None
-        keys.append((name, rest[0].upper() if rest else "ASC"))
-    return keys
+        terms = []
+        for part in order.split(","):
+            name, *rest = part.split()
+            field = self._fields.get(name)
+            if (
+                field is None
+                or field.type != "many2one"
+                or name not in groupby
+                or len(rest) > 1
+                or (rest and rest[0].upper() not in ("ASC", "DESC"))
+            ):
+                return None
+            terms.append((groupby.index(name), bool(rest) and rest[0].upper() == "DESC"))
+        return terms
 
 
 class CrmPlusFunnelReport(models.Model):
@@ -75,7 +77,7 @@ class CrmPlusFunnelReport(models.Model):
     """
 
     _name = "crm.plus.funnel.report"
-    _inherit = ["crm.plus.phase.group.mixin"]
+    _inherit = ["crm.plus.phase.group.mixin", "crm.plus.group.order.mixin"]
     _description = "Funnel Analysis"
     _auto = False
     _rec_name = "phase_id"
@@ -239,11 +241,6 @@ class CrmPlusFunnelReport(models.Model):
             FROM crm_plus_phase_line l
             LEFT JOIN res_partner p ON p.id = l.partner_id
             """
-        )
-
-    def _read_group_orderby(self, order, groupby_terms, query):
-        return order_groups_after_grouping(
-            self, order, groupby_terms, query, super()._read_group_orderby
         )
 
     def _query(self):

@@ -1,8 +1,6 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
-from .crm_plus_funnel_report import order_groups_after_grouping
-
 
 class CrmPlusWinlossReport(models.Model):
     """Win/loss analysis: one row per close recorded on a phase line (the phase the partner was
@@ -15,7 +13,7 @@ class CrmPlusWinlossReport(models.Model):
     """
 
     _name = "crm.plus.winloss.report"
-    _inherit = ["crm.plus.phase.group.mixin"]
+    _inherit = ["crm.plus.phase.group.mixin", "crm.plus.group.order.mixin"]
     _description = "Win/Loss Analysis"
     _auto = False
     _rec_name = "partner_id"
@@ -109,11 +107,6 @@ class CrmPlusWinlossReport(models.Model):
                     AS lost_value,
                 COALESCE(l.recurring_value_monthly, 0) AS recurring_value_monthly
             """
-        )
-
-    def _read_group_orderby(self, order, groupby_terms, query):
-        return order_groups_after_grouping(
-            self, order, groupby_terms, query, super()._read_group_orderby
         )
 
     def _from(self):

@@ -226,7 +226,8 @@ class TestReportGroupOrder(CrmPlusCase):
         phases = (self.lead_type | self.prospect_type).phase_ids
 
         def groups(model, groupby, order):
-            return [group[0].id for group in model._read_group(mine, groupby, [], order=order)]
+            # The last group of each row.
+            return [row[-1].id for row in model._read_group(mine, groupby, [], order=order)]
 
         self.assertEqual(groups(Funnel, ["phase_id"], "phase_id"), phases.sorted().ids)
         self.assertEqual(
@@ -267,6 +268,18 @@ class TestReportGroupOrder(CrmPlusCase):
         Winloss = self.env["crm.plus.winloss.report"]
         self.assertEqual(
             groups(Winloss, ["close_reason_id"], "close_reason_id"), self.reason_lost.ids
+        )
+        # The web client's grouped read.
+        if hasattr(Funnel, "formatted_read_group"):  # 19.0
+            web = Funnel.formatted_read_group(mine, ["account_type_id", "phase_id"], ["__count"])
+        else:
+            web = Funnel.read_group(mine, ["reached"], ["account_type_id", "phase_id"], lazy=False)
+        self.assertEqual(
+            [group["account_type_id"][0] for group in web][:1], [self.prospect_type.id]
+        )
+        self.assertEqual(
+            [group["phase_id"][0] for group in web],
+            groups(Funnel, ["account_type_id", "phase_id"], "account_type_id, phase_id"),
         )
         Forecast = self.env["crm.plus.forecast.report"]
         open_phases = partners[2:].lead_phase_id
