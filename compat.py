@@ -3,7 +3,6 @@
 The rest of the addon imports these names instead of testing the version. Each entry says what
 changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is what stays.
 
-- ``PREFETCH_MAX`` moved from ``odoo.models`` to ``odoo.tools.constants``.
 - ``Domain``: ``odoo.osv.expression`` (AND / OR / FALSE_DOMAIN) gives way to
   ``odoo.fields.Domain``; :func:`domain_and`, :func:`domain_or` and :data:`FALSE_DOMAIN` return
   plain lists on both.
@@ -16,11 +15,6 @@ changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is 
   ``formatted_read_group`` / ``web_read_group(domain, groupby, aggregates)``, with other keys:
   :func:`grouped_rows` (what a grouped list or board shows, empty groups of ``group_expand``
   included).
-- ``mail.thread._message_compute_author`` lost its ``raise_on_email`` argument:
-  :func:`message_compute_author`.
-- ``mail.message.record_name`` is no longer stored: 18.0 computes it for each message created
-  without one (a read of each record's name), 19.0 refuses it in ``_message_create``:
-  :data:`MESSAGE_CREATE_DEFAULTS`.
 - ``res.users.groups_id`` / ``ir.actions.*.groups_id`` are ``group_ids``; on ``res.groups``,
   ``users`` is ``user_ids`` and ``category_id`` becomes ``privilege_id`` (a
   ``res.groups.privilege``): :data:`USER_GROUPS_FIELD`, :func:`setup_groups`.
@@ -42,7 +36,6 @@ AT_LEAST_19 = ODOO_SERIES >= (19, 0)
 
 if AT_LEAST_19:
     from odoo.fields import Domain
-    from odoo.tools.constants import PREFETCH_MAX
 
     def domain_and(domains):
         return list(Domain.AND(domains))
@@ -52,10 +45,8 @@ if AT_LEAST_19:
 
     FALSE_DOMAIN = list(Domain.FALSE)
     USER_GROUPS_FIELD = "group_ids"
-    MESSAGE_CREATE_DEFAULTS = {}
     NAME_SEARCH_DOMAIN = "domain"
 else:
-    from odoo.models import PREFETCH_MAX
     from odoo.osv import expression
 
     def domain_and(domains):
@@ -66,16 +57,13 @@ else:
 
     FALSE_DOMAIN = list(expression.FALSE_DOMAIN)
     USER_GROUPS_FIELD = "groups_id"
-    MESSAGE_CREATE_DEFAULTS = {"record_name": False}
     NAME_SEARCH_DOMAIN = "args"
 
 __all__ = [
     "AT_LEAST_19",
     "FALSE_DOMAIN",
-    "MESSAGE_CREATE_DEFAULTS",
     "NAME_SEARCH_DOMAIN",
     "ODOO_SERIES",
-    "PREFETCH_MAX",
     "USER_GROUPS_FIELD",
     "check_field_read_access",
     "cron_batch_done",
@@ -85,7 +73,6 @@ __all__ = [
     "grouped_labels",
     "grouped_rows",
     "label_grouped_reads",
-    "message_compute_author",
     "setup_groups",
     "sql_constraints",
 ]
@@ -243,14 +230,6 @@ def label_grouped_reads(cls):
     for method in methods:
         setattr(cls, method.__name__, api.readonly(api.model(method)))
     return cls
-
-
-def message_compute_author(records, author_id):
-    """``(author partner id, email_from)`` of a message posted by ``author_id`` (or the
-    current user), never raising on a missing email."""
-    if AT_LEAST_19:
-        return records._message_compute_author(author_id, None)
-    return records._message_compute_author(author_id, None, raise_on_email=False)
 
 
 def cron_batch_done(env, processed, remaining):

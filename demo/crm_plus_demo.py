@@ -224,7 +224,7 @@ class CrmPlusDemo(models.AbstractModel):
             first = this_month - relativedelta(months=index % DEMO_HISTORY_MONTHS)
             last = min(first + relativedelta(months=1, days=-1), today)
             close_date = first + timedelta(days=rng.randint(0, (last - first).days))
-            start = Partner._funnel_day_start(close_date) - timedelta(
+            start = env["crm.plus.funnel"]._day_start(close_date) - timedelta(
                 days=rng.randint(2, 20), hours=rng.randint(0, 8)
             )
             reason = rng.choice(won_reasons if won else lost_reasons)
@@ -237,8 +237,8 @@ class CrmPlusDemo(models.AbstractModel):
                     "account_type_id": account_type.id,
                     "lead_phase_id": phase.id,
                     "funnel_phase_date_start": start,
-                    "funnel_import_close_reason_id": reason.id,
-                    "funnel_import_close_date": close_date,
+                    "close_reason_id": reason.id,
+                    "close_date": close_date,
                 }
             )
             dates.append(start)

@@ -3,12 +3,12 @@ from . import crm_plus_account_type
 from . import crm_plus_lead_phase
 from . import crm_plus_close_reason
 from . import crm_plus_phase_line
+from . import crm_plus_funnel
+from . import crm_plus_funnel_import
 from . import res_partner
 from . import crm_plus_phase_group_mixin
 from . import ir_fields_converter
 from . import crm_plus_phase_stat
 from . import res_config_settings
 from . import res_groups
-from . import mail_message
-from . import mail_tracking_value
 from . import crm_plus_funnel_job

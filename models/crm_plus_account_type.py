@@ -1,11 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..compat import sql_constraints
 from .funnel_guard import PHASE_CHECK_DEFERRED
 
 
-@sql_constraints
 class CrmPlusAccountType(models.Model):
     _name = "crm.plus.account.type"
     _inherit = ["crm.plus.code.mixin", "mail.thread"]
@@ -44,14 +42,6 @@ class CrmPlusAccountType(models.Model):
     )
     partner_count = fields.Integer(compute="_compute_partner_count", string="Partners")
 
-    _sql_constraints = [
-        (
-            "won_type_not_self",
-            "CHECK (won_account_type_id IS NULL OR won_account_type_id != id)",
-            "An account type cannot switch to itself when won.",
-        ),
-    ]
-
     def init(self):
         self._init_code_index()
         self.env.cr.execute(
@@ -70,6 +60,14 @@ class CrmPlusAccountType(models.Model):
             account_type.closing_phase_id = account_type.phase_ids.filtered(
                 lambda p: p.active and p.phase_type == "closing"
             )[:1]
+
+    def _funnel_phases(self):
+        """The type's funnel: its active phases in order (the first is where a contact starts).
+        Empty for no type."""
+        if not self:
+            return self.env["crm.plus.lead.phase"]
+        self.ensure_one()
+        return self.phase_ids.filtered("active").sorted(lambda p: (p.sequence, p.id))
 
     def _compute_partner_count(self):
         counts = dict(

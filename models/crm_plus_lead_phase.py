@@ -1,12 +1,11 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..compat import NAME_SEARCH_DOMAIN, domain_and, sql_constraints
-from .funnel_guard import FUNNEL_OP, phase_check_deferred
+from ..compat import NAME_SEARCH_DOMAIN, domain_and
+from .funnel_guard import phase_check_deferred
 from .ir_fields_converter import ROW_ACCOUNT_TYPE
 
 
-@sql_constraints
 class CrmPlusLeadPhase(models.Model):
     _name = "crm.plus.lead.phase"
     _inherit = ["crm.plus.code.mixin"]
@@ -49,23 +48,8 @@ class CrmPlusLeadPhase(models.Model):
         string="Activity Due In (days)", default=0, aggregator=None
     )
 
-    _sql_constraints = [
-        (
-            "default_score_range",
-            "CHECK (default_score BETWEEN 1 AND 100)",
-            "The default score of a lead phase must be between 1 and 100.",
-        ),
-        (
-            "stale_after_days_positive",
-            "CHECK (stale_after_days IS NULL OR stale_after_days >= 0)",
-            "Stale after (days) cannot be negative.",
-        ),
-        (
-            "activity_delay_positive",
-            "CHECK (activity_delay_days >= 0)",
-            "The activity delay cannot be negative.",
-        ),
-    ]
+    # The ranges of the scores and days are checked once, by _check_default_score and
+    # _check_days, with the phase named in the user's language.
 
     def init(self):
         self._init_code_index()
@@ -184,9 +168,9 @@ class CrmPlusLeadPhase(models.Model):
     def _funnel_drop_todo_lines(self):
         # Lines of phases no partner has reached yet hold no history; an archived phase
         # would leave them stranded between done and current lines.
-        self.env["crm.plus.phase.line"].sudo().search(
+        self.env["crm.plus.funnel"]._line_model().search(
             [("phase_id", "in", self.ids), ("state", "=", "todo")]
-        ).with_context(crm_plus_funnel_op=FUNNEL_OP).unlink()
+        ).unlink()
 
     def _funnel_add_lines_to_open_partners(self, partner_ids=None):
         """A phase added (or restored) on a type reaches the type's contacts. Open partners get
@@ -237,11 +221,9 @@ class CrmPlusLeadPhase(models.Model):
                         continue
                     before_current = (phase.sequence, phase.id) < (current.sequence, current.id)
                     new_lines.append((partner.id, phase, "done" if before_current else "todo"))
-            self.env["crm.plus.phase.line"].sudo().with_context(
-                crm_plus_funnel_op=FUNNEL_OP
-            )._funnel_create(new_lines)
+            self.env["crm.plus.funnel"]._apply(partners, {}, new_lines=new_lines)
         if joining:
-            joining._funnel_sync_account_type()
+            self.env["crm.plus.funnel"]._sync(joining)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_has_lines(self):

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from markupsafe import Markup
 
@@ -8,7 +8,7 @@ from odoo.tools import SQL, format_datetime
 from odoo.tools.sql import create_index
 
 from ..compat import sql_constraints
-from .funnel_guard import BatchDefaults, batch_default_get, check_vals, is_funnel_op
+from .funnel_guard import is_funnel_op, values_checked_by_the_orm
 
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 
@@ -30,6 +30,39 @@ FUNNEL_MANAGED_FIELDS = {
     "close_date",
     "closed_by_id",
 }
+
+
+# A line's close: set on the line the contact was closed in, cleared when it is reopened.
+CLOSE_FIELDS = {"close_reason_id", "close_outcome", "close_date", "closed_by_id"}
+
+# The last close of a contact (the one its state, reason and date show, the one Reopen undoes,
+# the one the suggested scores count): the latest close date, then the latest completion,
+# then the latest line. The same order in Python and in SQL (and in the index that serves it).
+LAST_CLOSE_SQL_ORDER = "close_date DESC, date_done DESC NULLS LAST, id DESC"
+
+
+def last_close_key(line):
+    """``line``: a phase line record or a row of its columns."""
+    line_id = line["id"]
+    return (
+        line["close_date"],
+        line["date_done"] or datetime.min,
+        line_id if isinstance(line_id, int) else 0,
+    )
+
+
+def current_and_last_close(lines):
+    """(the current line of the contact's own funnel or None, its last close or None), from
+    ``lines`` (records or rows): what the contact's lead phase, state and close show."""
+    current = last_close = None
+    for line in lines:
+        if line["state"] == "current" and line["is_active_funnel"]:
+            current = line
+        if line["close_outcome"] and (
+            last_close is None or last_close_key(line) > last_close_key(last_close)
+        ):
+            last_close = line
+    return current, last_close
 
 
 # Stored computed fields _funnel_create gives in the create values.
@@ -136,17 +169,6 @@ class CrmPlusPhaseLine(models.Model):
             "UNIQUE (partner_id, phase_id)",
             "A partner has only one line per lead phase.",
         ),
-        ("score_range", "CHECK (score BETWEEN 1 AND 100)", "The score must be between 1 and 100."),
-        (
-            "forecast_positive",
-            "CHECK (forecast_value >= 0)",
-            "The forecast value cannot be negative.",
-        ),
-        (
-            "recurring_positive",
-            "CHECK (recurring_value >= 0)",
-            "The recurring value cannot be negative.",
-        ),
     ]
 
     def init(self):
@@ -167,13 +189,7 @@ class CrmPlusPhaseLine(models.Model):
             self.env.cr,
             "crm_plus_phase_line_last_close_idx",
             self._table,
-            [
-                "partner_id",
-                "account_type_id",
-                "close_date DESC",
-                "date_done DESC NULLS LAST",
-                "id DESC",
-            ],
+            ["partner_id", "account_type_id", *LAST_CLOSE_SQL_ORDER.split(", ")],
             where="close_outcome IS NOT NULL",
         )
 
@@ -237,7 +253,7 @@ class CrmPlusPhaseLine(models.Model):
                     phase=missing[0].phase_id.name,
                 )
             )
-        from .res_partner import write_grouped
+        from .crm_plus_funnel import write_grouped
 
         write_grouped(self, {line.id: {"score": line.suggested_score} for line in self})
         return True
@@ -338,18 +354,12 @@ class CrmPlusPhaseLine(models.Model):
                 ),
             )
             vals_list.append(vals)
-        # One default_get per batch, not one per line (funnel_guard.batch_default_get).
-        lines = self.with_context(crm_plus_batch_defaults=BatchDefaults()).create(vals_list)
+        lines = self.create(vals_list)
         # create() marks every stored computed field of new records for recomputation, also
         # those given (only editable ones are spared): they hold the computed values already.
         for fname in CREATE_GIVEN_COMPUTED:
             self.env.remove_to_compute(self._fields[fname], lines)
         return lines.with_env(self.env)
-
-    @api.model
-    def default_get(self, fields_list):
-        # create() asks for the defaults of each new line: once per _funnel_create batch.
-        return batch_default_get(self, fields_list, super().default_get)
 
     @api.model
     def _score_from_history(self):
@@ -363,7 +373,11 @@ class CrmPlusPhaseLine(models.Model):
         """A todo line for each active phase of each partner's account type that has none."""
         if not partners:
             return self.browse()
-        self.env.flush_all()
+        # Not flush_all(): the contacts' fields computed from the lines would be computed
+        # halfway, between their new type and its lines, and Automation Rules would see that.
+        self.flush_model(["partner_id", "phase_id"])
+        self.env["crm.plus.lead.phase"].flush_model(["account_type_id", "active"])
+        partners.flush_recordset(["account_type_id"])
         self.env.cr.execute(
             SQL(
                 """
@@ -449,20 +463,20 @@ class CrmPlusPhaseLine(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        check_vals(self, vals)
-        dates = (
-            {}
-            if is_funnel_op(self.env)
-            else {fname: vals[fname] for fname in CORRECTABLE_DATES if fname in vals}
-        )
-        if not dates:
-            self._check_funnel_managed(vals)
-            return super().write(vals)
-        self._check_funnel_managed({k: v for k, v in vals.items() if k not in dates})
-        before = self._funnel_check_date_correction(dates)
-        result = super().write(vals)
-        self._funnel_log_date_correction(before)
-        return result
+        with values_checked_by_the_orm():
+            dates = (
+                {}
+                if is_funnel_op(self.env)
+                else {fname: vals[fname] for fname in CORRECTABLE_DATES if fname in vals}
+            )
+            if not dates:
+                self._check_funnel_managed(vals)
+                return super().write(vals)
+            self._check_funnel_managed({k: v for k, v in vals.items() if k not in dates})
+            before = self._funnel_check_date_correction(dates)
+            result = super().write(vals)
+            self._funnel_log_date_correction(before)
+            return result
 
     def _funnel_check_date_correction(self, dates):
         """A manager's correction of ``dates`` (date_start / date_done): started no later than

@@ -1,11 +1,15 @@
 import json
+from collections import defaultdict
 from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
-from .res_partner import write_grouped
+from ..compat import FALSE_DOMAIN, domain_and, domain_or
+from .crm_plus_funnel import write_grouped
+from .crm_plus_phase_line import LAST_CLOSE_SQL_ORDER
 
 # Fewer closes than this and the observed rate says more about luck than about the phase.
 MIN_CLOSED = 10
@@ -108,22 +112,23 @@ class CrmPlusPhaseStat(models.Model):
                            l.phase_id, l.close_outcome, l.close_date
                       FROM crm_plus_phase_line AS l
                      WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL %s
-                     ORDER BY l.partner_id, l.account_type_id, l.close_date DESC,
-                              l.date_done DESC NULLS LAST, l.id DESC
+                     ORDER BY l.partner_id, l.account_type_id, %s
                 )
                 SELECT c.company_id, r.phase_id, COUNT(*) AS closed,
                        COUNT(*) FILTER (WHERE c.close_outcome = 'won') AS won
                   FROM last_close AS c
-                  JOIN res_partner AS p ON p.id = c.partner_id
                   JOIN crm_plus_phase_line AS r
                     ON r.partner_id = c.partner_id AND r.account_type_id = c.account_type_id
                    AND (r.sequence, r.phase_id) <= (c.sequence, c.phase_id)
                  WHERE c.close_date >= %s
-                   AND NOT (p.funnel_state = 'open'
-                            AND p.account_type_id IS NOT DISTINCT FROM c.account_type_id)
+                   AND NOT EXISTS (SELECT 1 FROM crm_plus_phase_line AS o
+                                    WHERE o.partner_id = c.partner_id AND o.state = 'current'
+                                      AND o.account_type_id = c.account_type_id
+                                      AND o.is_active_funnel)
                  GROUP BY c.company_id, r.phase_id
                 """,
                 type_filter,
+                SQL(LAST_CLOSE_SQL_ORDER),
                 since,
             )
         )
@@ -305,3 +310,58 @@ class CrmPlusPhaseStat(models.Model):
             for row in self.env.cr.dictfetchall()
             if (row["company_id"], row["phase_id"]) in keys
         }
+
+    @api.model
+    def _contacts_domain(self, operator, value):
+        """The open contacts whose suggested score compares with ``value`` (the contact's
+        Suggested Score filter): a domain on their company and phase, from the stat rows."""
+        comparisons = {
+            "=": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+        }
+        # 0 is how an Integer field holds "none": the scores themselves run from 1 to 100.
+        if (value is False or value is None or value == 0) and operator in ("=", "!="):
+            with_score = self._contacts_with(bool)
+            return with_score if operator == "!=" else ["!", *with_score]
+        if operator in ("in", "not in") and isinstance(value, (list, tuple)):
+            wanted = set(value)
+            domain = self._contacts_with(lambda score: score in wanted)
+            return domain if operator == "in" else ["!", *domain]
+        if operator not in comparisons or isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(
+                self.env._(
+                    "The suggested score is compared with a whole number (=, !=, <, <=, >, >=)."
+                )
+            )
+        compare = comparisons[operator]
+        return self._contacts_with(lambda score: compare(score, value))
+
+    @api.model
+    def _contacts_with(self, predicate):
+        """The open contacts of the (company, phase) pairs whose suggestion satisfies
+        ``predicate``."""
+        self.sudo().flush_model()
+        self.env.cr.execute(
+            "SELECT company_id, phase_id, suggested_score FROM crm_plus_phase_stat "
+            "WHERE suggested_score > 0"
+        )
+        keys = defaultdict(list)
+        for company_id, phase_id, score in self.env.cr.fetchall():
+            if predicate(score):
+                keys[company_id].append(phase_id)
+        return domain_and(
+            [
+                [("funnel_state", "=", "open")],
+                domain_or(
+                    [
+                        [("company_id", "=", company_id or False), ("lead_phase_id", "in", ids)]
+                        for company_id, ids in keys.items()
+                    ]
+                    or [FALSE_DOMAIN]
+                ),
+            ]
+        )

@@ -1,4 +1,7 @@
 from odoo import api, models
+from odoo.exceptions import UserError, ValidationError
+
+from .crm_plus_funnel_import import HISTORY_FIELDS
 
 # Context key: the account type of the import row whose lead phase is being looked up.
 ROW_ACCOUNT_TYPE = "crm_plus_import_account_type_id"
@@ -9,7 +12,11 @@ class IrFieldsConverter(models.AbstractModel):
 
     @api.model
     def for_model(self, model, *args, **kwargs):
-        """A contact's Lead Phase is looked up in the account type of its own row: Lead and
+        """Each row of a contacts import is checked as its funnel history would be (see
+        crm.plus.funnel.import): a refusal is reported on its own row, as Odoo reports a value
+        it cannot convert.
+
+        A contact's Lead Phase is looked up in the account type of its own row: Lead and
         Prospect both have a Proposal, and the importer looks a name up without the row, so it
         would pick the first and warn about the others. The row's type is converted first, by
         the importer as any column, then the phase with a converter bound to that type."""
@@ -20,6 +27,19 @@ class IrFieldsConverter(models.AbstractModel):
         by_type = {}
 
         def convert_row(record, log):
+            converted = convert_with_phase(record, log)
+            if any(converted.get(fname) for fname in HISTORY_FIELDS):
+                try:
+                    self.env["crm.plus.funnel.import"]._plan(converted)
+                except UserError as error:
+                    # Reported on its row, as a value the importer cannot convert; the row's
+                    # funnel columns are left out, and nothing is imported.
+                    log("lead_phase_id", ValidationError(str(error.args[0]).replace("%", "%%")))
+                    for fname in HISTORY_FIELDS:
+                        converted.pop(fname, None)
+            return converted
+
+        def convert_with_phase(record, log):
             if not record.get("lead_phase_id") or not record.get("account_type_id"):
                 return convert(record, log)
             converted = convert(

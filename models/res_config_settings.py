@@ -43,7 +43,7 @@ class ResConfigSettings(models.TransientModel):
             crm_plus_default_account_type_id=self.env["crm.plus.account.type"]
             .search([("is_default", "=", True)], limit=1)
             .id,
-            crm_plus_won_switches_type=self.env["res.partner"]._funnel_won_switches_type(),
+            crm_plus_won_switches_type=self.env["crm.plus.funnel"]._won_switches_type(),
         )
         return res
 

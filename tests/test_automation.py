@@ -168,7 +168,7 @@ class TestFunnelChatter(CrmPlusCase):
 
     def _notified(self, partner, user):
         self.env.flush_all()
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         return self.env["mail.notification"].search(
             [
                 ("res_partner_id", "=", user.partner_id.id),
@@ -179,7 +179,7 @@ class TestFunnelChatter(CrmPlusCase):
 
     def test_won_follower_is_notified(self):
         partners = self.make_partners(3, user_id=self.user_sales.id)
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         watched = partners[0]
         self._followed_by(watched, self.user_manager, ["crm_plus.mt_partner_won"])
         partners.write({"lead_phase_id": self.phase_closing.id})
@@ -216,37 +216,37 @@ class TestFunnelChatter(CrmPlusCase):
 
     def test_tracking_disable_leaves_no_message(self):
         partners = self.make_partners(2)
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         counts = [len(p.message_ids) for p in partners]
         quiet = partners.with_context(tracking_disable=True)
         quiet.action_advance_phase()
         quiet.write({"lead_phase_id": self.phase_closing.id})
         quiet.action_close(self.reason_lost.id, note="T-quiet")
         self.env.flush_all()
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         partners.invalidate_recordset(["message_ids"])
         self.assertEqual([len(p.message_ids) for p in partners], counts)
         self.assertEqual(set(partners.mapped("funnel_state")), {"lost"})
         partners.action_reopen()
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         partners.invalidate_recordset(["message_ids"])
         self.assertEqual([len(p.message_ids) for p in partners], [c + 1 for c in counts])
 
     def test_mail_notrack_leaves_no_tracking(self):
         partner = self.make_partners()
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         count = len(partner.message_ids)
         partner.with_context(mail_notrack=True).action_advance_phase()
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         partner.invalidate_recordset(["message_ids"])
         self.assertEqual(len(partner.message_ids), count)
 
     def test_close_note_is_the_tracking_message_body(self):
         partner = self.make_partners()
         partner.write({"lead_phase_id": self.phase_closing.id})
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         partner.action_close(self.reason_won.id, note="Signed at the fair")
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         partner.invalidate_recordset(["message_ids"])
         message = partner.message_ids.filtered(
             lambda m: "funnel_state" in m.tracking_value_ids.field_id.mapped("name")

@@ -72,18 +72,24 @@ class TestBulkJobs(CrmPlusCase):
 
     @contextmanager
     def spy(self, method, stop_at_call=None):
-        """Record each call of res.partner's ``method`` (uid, ids); ``stop_at_call``: that call
+        """Record each call of res.partner's ``method`` (uid, ids), or of the state machine's
+        (``crm.plus.funnel.<method>``, called with the contacts); ``stop_at_call``: that call
         stops the server before it changes anything."""
         calls = []
-        original = getattr(self.PartnerClass, method)
+        if method.startswith("crm.plus.funnel."):
+            owner, method = self.registry["crm.plus.funnel"], method.rsplit(".", 1)[1]
+        else:
+            owner = self.PartnerClass
+        original = getattr(owner, method)
 
         def spying(records, *args, **kwargs):
-            calls.append((records.env.uid, records.ids))
+            contacts = records if owner is self.PartnerClass else args[0]
+            calls.append((contacts.env.uid, contacts.ids))
             if len(calls) == stop_at_call:
                 raise ServerStopped()
             return original(records, *args, **kwargs)
 
-        with patch.object(self.PartnerClass, method, spying):
+        with patch.object(owner, method, spying):
             yield calls
 
     def type_wizard(self, partners, account_type, user=None):
@@ -120,7 +126,7 @@ class TestBulkJobs(CrmPlusCase):
 
     def notifications(self, user):
         """(payloads of the bus notices, Inbox messages) sent to ``user`` by the jobs."""
-        self.env.cr.precommit.run()  # the bus writes its notices at commit
+        self.env.cr.flush()  # the bus writes its notices at commit
         notices = [
             json.loads(bus.message)["payload"]
             for bus in self.env["bus.bus"].sudo().search([], order="id")
@@ -381,7 +387,7 @@ class TestBulkJobs(CrmPlusCase):
         self.assertEqual(len(notices), 1)
         self.assertIn("started in the background", notices[0]["message"])
 
-        with self.spy("_funnel_sync_account_type") as calls:
+        with self.spy("crm.plus.funnel._sync") as calls:
             self.run_scheduler()
         self.assertEqual([len(ids) for _uid, ids in calls], [4, 3])
         self.assertEqual(job.state, "done")

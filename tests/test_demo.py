@@ -206,8 +206,8 @@ class TestImportedClosesCount(CrmPlusCase):
                     "name": f"T-Imported {index}",
                     "account_type_id": self.lead_type.id,
                     "lead_phase_id": phases[1].id,
-                    "funnel_import_close_reason_id": self.reason_lost.id,
-                    "funnel_import_close_date": day,
+                    "close_reason_id": self.reason_lost.id,
+                    "close_date": day,
                 }
                 for index in range(MIN_CLOSED)
             ]

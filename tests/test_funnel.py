@@ -188,7 +188,7 @@ class TestFunnelActions(CrmPlusCase):
         self.assertEqual(partner.funnel_state, "lost")
         self.assertEqual(partner.lead_phase_id, self.phase_qualif)
         self.assertFunnelInvariants(partner)
-        self.env.cr.precommit.run()  # mail's tracking of the close
+        self.env.cr.flush()  # mail's tracking of the close
         partner.action_reopen()
         self.assertEqual(partner.funnel_state, "open")
         self.assertEqual(partner.lead_phase_id, self.phase_qualif)
@@ -202,7 +202,7 @@ class TestFunnelActions(CrmPlusCase):
             (line.close_outcome, line.close_reason_id, line.close_date, line.closed_by_id),
             (False, self.Reason, False, self.env["res.users"]),
         )
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         self.assertIn(
             self.reason_lost.name,
             partner.message_ids.tracking_value_ids.filtered(
@@ -470,10 +470,10 @@ class TestFunnelValidation(CrmPlusCase):
 class TestFunnelTracking(CrmPlusCase):
     def test_chatter_tracks_funnel(self):
         partner = self.make_partners()
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         count = len(partner.message_ids)
         partner.action_advance_phase()
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         message = partner.message_ids[0]
         self.assertEqual(len(partner.message_ids), count + 1)
         tracked = message.tracking_value_ids
@@ -481,6 +481,6 @@ class TestFunnelTracking(CrmPlusCase):
         self.assertEqual(tracked.old_value_char, self.phase_first.name)
         self.assertEqual(tracked.new_value_char, self.phase_qualif.name)
         partner.action_close(self.reason_lost.id)
-        self.env.cr.precommit.run()
+        self.env.cr.flush()
         fields_logged = set(partner.message_ids[0].tracking_value_ids.field_id.mapped("name"))
         self.assertEqual(fields_logged, {"funnel_state", "close_reason_id"})

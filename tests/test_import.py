@@ -27,9 +27,9 @@ FIELDS = [
     "account_type_id",
     "lead_phase_id",
     "funnel_phase_date_start",
-    "funnel_import_close_outcome",
-    "funnel_import_close_reason_id",
-    "funnel_import_close_date",
+    "funnel_state",
+    "close_reason_id",
+    "close_date",
 ]
 
 
@@ -295,26 +295,27 @@ class TestImport(CrmPlusCase):
         for dryrun in (True, False):
             result = self.run_importer(content, dryrun=dryrun)
             self.assertFalse(result["ids"])
-            errors = {message["record"]: message["message"] for message in self.errors(result)}
+            errors = {message["record"]: message for message in self.errors(result)}
             self.assertEqual(set(errors), {1, 2, 3, 4}, result["messages"])
             for record, text in (
                 (
                     1,
-                    "Row 2 (T-Code of a Lead phase): the lead phase Proposal belongs to Lead, "
+                    "T-Code of a Lead phase: the lead phase Proposal belongs to Lead, "
                     "not to Prospect.",
                 ),
                 (2, "not to T-Lead."),
                 (
                     3,
-                    "Row 4 (T-No history): the lead phase Negotiation belongs to Lead, not to "
-                    "Prospect.",
+                    "T-No history: the lead phase Negotiation belongs to Lead, not to Prospect.",
                 ),
-                (4, "not to Customer."),
+                (4, "T-No phases: the account type Customer has no lead phases"),
             ):
-                self.assertIn(text, errors[record])
+                self.assertIn(text, errors[record]["message"])
+                # Each refusal on its own row (the importer shows "Error at row …").
+                self.assertEqual(errors[record]["rows"], {"from": record, "to": record})
             self.assertRegex(
-                errors[2],
-                r"^Row 3 \(T-Name of other types\): the lead phase "
+                errors[2]["message"],
+                r"^T-Name of other types: the lead phase "
                 r"Proposal belongs to (Lead|Prospect), not to T-Lead\.$",
             )
             self.assertFalse(
@@ -323,7 +324,7 @@ class TestImport(CrmPlusCase):
 
     def test_tracking_on_logs_the_rows(self):
         """The importer's "Track history" option: each contact logs its creation, as any."""
-        header = "Name,Account Type,Lead Phase,Close Reason (import),Close Date (import)\n"
+        header = "Name,Account Type,Lead Phase,Close Reason,Close Date\n"
         content = (header + "T-Import won,T-LEAD,T-CL,T-W,2025-06-03\n").encode()
         result = self.run_importer(content, tracking_disable=False)
         self.assertFalse(self.errors(result), result["messages"])
@@ -364,18 +365,20 @@ class TestImport(CrmPlusCase):
         errors = {message["record"]: message for message in self.errors(result)}
         expected = {
             1: "T-Qualification belongs to T-Lead, not to T-Prospect",
-            2: "closed from the closing phase (T-Closing), not from T-Proposal",
+            2: "can only be closed as won from the closing phase (T-Closing); it is in T-Proposal",
             3: "is in the future",
-            4: "T-Price is a Lost reason, but the Close Outcome is Won",
-            5: "before it entered T-Closing",
+            4: "T-Price is a Lost reason, but the funnel state is Won",
+            5: "the close date (2025-02-01) is before the phase started",
         }
         self.assertEqual(set(errors), set(expected), result["messages"])
         for record, text in expected.items():
             message = errors[record]["message"]
             self.assertIn(text, message)
+            # Each refusal on its own row (the importer shows "Error at row …"), once.
             self.assertEqual(errors[record]["rows"], {"from": record, "to": record})
-            # The row as a spreadsheet counts data rows, from 1.
-            self.assertTrue(message.startswith(f"Row {record + 1} ("), message)
+            # It names the contact of its row.
+            self.assertTrue(message.startswith(self.bad_rows()[record][0]), message)
+        self.assertEqual(len(self.errors(result)), len(expected), result["messages"])
         self.assertFalse(
             self.Partner.search([("name", "in", [row[0] for row in self.bad_rows()])]),
             "no contact of the file is left",
@@ -391,15 +394,14 @@ class TestImport(CrmPlusCase):
         result = self.Partner.load(FIELDS, rows)
         self.assertIs(result["ids"], False)
         messages = {message["record"]: message["message"] for message in self.errors(result)}
-        self.assertIn("needs its Close Reason", messages[0])
-        self.assertIn("need an account type", messages[1])
+        self.assertIn("needs its close reason", messages[0])
+        self.assertIn("needs an account type", messages[1])
         self.assertIn("T-Customer has no lead phases", messages[2])
-        self.assertIn("Close Date (2099-01-01) is in the future", messages[3])
+        self.assertIn("the close date (2099-01-01) is in the future", messages[3])
 
     def test_test_mode_writes_nothing(self):
         header = (
-            "Name,Account Type,Lead Phase,In Phase Since,Close Outcome,"
-            "Close Reason (import),Close Date (import)\n"
+            "Name,Account Type,Lead Phase,In Phase Since,Funnel State,Close Reason,Close Date\n"
         )
         good = header + "".join(
             ",".join(row) + "\n" for row in self.bad_rows() if row[0].startswith("T-Good")
@@ -498,3 +500,66 @@ class TestImport(CrmPlusCase):
         }
         self.assertEqual(readonly["date_start"], "not can_correct_dates or state == 'todo'")
         self.assertEqual(readonly["date_done"], "not can_correct_dates or state != 'done'")
+
+    # ------------------------------------------------------------------ round trip
+
+    def test_export_import_round_trip(self):
+        """Export → "I want to update data" of funnel contacts (type, phase, In Phase Since,
+        state, close reason, close date) loads back into new contacts with the same funnels:
+        the importer maps the columns by itself, and a reason with its date is enough."""
+        open_partner = self.make_partners(name="T-RT open")
+        open_partner.action_advance_phase()
+        lost = self.make_partners(name="T-RT lost")
+        lost.action_advance_phase()
+        lost.action_close(self.reason_lost.id)
+        won = self.make_partners(name="T-RT won")
+        won.write({"lead_phase_id": self.phase_closing.id})
+        won.action_close(self.reason_won.id)
+        self.assertEqual(won.account_type_id, self.customer_type, "type when won")
+        partners = open_partner | lost | won
+        columns = [
+            "name",
+            "account_type_id",
+            "lead_phase_id",
+            "funnel_phase_date_start",
+            "funnel_state",
+            "close_reason_id",
+            "close_date",
+        ]
+        exported = partners.with_context(import_compat=True).export_data(columns)["datas"]
+        # As the export file: the importer maps its header (the fields' labels) by itself.
+        labels = [self.Partner._fields[fname]._description_string(self.env) for fname in columns]
+        lines = [",".join(labels)]
+        for values in exported:
+            row = ["" if value is False else str(value) for value in values]
+            row[0] = row[0].replace("T-RT", "T-RT copy")
+            lines.append(",".join(row))
+        content = ("\n".join(lines) + "\n").encode()
+        tested = self.run_importer(content, dryrun=True)
+        self.assertEqual(tested["messages"], [])
+        result = self.run_importer(content)
+        self.assertEqual(result["messages"], [])
+        copies = {p.name: p for p in self.Partner.browse(result["ids"])}
+        for original in partners:
+            copy = copies[original.name.replace("T-RT", "T-RT copy")]
+            for fname in columns[1:]:
+                self.assertEqual(copy[fname], original[fname], f"{original.name}: {fname}")
+            self.assertEqual(
+                [(ln.phase_id, ln.state, ln.close_outcome) for ln in copy.phase_line_ids],
+                [(ln.phase_id, ln.state, ln.close_outcome) for ln in original.phase_line_ids],
+                original.name,
+            )
+        self.assertFunnelInvariants(copies["T-RT copy open"])
+        # Written back as they are (an import that updates them), nothing moves.
+        closed_copy = copies["T-RT copy lost"]
+        lines_before = closed_copy.phase_line_ids.read(["state", "close_reason_id", "date_done"])
+        closed_copy.write(
+            {
+                fname: closed_copy[fname].id if fname.endswith("_id") else closed_copy[fname]
+                for fname in columns[1:]
+            }
+        )
+        self.assertEqual(
+            closed_copy.phase_line_ids.read(["state", "close_reason_id", "date_done"]),
+            lines_before,
+        )

@@ -73,7 +73,7 @@ class TestDefaultType(CrmPlusCase):
         settings.crm_plus_won_switches_type = False
         settings.execute()
         self.assertTrue(self.prospect_type.is_default)
-        self.assertFalse(self.env["res.partner"]._funnel_won_switches_type())
+        self.assertFalse(self.env["crm.plus.funnel"]._won_switches_type())
         settings = self.env["res.config.settings"].create({})
         self.assertEqual(settings.crm_plus_default_account_type_id, self.prospect_type)
         self.assertFalse(settings.crm_plus_won_switches_type)

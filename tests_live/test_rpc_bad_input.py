@@ -498,8 +498,8 @@ CASES = {
         LINE, "write", ids("line_open_todo"), {"date_start": "2024-01-01 10:00:00"}
     ),
     'line start "yesterday"': _admin(LINE, "write", ids("line_open"), {"date_start": "yesterday"}),
-    "import close columns on an existing partner": _admin(
-        PARTNER, "write", ids("p_open"), vals(funnel_import_close_reason_id=one("lost"))
+    "a won close reason written on a partner outside the closing phase": _admin(
+        PARTNER, "write", ids("p_open"), vals(close_reason_id=one("won"))
     ),
     "create with a won close from the first phase": _admin(
         PARTNER,
@@ -507,7 +507,7 @@ CASES = {
         vals(
             name="RPC won early",
             account_type_id=one("lead"),
-            funnel_import_close_reason_id=one("won"),
+            close_reason_id=one("won"),
         ),
     ),
     "internal user without CRM+ advances a partner": _as(
@@ -536,7 +536,7 @@ CASES = {
         "other_company", PARTNER, "action_advance_phase", ids("p_main")
     ),
     "a private funnel method over RPC": _admin(
-        PARTNER, "_funnel_move_to_phase", ids("p_open"), one("lead_second")
+        PARTNER, "_funnel_assign_account_type", ids("p_open"), one("prospect")
     ),
     # --- last: calls that, when wrongly accepted, change data the cases above rely on
     "write funnel_state with the funnel's own context key": _as(

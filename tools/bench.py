@@ -6,7 +6,9 @@ tools/bench.sh builds a throw-away database (base, contacts and mail from the te
 1. generates the data set with plain SQL (COPY and INSERT … SELECT): N partners in the funnel
    (a 10-phase type plus the seed Lead and Prospect types, two companies, history lines of
    earlier types, closed partners, ~10 phase lines per partner), N contacts without a type,
-   and N ``crm.lead`` opportunities in a 10-stage pipeline plus N/2 won or lost ones;
+   and N ``crm.lead`` opportunities in a 10-stage pipeline plus N/2 won or lost ones; then
+   Odoo CRM's second anchor through the ORM: N/2 leads closed with action_set_won / _lost (the
+   won/lost history lead scoring learns from) and N open leads as a sales team has them;
 2. times each operation several times from the same committed state (every run ends with a
    rollback), ORM timings including ``flush_all()`` and the precommit hooks (chatter tracking
    runs there), and counts its SQL queries at N = 100 and at N;
@@ -54,9 +56,10 @@ B20_PHASES = 20
 # The Odoo CRM pipeline mirrors the 10-phase type: 9 open stages and Won.
 EXTRA_STAGES = 6
 
-# Targets (issues 6 and 13).
-ADVANCE_VS_CRM = 1.0
-CLOSE_VS_CRM = 0.1
+# Targets of issue 22, against the Odoo CRM anchor built through the ORM with a won/lost history
+# (the one a user's database resembles), and of issues 6 and 13.
+ADVANCE_VS_CRM = 1.5
+CLOSE_VS_CRM = 0.25
 ADVANCE_MAX_QUERIES = 500
 RPC_ADVANCE_VS_CRM = 1.0
 REPORT_VS_SQL = 2.0
@@ -144,6 +147,7 @@ class Bench:
         self._build_config()
         self._build_partners()
         self._build_leads()
+        self._build_orm_leads()
         self._build_form_partners()
         self.cr.commit()
         self.vacuum()
@@ -534,6 +538,108 @@ class Bench:
         ids = [row[0] for row in self.cr.fetchall()]
         self.lead_ids = ids[:n]
 
+    def _build_orm_leads(self):
+        """The second Odoo CRM anchor, built as a sales team's database has it: through the ORM,
+        each opportunity with an email, a phone, a salesperson and a team, and a won/lost history
+        closed with action_set_won / action_set_lost first, so that predictive lead scoring has
+        frequencies (crm.lead.scoring.frequency) and the N open leads' probability is its
+        automated one.
+
+        Created under tracking_disable (as Odoo's own crm tests and the importer do: 15 ms per
+        lead otherwise, mostly the salesperson's subscription and "you have been assigned"
+        e-mail, one lead at a time), then given
+        what the chatter would have left, in batches: the creator and the salesperson as
+        followers with their default subtypes, and a creation note. The history is closed with
+        tracking on, so the won/lost messages and their notifications are real."""
+        started = time.perf_counter()
+        env = self.su
+        Users = env["res.users"].with_context(no_reset_password=True)
+        groups_field = "groups_id" if "groups_id" in Users._fields else "group_ids"
+        salesman = env.ref("sales_team.group_sale_salesman")
+        # Two salespeople per team (a team per company).
+        self.salespeople = []
+        for index, team in enumerate(self.teams * 2):
+            company_id = self.company_ids[index % 2]
+            user = Users.create(
+                {
+                    "name": f"Bench salesperson {index + 1}",
+                    "login": f"bench.sales{index + 1}",
+                    "email": f"bench.sales{index + 1}@bench.example.com",
+                    "company_id": company_id,
+                    "company_ids": [Command.set(self.company_ids)],
+                    groups_field: [Command.link(salesman.id)],
+                }
+            )
+            env["crm.team.member"].create({"crm_team_id": team.id, "user_id": user.id})
+            self.salespeople.append((team, company_id, user))
+        n = self.n
+        history = self._create_orm_leads("Bench ORM history", n // 2)
+        # Closed in batches: action_set_won looks the won stage up once per lead over the
+        # whole recordset (quadratic in the batch's size).
+        won = history.filtered(lambda lead: lead.id % 5 < 2)
+        lost = history - won
+        for start in range(0, len(won), 500):
+            won[start : start + 500].action_set_won()
+        for start in range(0, len(lost), 500):
+            lost[start : start + 500].action_set_lost(lost_reason_id=self.lost_reason.id)
+        env.flush_all()
+        self.cr.precommit.run()
+        env.flush_all()
+        self.orm_lead_ids = self._create_orm_leads("Bench ORM opportunity", n).ids
+        self.cr.execute("SELECT count(*) FROM crm_lead_scoring_frequency")
+        self.data_info["pls_frequencies"] = self.cr.fetchone()[0]
+        self.cr.execute(
+            "SELECT count(*) FILTER (WHERE probability = automated_probability), "
+            "round(avg(probability)::numeric, 1) FROM crm_lead WHERE id = ANY(%s)",
+            [self.orm_lead_ids],
+        )
+        self.data_info["orm_automated"], self.data_info["orm_avg_probability"] = self.cr.fetchone()
+        self.cr.execute(
+            "SELECT count(*) FROM mail_followers "
+            "WHERE res_model = 'crm.lead' AND res_id = ANY(%s)",
+            [self.orm_lead_ids],
+        )
+        self.data_info["orm_followers"] = self.cr.fetchone()[0]
+        self.data_info["orm_build_seconds"] = time.perf_counter() - started
+
+    def _create_orm_leads(self, prefix, count):
+        env = self.env
+        Lead = env["crm.lead"].with_context(tracking_disable=True)
+        stages = self.stages
+        leads = Lead
+        for start in range(0, count, 1000):
+            vals = []
+            for i in range(start, min(count, start + 1000)):
+                team, company_id, user = self.salespeople[i % len(self.salespeople)]
+                vals.append(
+                    {
+                        "name": f"{prefix} {i:06d}",
+                        "type": "opportunity",
+                        "team_id": team.id,
+                        "user_id": user.id,
+                        "company_id": company_id,
+                        "stage_id": stages[self.rng.randrange(len(stages) - 1)].id,
+                        # A tenth without a phone, one in 25 with a mistyped e-mail: the
+                        # lead scoring's email_state / phone_state then mean something.
+                        "email_from": (
+                            f"contact{i}@customer{i % 997}.example.com"
+                            if i % 25
+                            else f"contact{i}@customer{i % 997}"
+                        ),
+                        "phone": f"+32 470 {i % 1000000:06d}" if i % 10 else False,
+                        "expected_revenue": self.rng.randrange(1000, 100000, 500),
+                    }
+                )
+            batch = Lead.create(vals)
+            for (user, creator), group in batch.grouped(
+                lambda lead: (lead.user_id, lead.create_uid)
+            ).items():
+                group.message_subscribe(partner_ids=(user | creator).partner_id.ids)
+            batch._message_log_batch(bodies={lead.id: "Opportunity created" for lead in batch})
+            leads |= batch
+            env.flush_all()
+        return leads.with_env(env)
+
     def _build_form_partners(self):
         """The contact form's subjects: a partner in the 20-phase type (with a lost Prospect
         funnel in its history, like the 5-phase one), and one outside any funnel."""
@@ -576,8 +682,9 @@ class Bench:
 
     # ------------------------------------------------------------------ measuring
 
-    def _timed(self, func):
-        """(seconds, queries, seconds spent in SQL) of func() + flush + precommit hooks."""
+    def _timed(self, func, precommit=True):
+        """(seconds, queries, seconds spent in SQL) of func() + flush + precommit hooks (mail's
+        tracking messages are posted there, at commit; precommit=False leaves them out)."""
         env = self.env
         env.flush_all()
         env.invalidate_all()
@@ -588,12 +695,13 @@ class Bench:
         started = time.perf_counter()
         func(env)
         env.flush_all()
-        self.cr.precommit.run()
-        env.flush_all()
+        if precommit:
+            self.cr.precommit.run()
+            env.flush_all()
         elapsed = time.perf_counter() - started
         return elapsed, self.cr.sql_log_count - before, thread.query_time
 
-    def measure(self, key, label, func, prepare=None, fingerprint=None, runs=None):
+    def measure(self, key, label, func, prepare=None, fingerprint=None, runs=None, precommit=True):
         if key.split("_", 1)[0] in self.skip:
             return None
         times, counts, sql_times = [], [], []
@@ -604,7 +712,7 @@ class Bench:
             self.reset()
             if prepare:
                 prepare()
-            elapsed, count, sql_time = self._timed(func)
+            elapsed, count, sql_time = self._timed(func, precommit)
             times.append(elapsed)
             counts.append(count)
             sql_times.append(sql_time)
@@ -619,14 +727,14 @@ class Bench:
         )
         return result
 
-    def count_small(self, key, func, prepare=None):
+    def count_small(self, key, func, prepare=None, precommit=True):
         """Queries of the same operation on SMALL_N records (after a warm-up call)."""
         counts = []
         for _ in range(2):
             self.reset()
             if prepare:
                 prepare()
-            counts.append(self._timed(func)[1])
+            counts.append(self._timed(func, precommit)[1])
         self.reset()
         self.counts_small[key + self.suffix] = counts[-1]
 
@@ -672,19 +780,21 @@ class Bench:
         for key, (count, delay) in sorted(totals.items(), key=lambda kv: -kv[1][1])[:top]:
             sys.stderr.write(f"{delay:8.3f} s {count:6d}x  {key}\n")
 
-    def run_op(self, key, label, func_for, prepare_for=None, fingerprint=None):
+    def run_op(self, key, label, func_for, prepare_for=None, fingerprint=None, precommit=True):
         """Query count at SMALL_N, then the timed runs at N (func_for(size) gives the
         operation on `size` records)."""
         if key.split("_", 1)[0] in self.skip:
             return None
         small_prepare = prepare_for(SMALL_N) if prepare_for else None
-        self.count_small(key, func_for(SMALL_N), small_prepare)
+        self.count_small(key, func_for(SMALL_N), small_prepare, precommit)
         prepare = prepare_for(self.n) if prepare_for else None
         if self.profile and key.startswith("plus_"):
             self.profile_once(label, func_for(self.n), prepare)
         if self.slow_queries and key.startswith("plus_"):
             self.slow_queries_once(label, func_for(self.n), prepare, top=40)
-        return self.measure(key, label, func_for(self.n), prepare, fingerprint)
+        return self.measure(
+            key, label, func_for(self.n), prepare, fingerprint, precommit=precommit
+        )
 
     # ------------------------------------------------------------------ 1. assign a type
 
@@ -794,16 +904,19 @@ class Bench:
             ids = self.open_ids[:size]
             return lambda env: env["res.partner"].browse(ids).action_advance_phase()
 
-        def crm(size):
-            ids = self.lead_ids[:size]
-            next_stage = dict(zip(self.stages.ids, self.stages.ids[1:], strict=False))
+        def crm_on(lead_ids):
+            def crm(size):
+                ids = lead_ids[:size]
+                next_stage = dict(zip(self.stages.ids, self.stages.ids[1:], strict=False))
 
-            def run(env):
-                leads = env["crm.lead"].browse(ids)
-                for stage, group in leads.grouped("stage_id").items():
-                    group.write({"stage_id": next_stage[stage.id]})
+                def run(env):
+                    leads = env["crm.lead"].browse(ids)
+                    for stage, group in leads.grouped("stage_id").items():
+                        group.write({"stage_id": next_stage[stage.id]})
 
-            return run
+                return run
+
+            return crm
 
         def sql(size):
             ids = self.open_ids[:size]
@@ -813,7 +926,24 @@ class Bench:
             return self._fingerprint(self.open_ids)
 
         self.run_op("plus_advance", "crm_plus action_advance_phase", plus, None, fingerprint)
-        self.run_op("crm_advance", "Odoo CRM write(stage_id), per stage", crm)
+        self.run_op(
+            "crm_advance",
+            "Odoo CRM write(stage_id), per stage, SQL-built leads",
+            crm_on(self.lead_ids),
+        )
+        self.run_op(
+            "crm_orm_advance",
+            "Odoo CRM write(stage_id), per stage, ORM-built leads with a won/lost history",
+            crm_on(self.orm_lead_ids),
+        )
+        # What a measure that stops before the commit sees: the write and its flush, without
+        # the "Stage Changed" messages mail posts at commit (precommit hooks).
+        self.run_op(
+            "crm_orm_advance_nochatter",
+            "Odoo CRM write(stage_id), ORM-built leads, without the commit's chatter",
+            crm_on(self.orm_lead_ids),
+            precommit=False,
+        )
         self.run_op("sql_advance", "plain SQL UPDATE lines + partners", sql, None, fingerprint)
 
     def _sql_advance(self, env, ids):
@@ -915,15 +1045,18 @@ class Bench:
 
             return run
 
-        def crm(size):
-            won, lost = halves(self.lead_ids, size)
+        def crm_on(lead_ids):
+            def crm(size):
+                won, lost = halves(lead_ids, size)
 
-            def run(env):
-                Lead = env["crm.lead"]
-                Lead.browse(won).action_set_won()
-                Lead.browse(lost).action_set_lost(lost_reason_id=self.lost_reason.id)
+                def run(env):
+                    Lead = env["crm.lead"]
+                    Lead.browse(won).action_set_won()
+                    Lead.browse(lost).action_set_lost(lost_reason_id=self.lost_reason.id)
 
-            return run
+                return run
+
+            return crm
 
         def sql(size):
             won, lost = halves(self.open_ids, size)
@@ -938,7 +1071,14 @@ class Bench:
             return self._fingerprint(self.open_ids)
 
         self.run_op("plus_close", "crm_plus action_close", plus, prepare, fingerprint)
-        self.run_op("crm_close", "Odoo CRM action_set_won / _lost", crm)
+        self.run_op(
+            "crm_close", "Odoo CRM action_set_won / _lost, SQL-built leads", crm_on(self.lead_ids)
+        )
+        self.run_op(
+            "crm_orm_close",
+            "Odoo CRM action_set_won / _lost, ORM-built leads with a won/lost history",
+            crm_on(self.orm_lead_ids),
+        )
         self.run_op("sql_close", "plain SQL UPDATE lines + partners", sql, prepare, fingerprint)
 
     def _sql_close(self, env, ids, reason, switch_type_id):
@@ -1264,7 +1404,10 @@ class Bench:
             uid = common.authenticate(db, "admin", "admin", {})
             partner_ids = self.open_ids[-(RPC_CALLS + 5) :]
             lead_ids = self.lead_ids[-(RPC_CALLS + 5) :]
-            self.cr.execute("SELECT id, stage_id FROM crm_lead WHERE id = ANY(%s)", [lead_ids])
+            orm_lead_ids = self.orm_lead_ids[-(RPC_CALLS + 5) :]
+            self.cr.execute(
+                "SELECT id, stage_id FROM crm_lead WHERE id = ANY(%s)", [lead_ids + orm_lead_ids]
+            )
             stage_of = dict(self.cr.fetchall())
             self.cr.rollback()
             next_stage = dict(zip(self.stages.ids, self.stages.ids[1:], strict=False))
@@ -1274,24 +1417,37 @@ class Bench:
                 models_proxy.execute_kw(db, uid, "admin", model, method, list(args))
                 return time.perf_counter() - started
 
-            plus_times, crm_times = [], []
-            for index, (partner_id, lead_id) in enumerate(zip(partner_ids, lead_ids, strict=True)):
-                plus = call("res.partner", "action_advance_phase", [partner_id])
-                crm = call(
+            plus_times, crm_times, crm_orm_times = [], [], []
+
+            def stage_write(lead_id):
+                return call(
                     "crm.lead",
                     "write",
                     [lead_id],
                     {"stage_id": next_stage.get(stage_of[lead_id], self.stages.ids[1])},
                 )
+
+            for index, (partner_id, lead_id, orm_lead_id) in enumerate(
+                zip(partner_ids, lead_ids, orm_lead_ids, strict=True)
+            ):
+                plus = call("res.partner", "action_advance_phase", [partner_id])
+                crm = stage_write(lead_id)
+                crm_orm = stage_write(orm_lead_id)
                 if index >= 5:  # the first calls warm the server's caches
                     plus_times.append(plus)
                     crm_times.append(crm)
+                    crm_orm_times.append(crm_orm)
         finally:
             server.terminate()
             server.wait(timeout=30)
         for key, label, times in (
             ("plus_rpc", "crm_plus action_advance_phase, 1 partner over XML-RPC", plus_times),
-            ("crm_rpc", "Odoo CRM write(stage_id), 1 lead over XML-RPC", crm_times),
+            ("crm_rpc", "Odoo CRM write(stage_id), 1 SQL-built lead over XML-RPC", crm_times),
+            (
+                "crm_orm_rpc",
+                "Odoo CRM write(stage_id), 1 ORM-built lead over XML-RPC",
+                crm_orm_times,
+            ),
         ):
             self.results[key] = Result(label, times, [], [0.0] * len(times))
             log(f"  {label}: {median(times) * 1000:.1f} ms median of {len(times)}")
@@ -1310,15 +1466,15 @@ class Bench:
         for i in range(self.n):
             row = [f"Bench import {i}", f"import{i}@example.com", f"City {i % 97}"]
             start = self.now - datetime.timedelta(days=rng.randrange(1, 365), hours=i % 24)
-            close = ["", "", ""]
+            close = ["", ""]
             if i % 10 == 0:
                 closed = min(today, start.date() + datetime.timedelta(days=rng.randrange(30)))
                 if i % 20 == 0:
                     phase = phases[-1]
-                    close = ["Won", won, closed.isoformat()]
+                    close = [won, closed.isoformat()]
                 else:
                     phase = phases[rng.randrange(len(phases))]
-                    close = ["Lost", lost, closed.isoformat()]
+                    close = [lost, closed.isoformat()]
             else:
                 phase = phases[rng.randrange(len(phases) - 1)]
             plain.append(row)
@@ -1342,9 +1498,9 @@ class Bench:
             "account_type_id",
             "lead_phase_id",
             "funnel_phase_date_start",
-            "funnel_import_close_outcome",
-            "funnel_import_close_reason_id",
-            "funnel_import_close_date",
+            # A closed deal: its reason (won or lost) and its date.
+            "close_reason_id",
+            "close_date",
         ]
 
         def load(fields_, rows):
@@ -1369,12 +1525,42 @@ class Bench:
             f"res.partner.load, {len(plain_fields)} contact columns",
             load(plain_fields, plain_rows),
         )
+        refused = self._import_refused(funnel_fields, funnel_rows)
+        if refused:
+            self.notes.append(
+                "Op 8's import with funnel columns was skipped: this version of crm_plus does "
+                f"not import closed deals by `close_reason_id` + `close_date` ({refused})."
+            )
+            log(f"  skipped the funnel columns' import: {refused}")
+            return
         self.run_op(
             "plus_import",
             f"res.partner.load, the same + {len(funnel_fields) - len(plain_fields)} funnel "
             "columns",
             load(funnel_fields, funnel_rows),
         )
+
+    def _import_refused(self, fields_, rows):
+        """Why res.partner.load does not take the funnel columns as bench.py sends them (a
+        field missing or read-only, a closed row not closed), or None."""
+        self.reset()
+        sample = rows[:SMALL_N]
+        try:
+            result = (
+                self.env["res.partner"].with_context(tracking_disable=True).load(fields_, sample)
+            )
+            errors = [m["message"] for m in result["messages"] if m["type"] == "error"]
+            if errors or len(result["ids"]) != len(sample):
+                return f"load() answered: {errors[:2] or result['messages'][:2]}"
+            closed = [rid for rid, row in zip(result["ids"], sample, strict=True) if row[-1]]
+            states = set(self.env["res.partner"].browse(closed).mapped("funnel_state"))
+            if states - {"won", "lost"}:
+                return f"closed rows imported as {sorted(map(str, states))}"
+            return None
+        except Exception as exc:  # any refusal means: skip op 8's funnel row, say why
+            return f"{type(exc).__name__}: {exc}"[:300]
+        finally:
+            self.reset()
 
 
 # ---------------------------------------------------------------------- report
@@ -1437,12 +1623,88 @@ def fmt_ratio(value):
     return "–" if math.isnan(value) else f"{value:.2f}×"
 
 
+def per_extra_record(bench, key):
+    """Queries per record added between SMALL_N and N records: 0.01 per grouped write of 100
+    rows, 1 or more when something runs once per record."""
+    small = bench.counts_small.get(key)
+    result = bench.results.get(key)
+    large = result.count if result else None
+    if small is None or large is None:
+        return None
+    return (large - small) / (bench.n - SMALL_N)
+
+
+def anchor_finding(bench):
+    """Issue 22: why Odoo CRM's stage write costs ~9 queries per lead, and on which leads."""
+    r, n, d = bench.results, bench.n, bench.data_info
+
+    def per_lead(key):
+        res = r.get(key)
+        if not res:
+            return "–"
+        queries = per_extra_record(bench, key)
+        if queries is None:
+            return "–"
+        return f"{res.time / n * 1000:.2f} ms and {queries:.2f} queries per lead"
+
+    post_queries = per_extra_record(bench, "crm_orm_advance")
+    posts = f"{post_queries:.0f}" if post_queries is not None else "–"
+    return f"""Odoo CRM's two anchors (issue 22):
+
+- **SQL-built leads** (`_build_leads`): {n:,} open opportunities and {n // 2:,} closed ones
+  inserted with COPY, no followers, no message, probability set in SQL.
+- **ORM-built leads** (`_build_orm_leads`): as a sales team has them, created through
+  `crm.lead.create()` by batches of 1,000, each with an e-mail, a phone, a salesperson (four
+  salespeople in two teams, one per company) and a team; the creator and the salesperson follow
+  each lead ({d.get('orm_followers', 0):,} followers on {n:,} leads) and each has a creation
+  note. A won/lost history of {n // 2:,} leads of the same shape was closed first with
+  `action_set_won` / `action_set_lost` (40 % won), tracking on, so predictive lead scoring has
+  its frequencies ({d.get('pls_frequencies', 0):,} `crm.lead.scoring.frequency` rows on
+  Odoo's default `crm.pls_fields`) and the open leads' probability is the automated one
+  ({d.get('orm_automated', 0):,} of {n:,}, {d.get('orm_avg_probability', 0)} % on average).
+  Built in {d.get('orm_build_seconds', 0):.0f} s. Creation runs under `tracking_disable` (as
+  Odoo's crm tests and the importer do) and the followers and creation notes are then added by
+  batch: created with tracking, a lead costs ~15 ms, most of it subscribing its salesperson and
+  queuing the "you have been assigned" e-mail, one lead at a time; a stage write reads neither
+  that e-mail nor the notification.
+
+Finding: **no lead data shape removes Odoo CRM's queries per lead**. The stage write itself
+is batched: {per_lead('crm_orm_advance_nochatter')} (the grouped UPDATE of `stage_id`,
+`date_last_stage_update` and the automated probability, recomputed by batch from the scoring
+frequencies). The rest is mail's tracking, which runs at commit (precommit hook):
+`crm.lead._track_subtype` gives every stage change the "Stage Changed" subtype, and
+`mail.thread._message_track` posts a subtype message with `message_post()` **once per
+record**; only subtype-less tracking goes through the batched log. Each post costs
+{posts} queries (on 18.0, nine: the subtype checked twice, the thread's first message (parent),
+the alias domain and the record's alias (reply-to), the `mail.message` and
+`mail.tracking.value` INSERTs, the message's partners and the followers to notify).
+On SQL-built leads: {per_lead('crm_advance')};
+on ORM-built leads with followers, history and scoring frequencies: {per_lead('crm_orm_advance')}.
+Followers without the "Stage Changed" subtype (the default), PLS frequencies, e-mails, phones,
+salespeople and teams change no query count; a follower subscribed to stage changes would
+add a notification (and an e-mail or inbox entry) per lead on top. The stage write's own cost
+above is what one measures when the timing stops before the commit (or runs under
+`tracking_disable` / `mail_notrack`): the "Stage Changed" messages are then not counted.
+
+**Which anchor a user's database resembles: the ORM-built one** (leads with followers,
+creation notes, a won/lost history and scoring frequencies, the probability left to predictive
+scoring). Its stage write makes the same queries per lead as the SQL-built one's; their times
+differ by what the extra rows cost the same statements (the followers to notify, larger mail
+tables) and by the machine's load during each run. The targets are taken against it, with
+mail's tracking counted on both sides (crm_plus's advance posts its message per contact in the
+same precommit hook)."""
+
+
 def render(bench, info, total_seconds, load_end):
     r = bench.results
     n = bench.n
     out = []
     w = out.append
-    w(f"N = {n:,} partners in the funnel (+ {n:,} without a type) and {n:,} open Odoo CRM leads; ")
+    w(
+        f"N = {n:,} partners in the funnel (+ {n:,} without a type) and two Odoo CRM anchors of "
+        f"{n:,} open leads each: built in plain SQL, and built through the ORM with a won/lost "
+        "history (see below);"
+    )
     w(
         f"median of up to {bench.runs} runs (no new run once a measure's runs took "
         f"{bench.budget:g} s), each from the same committed state (rollback after each)."
@@ -1451,9 +1713,9 @@ def render(bench, info, total_seconds, load_end):
     w("")
     w(
         f"| # | Operation | Implementation | Median | Min | Max | Runs | SQL share "
-        f"| Queries N={SMALL_N} | Queries N={n:,} |"
+        f"| Queries N={SMALL_N} | Queries N={n:,} | Queries per extra record |"
     )
-    w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    w("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = [
         (
             "1",
@@ -1463,10 +1725,24 @@ def render(bench, info, total_seconds, load_end):
         (
             "2",
             f"Advance {n:,} partners one phase / leads one stage",
-            ["plus_advance", "crm_advance", "sql_advance"],
+            [
+                "plus_advance",
+                "crm_advance",
+                "crm_orm_advance",
+                "crm_orm_advance_nochatter",
+                "sql_advance",
+            ],
         ),
-        ("3", f"Close {n // 2:,} won + {n // 2:,} lost", ["plus_close", "crm_close", "sql_close"]),
-        ("6", "One advance over XML-RPC (1 partner / 1 lead)", ["plus_rpc", "crm_rpc"]),
+        (
+            "3",
+            f"Close {n // 2:,} won + {n // 2:,} lost",
+            ["plus_close", "crm_close", "crm_orm_close", "sql_close"],
+        ),
+        (
+            "6",
+            "One advance over XML-RPC (1 partner / 1 lead)",
+            ["plus_rpc", "crm_rpc", "crm_orm_rpc"],
+        ),
         (
             "4a",
             "Win/loss report read_group",
@@ -1496,12 +1772,14 @@ def render(bench, info, total_seconds, load_end):
             if not res:
                 continue
             small = bench.counts_small.get(key)
+            per_record = per_extra_record(bench, key)
             w(
                 f"| {number if index == 0 else ''} | {operation if index == 0 else ''} | "
                 f"{res.label} | {fmt_time(res.time)} | {fmt_time(min(res.times))} | "
                 f"{fmt_time(max(res.times))} | {len(res.times)} | {res.sql_share * 100:.0f} % | "
                 f"{small if small is not None else '–'} | "
-                f"{res.count if res.count is not None else '–'} |"
+                f"{res.count if res.count is not None else '–'} | "
+                f"{f'{per_record:.3f}' if per_record is not None else '–'} |"
             )
     w("")
     w(
@@ -1537,11 +1815,27 @@ def render(bench, info, total_seconds, load_end):
     ratio_rows = [
         ("1. assign: crm_plus write / plain SQL", ratio("plus_assign", "sql_assign")),
         ("1. assign: crm_plus wizard / plain SQL", ratio("plus_assign_wizard", "sql_assign")),
-        ("2. advance: crm_plus / Odoo CRM", ratio("plus_advance", "crm_advance")),
+        (
+            "2. advance: crm_plus / Odoo CRM, ORM-built leads",
+            ratio("plus_advance", "crm_orm_advance"),
+        ),
+        ("2. advance: crm_plus / Odoo CRM, SQL-built leads", ratio("plus_advance", "crm_advance")),
+        (
+            "2. advance: crm_plus / Odoo CRM, ORM-built leads without the commit's chatter",
+            ratio("plus_advance", "crm_orm_advance_nochatter"),
+        ),
         ("2. advance: crm_plus / plain SQL", ratio("plus_advance", "sql_advance")),
-        ("2. Odoo CRM / plain SQL", ratio("crm_advance", "sql_advance")),
-        ("3. close: crm_plus / Odoo CRM", ratio("plus_close", "crm_close")),
-        ("6. one advance over XML-RPC: crm_plus / Odoo CRM", ratio("plus_rpc", "crm_rpc")),
+        ("2. Odoo CRM (SQL-built leads) / plain SQL", ratio("crm_advance", "sql_advance")),
+        ("3. close: crm_plus / Odoo CRM, ORM-built leads", ratio("plus_close", "crm_orm_close")),
+        ("3. close: crm_plus / Odoo CRM, SQL-built leads", ratio("plus_close", "crm_close")),
+        (
+            "6. one advance over XML-RPC: crm_plus / Odoo CRM, ORM-built lead",
+            ratio("plus_rpc", "crm_orm_rpc"),
+        ),
+        (
+            "6. one advance over XML-RPC: crm_plus / Odoo CRM, SQL-built lead",
+            ratio("plus_rpc", "crm_rpc"),
+        ),
         ("3. close: crm_plus / plain SQL", ratio("plus_close", "sql_close")),
         (
             "4a. win/loss: read_group / plain SQL",
@@ -1571,17 +1865,20 @@ def render(bench, info, total_seconds, load_end):
             met = None  # not measured in this run (--only)
         targets.append((label, met, detail))
 
-    adv_crm = ratio("plus_advance", "crm_advance")
+    adv_crm = ratio("plus_advance", "crm_orm_advance")
+    adv_sql_leads = ratio("plus_advance", "crm_advance")
     target(
-        f"Batch advance ≤ {ADVANCE_VS_CRM:g}× Odoo CRM's batch write(stage_id)",
+        f"Batch advance ≤ {ADVANCE_VS_CRM:g}× Odoo CRM's write(stage_id) on {n:,} open leads "
+        "(ORM-built, with a won/lost history; issue 22)",
         adv_crm <= ADVANCE_VS_CRM,
-        fmt_ratio(adv_crm),
+        f"{fmt_ratio(adv_crm)} (SQL-built leads: {fmt_ratio(adv_sql_leads)})",
     )
-    close_crm = ratio("plus_close", "crm_close")
+    close_crm = ratio("plus_close", "crm_orm_close")
     target(
-        f"Batch close ≤ {CLOSE_VS_CRM:g}× Odoo CRM's action_set_won / _lost",
+        f"Batch close ≤ {CLOSE_VS_CRM:g}× Odoo CRM's action_set_won / _lost with mail's "
+        "tracking (ORM-built leads; issue 22)",
         close_crm <= CLOSE_VS_CRM,
-        fmt_ratio(close_crm),
+        f"{fmt_ratio(close_crm)} (SQL-built leads: {fmt_ratio(ratio('plus_close', 'crm_close'))})",
     )
     advance_queries = r["plus_advance"].count if "plus_advance" in r else None
     target(
@@ -1589,13 +1886,15 @@ def render(bench, info, total_seconds, load_end):
         advance_queries is not None and advance_queries <= ADVANCE_MAX_QUERIES,
         f"{advance_queries} queries",
     )
-    rpc = ratio("plus_rpc", "crm_rpc")
+    rpc = ratio("plus_rpc", "crm_orm_rpc")
     target(
-        "One advance over XML-RPC no slower than Odoo CRM's stage write",
+        f"One advance over XML-RPC ≤ {RPC_ADVANCE_VS_CRM:g}× Odoo CRM's stage write "
+        "(ORM-built lead; issue 22)",
         rpc <= RPC_ADVANCE_VS_CRM,
         (
-            f"{r['plus_rpc'].time * 1000:.1f} ms vs {r['crm_rpc'].time * 1000:.1f} ms"
-            if "plus_rpc" in r and "crm_rpc" in r
+            f"{fmt_ratio(rpc)}: {r['plus_rpc'].time * 1000:.1f} ms vs "
+            f"{r['crm_orm_rpc'].time * 1000:.1f} ms"
+            if "plus_rpc" in r and "crm_orm_rpc" in r
             else "–"
         ),
     )
@@ -1611,12 +1910,14 @@ def render(bench, info, total_seconds, load_end):
         ("plus_assign_wizard", "assign, wizard"),
         ("plus_advance", "advance"),
         ("plus_close", "close"),
+        ("plus_import", "import with funnel columns"),
+        ("plus_suggest", "suggested scores"),
     ):
         small = bench.counts_small.get(key)
         large = r[key].count if key in r else None
-        per_record = (large - small) / (n - SMALL_N) if small is not None and large else None
+        per_record = per_extra_record(bench, key)
         target(
-            f"No query per record ({label}): < {MAX_QUERIES_PER_RECORD:g} per extra record",
+            f"Never a query per record ({label}): < {MAX_QUERIES_PER_RECORD:g} per extra record",
             per_record is not None and per_record < MAX_QUERIES_PER_RECORD,
             f"{small} at N={SMALL_N}, {large} at N={n:,}"
             + (f" ({per_record:.3f} per record)" if per_record is not None else ""),
@@ -1636,9 +1937,12 @@ def render(bench, info, total_seconds, load_end):
     import_ratio = ratio("plus_import", "plain_import")
     bench.main_ratios = {
         "n": n,
-        "advance_vs_crm": adv_crm,
-        "close_vs_crm": close_crm,
-        "rpc_vs_crm": rpc,
+        "advance_vs_crm_orm": adv_crm,
+        "close_vs_crm_orm": close_crm,
+        "rpc_vs_crm_orm": rpc,
+        "advance_vs_crm": ratio("plus_advance", "crm_advance"),
+        "close_vs_crm": ratio("plus_close", "crm_close"),
+        "rpc_vs_crm": ratio("plus_rpc", "crm_rpc"),
         "advance_queries": advance_queries,
         "import_vs_plain": import_ratio,
         "suggest_seconds": suggest.time if suggest else None,
@@ -1658,10 +1962,10 @@ def render(bench, info, total_seconds, load_end):
         )
     w("Targets:")
     w("")
-    w("| Target | Measured | Met |")
+    w("| Target | Measured | Verdict |")
     w("|---|---:|---|")
     for label, met, detail in targets:
-        verdict = "not measured" if met is None else "met" if met else "**not met**"
+        verdict = "not measured" if met is None else "PASS" if met else "**MISS**"
         w(f"| {label} | {detail} | {verdict} |")
     w("")
 
@@ -1709,6 +2013,11 @@ def render(bench, info, total_seconds, load_end):
             "action (checked on every run's result), without the chatter messages."
         )
     w("")
+    w(anchor_finding(bench))
+    w("")
+    for note in bench.notes:
+        w(f"Note: {note}")
+        w("")
     w(NOTES)
     w("")
     d = bench.data_info
@@ -1757,7 +2066,7 @@ and cProfile of one action on 2,000 contacts in a development database):
   Python by chunks of 1,000 (1 + ⌈N / 1,000⌉ per checked batch), the lines fetched once by
   chunks of 1,000, followers and subtypes. Under 500 is only reachable by dropping the per-contact
   chatter message or by raw SQL writes, both ruled out by the ORM issue.
-- **Batch close ≤ 0.1× Odoo CRM.** The close is more than half mail. cProfile of a close of
+- **Batch close against Odoo CRM.** The close is more than half mail. cProfile of a close of
   2,000 contacts (5.9 s under the profiler): 3.0 s are the chatter (mail's per-record
   `_track_prepare` / `_mail_track` 0.55 s, creating 2,000 `mail.message` 1.4 s and ~6,000
   `mail.tracking.value` about 1 s: state, reason, account type and phase are tracked), 0.8 s the
@@ -1923,16 +2232,23 @@ def update_series_table(doc):
 
     measures = [
         (
-            f"Batch advance / Odoo CRM's write(stage_id) (≤ {ADVANCE_VS_CRM:g}×)",
-            "advance_vs_crm",
+            f"Batch advance / Odoo CRM's write(stage_id), ORM-built leads (≤ {ADVANCE_VS_CRM:g}×)",
+            "advance_vs_crm_orm",
             "ratio",
         ),
-        (f"Batch close / Odoo CRM's set_won/_lost (≤ {CLOSE_VS_CRM:g}×)", "close_vs_crm", "ratio"),
+        ("Batch advance / Odoo CRM's write(stage_id), SQL-built leads", "advance_vs_crm", "ratio"),
         (
-            f"One advance over XML-RPC / Odoo CRM (≤ {RPC_ADVANCE_VS_CRM:g}×)",
-            "rpc_vs_crm",
+            f"Batch close / Odoo CRM's set_won/_lost, ORM-built leads (≤ {CLOSE_VS_CRM:g}×)",
+            "close_vs_crm_orm",
             "ratio",
         ),
+        ("Batch close / Odoo CRM's set_won/_lost, SQL-built leads", "close_vs_crm", "ratio"),
+        (
+            f"One advance over XML-RPC / Odoo CRM, ORM-built lead (≤ {RPC_ADVANCE_VS_CRM:g}×)",
+            "rpc_vs_crm_orm",
+            "ratio",
+        ),
+        ("One advance over XML-RPC / Odoo CRM, SQL-built lead", "rpc_vs_crm", "ratio"),
         ("Batch advance queries", "advance_queries", "count"),
         (
             f"Import with funnel columns / without (≤ {IMPORT_VS_PLAIN:g}×)",

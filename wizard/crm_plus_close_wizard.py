@@ -43,7 +43,9 @@ class CrmPlusCloseWizard(models.TransientModel):
             # Refused now, with nothing queued, what the job's batches would refuse; by slices,
             # as a job would (each loads its contacts' lines).
             for ids in split_every(CHECK_SLICE, partners.ids):
-                partners.browse(ids)._funnel_close_plan(self.close_reason_id.id, note=note)
+                self.env["crm.plus.funnel"]._close_plan(
+                    partners.browse(ids), self.close_reason_id.id, note=note
+                )
             job = Job._funnel_queue(
                 "close", partners, close_reason_id=self.close_reason_id.id, note=note
             )

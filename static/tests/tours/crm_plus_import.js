@@ -38,7 +38,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_import_pipeline", {
         },
         {
             content: "The preview maps the funnel columns",
-            trigger: ".o_import_action .o_import_data_content:contains(Close Reason (import))",
+            trigger: ".o_import_action .o_import_data_content:contains(Funnel State):contains(Close Reason)",
         },
         {
             content: "Test the file",

@@ -1,0 +1,772 @@
+"""The funnel's state machine: the only code that changes a contact's phase lines.
+
+The phase lines are the funnel's one source of truth. A contact's lead phase, funnel state,
+close reason, close date and figures are computed from them (res_partner.py), so every path
+(advance, a move or a drag, close, reopen, a new account type, an import with history, the bulk
+wizards and their background jobs) decides here which lines change, and ``_apply`` writes them
+through the ORM, grouped by values, keeping the suggested-score statistics in step.
+
+Each rule has one definition, here or beside the lines:
+- the line states along the phases (done / current / todo): ``_towards``;
+- the last close of a contact: ``crm_plus_phase_line.last_close_key`` / ``LAST_CLOSE_SQL_ORDER``;
+- the first active phase of a type: ``crm.plus.account.type._funnel_phases``;
+- won only from the closing phase: ``_check_won_from_closing``;
+- a close's reason, outcome and date: ``_check_close_values``, ``_check_close_date``.
+"""
+
+from collections import defaultdict
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, time
+
+import pytz
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from .crm_plus_funnel_import import HISTORY_FIELDS
+from .crm_plus_phase_line import CLOSE_FIELDS, current_and_last_close
+from .funnel_guard import FUNNEL_OP
+
+FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
+# The line fields a move back to "to do" or a reopen clears: a line holds a close only while the
+# contact stays closed in it.
+NO_CLOSE = dict.fromkeys(CLOSE_FIELDS, False)
+# The contact's fields the chatter tracks through a funnel change.
+TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
+
+
+def write_grouped(records, updates):
+    """``updates``: {record id: {field: value}}. One ``write`` per distinct set of values, so a
+    batch costs a handful of ORM calls while every override, tracking and recompute runs."""
+    by_values = defaultdict(list)
+    for record_id, vals in updates.items():
+        by_values[tuple(sorted(vals.items()))].append(record_id)
+    for frozen, ids in by_values.items():
+        records.browse(ids).write(dict(frozen))
+
+
+class CrmPlusFunnel(models.AbstractModel):
+    _name = "crm.plus.funnel"
+    _description = "CRM+ Funnel State Machine"
+
+    # ------------------------------------------------------------------ reads
+
+    @api.model
+    def _line_model(self):
+        return self.env["crm.plus.phase.line"].sudo().with_context(crm_plus_funnel_op=FUNNEL_OP)
+
+    @api.model
+    def _load(self, partner_ids):
+        """``({partner id: row}, {partner id: [line rows]})``: each contact's type settings and
+        all its lines whose phase is active, in phase order per type; one query each. The
+        contacts' fields computed from the lines are not flushed: the inverse reads them before
+        they are checked (see _set_from_contacts)."""
+        self.env["crm.plus.phase.line"].flush_model()
+        self.env["crm.plus.lead.phase"].flush_model(["active", "phase_type", "activity_type_id"])
+        self.env["crm.plus.account.type"].flush_model(["has_phases", "won_account_type_id"])
+        self.env["res.partner"].flush_model(["account_type_id", "company_id", "user_id"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT p.id, p.account_type_id, p.company_id, p.user_id,
+                       COALESCE(t.has_phases, FALSE) AS has_phases, t.won_account_type_id
+                  FROM res_partner AS p
+                  LEFT JOIN crm_plus_account_type AS t ON t.id = p.account_type_id
+                 WHERE p.id = ANY(%s)
+                """,
+                list(partner_ids),
+            )
+        )
+        partners = {row["id"]: row for row in self.env.cr.dictfetchall()}
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT l.id, l.partner_id, l.phase_id, l.account_type_id, l.state,
+                       l.is_active_funnel, l.sequence, l.date_start, l.date_done,
+                       l.forecast_value, l.recurring_value, l.recurring_interval,
+                       l.close_outcome, l.close_date, l.close_reason_id,
+                       ph.phase_type, ph.activity_type_id
+                  FROM crm_plus_phase_line AS l
+                  JOIN crm_plus_lead_phase AS ph ON ph.id = l.phase_id
+                 WHERE l.partner_id = ANY(%s) AND ph.active
+                 ORDER BY l.partner_id, l.sequence, l.phase_id
+                """,
+                list(partner_ids),
+            )
+        )
+        lines = {partner_id: [] for partner_id in partner_ids}
+        for row in self.env.cr.dictfetchall():
+            lines[row["partner_id"]].append(row)
+        return partners, lines
+
+    @staticmethod
+    def _funnel_of(partner, lines):
+        """The lines of the contact's own account type: its funnel (the others are history)."""
+        return [line for line in lines if line["account_type_id"] == partner["account_type_id"]]
+
+    def _name_of(self, partner_id):
+        return self.env["res.partner"].browse(partner_id).sudo().display_name
+
+    def _type_name(self, type_id):
+        return self.env["crm.plus.account.type"].sudo().browse(type_id).name or self.env._("none")
+
+    # ------------------------------------------------------------------ checks
+
+    @api.model
+    def _check_access(self, partners):
+        """Moving contacts is a CRM+ user's write on them: the ORM's own access and record rules
+        (checked on the whole batch in grouped queries)."""
+        if not all(isinstance(id_, int) and not isinstance(id_, bool) for id_ in partners._ids):
+            raise UserError(self.env._("Contacts must be given by their database ids."))
+        if not self.env.su and not self.env.user.has_group(FUNNEL_GROUP):
+            raise AccessError(self.env._("Only CRM+ users can move contacts through the funnel."))
+        partners.check_access("write")
+
+    def _check_open(self, partner, lines, action):
+        """The contact's current line (``lines``: all its lines); a clear refusal when it has
+        none. ``action``: advance, move or close (one whole sentence each, for translators)."""
+        current, last_close = current_and_last_close(lines)
+        if current:
+            return current
+        name = self._name_of(partner["id"])
+        if last_close:
+            state = dict(
+                self.env["res.partner"]._fields["funnel_state"]._description_selection(self.env)
+            )[last_close["close_outcome"]]
+            messages = {
+                "advance": self.env._(
+                    "%(partner)s is closed (%(state)s): reopen it before completing a phase."
+                ),
+                "move": self.env._(
+                    "%(partner)s is closed (%(state)s): reopen it before changing its phase."
+                ),
+                "close": self.env._("%(partner)s is already closed (%(state)s)."),
+            }
+            raise UserError(messages[action] % {"partner": name, "state": state})
+        type_name = self._type_name(partner["account_type_id"])
+        messages = {
+            "advance": self.env._(
+                "%(partner)s has no phase to complete: its account type (%(type)s) has no lead "
+                "phases."
+            ),
+            "move": self.env._(
+                "%(partner)s cannot change phase: its account type (%(type)s) has no lead phases."
+            ),
+            "close": self.env._(
+                "%(partner)s has no funnel to close: its account type (%(type)s) has no lead "
+                "phases."
+            ),
+        }
+        raise UserError(messages[action] % {"partner": name, "type": type_name})
+
+    def _check_won_from_closing(self, name, account_type, phase):
+        """A deal is won from its type's closing phase only; lost from any phase. ``name``:
+        the contact's, for the message."""
+        if phase.phase_type == "closing":
+            return
+        closing = account_type.sudo().closing_phase_id
+        if not closing:
+            raise UserError(
+                self.env._(
+                    "%(partner)s cannot be closed as won: its account type %(type)s has no "
+                    "closing phase yet. Add one in Configuration → Lead phases.",
+                    partner=name,
+                    type=account_type.sudo().name,
+                )
+            )
+        raise UserError(
+            self.env._(
+                "%(partner)s can only be closed as won from the closing phase (%(closing)s); it "
+                "is in %(phase)s. A lost close is possible from any phase.",
+                partner=name,
+                closing=closing.name,
+                phase=phase.sudo().name,
+            )
+        )
+
+    @api.model
+    def _check_close_values(self, name, state, reason, close_date):
+        """A close given as values (an import row, a write of the contact's fields): a won or
+        lost state or a close date needs a reason, and the reason's outcome is the state."""
+        if (state in ("won", "lost") or close_date) and not reason:
+            raise ValidationError(
+                self.env._("%s: a closed deal needs its close reason (won or lost).", name)
+            )
+        if reason and state and state != reason.outcome:
+            states = dict(
+                self.env["res.partner"]._fields["funnel_state"]._description_selection(self.env)
+            )
+            raise ValidationError(
+                self.env._(
+                    "%(partner)s: the close reason %(reason)s is a %(reason_outcome)s reason, but "
+                    "the funnel state is %(state)s.",
+                    partner=name,
+                    reason=reason.name,
+                    reason_outcome=states[reason.outcome],
+                    state=states[state],
+                )
+            )
+
+    @api.model
+    def _check_reason(self, close_reason_id):
+        if isinstance(close_reason_id, models.BaseModel):
+            close_reason_id = close_reason_id.id
+        if not close_reason_id:
+            raise UserError(
+                self.env._(
+                    "A close reason is needed to close: it says whether it was won or lost."
+                )
+            )
+        if not isinstance(close_reason_id, int) or isinstance(close_reason_id, bool):
+            raise UserError(
+                self.env._("The close reason must be given by its id (got %s).", close_reason_id)
+            )
+        reason = self.env["crm.plus.close.reason"].browse(close_reason_id).exists()
+        if not reason:
+            raise UserError(self.env._("The close reason %s does not exist.", close_reason_id))
+        if not reason.active:
+            raise UserError(self.env._("The close reason %s is archived.", reason.name))
+        return reason
+
+    # ------------------------------------------------------------------ the line states
+
+    def _towards(self, lines, target, now, carry_from=None, keep_start=False):
+        """The line states rule, for a funnel whose current phase becomes ``target``: the lines
+        before it done, ``target`` current, the lines after it to do, none of them closed but
+        the done ones. Figures entered on the phase just left (``carry_from``) carry over when
+        the new line has none, so the forecast does not drop to zero at each step.
+        {line id: values} of the lines that change."""
+        uid = self.env.uid
+        updates = {}
+        index = lines.index(target)
+        for line in lines[:index]:
+            if line["state"] != "done":
+                updates[line["id"]] = {"state": "done", "date_done": now, "done_by_id": uid}
+        for line in lines[index + 1 :]:
+            if line["state"] != "todo" or line["close_outcome"]:
+                updates[line["id"]] = {
+                    "state": "todo",
+                    "date_start": False,
+                    "date_done": False,
+                    "done_by_id": False,
+                    **NO_CLOSE,
+                }
+        values = {"state": "current", "date_done": False, "done_by_id": False}
+        if not keep_start or not target["date_start"]:
+            values["date_start"] = now
+        if target["close_outcome"]:
+            values.update(NO_CLOSE)
+        if carry_from:
+            if not target["forecast_value"] and carry_from["forecast_value"]:
+                values["forecast_value"] = carry_from["forecast_value"]
+            if not target["recurring_value"] and carry_from["recurring_value"]:
+                values["recurring_value"] = carry_from["recurring_value"]
+                values["recurring_interval"] = carry_from["recurring_interval"]
+        updates[target["id"]] = values
+        return updates
+
+    # ------------------------------------------------------------------ transitions
+
+    @api.model
+    def _advance(self, partners):
+        """Complete each contact's current phase and make the next one current."""
+        self._check_access(partners)
+        rows, lines_by_partner = self._load(partners.ids)
+        now = fields.Datetime.now()
+        updates, entered = {}, []
+        for partner_id in partners.ids:
+            partner = rows[partner_id]
+            lines = self._funnel_of(partner, lines_by_partner[partner_id])
+            current = self._check_open(partner, lines_by_partner[partner_id], "advance")
+            if current["phase_type"] == "closing":
+                raise UserError(
+                    self.env._(
+                        "%s is in the closing phase: close it with a close reason (won or lost) "
+                        "instead of completing the phase.",
+                        self._name_of(partner_id),
+                    )
+                )
+            following = lines[lines.index(current) + 1 :]
+            if not following:
+                raise UserError(
+                    self.env._(
+                        "%(partner)s is in the last phase of %(type)s, which has no closing phase "
+                        "yet: add a closing phase to the account type, or close it as lost.",
+                        partner=self._name_of(partner_id),
+                        type=self._type_name(partner["account_type_id"]),
+                    )
+                )
+            updates.update(self._towards(lines, following[0], now, carry_from=current))
+            if following[0]["activity_type_id"]:
+                entered.append(following[0]["id"])
+        with self._one_message_each(partners) as funnel:
+            funnel._apply(partners, updates, entered=entered)
+        return True
+
+    @api.model
+    def _move(self, partners, phase, loaded=None):
+        """Make ``phase`` each contact's current phase (a drag on the board, a written Lead
+        Phase, an import that updates it). ``loaded``: what ``_load`` gave, if already read."""
+        self._check_access(partners)
+        if not phase:
+            raise UserError(
+                self.env._("A partner in a funnel always has a lead phase; close it instead.")
+            )
+        phase = phase.sudo().exists()
+        if not phase:
+            raise UserError(self.env._("This lead phase does not exist (anymore)."))
+        if not phase.active:
+            raise UserError(self.env._("The lead phase %s is archived.", phase.name))
+        rows, lines_by_partner = loaded or self._load(partners.ids)
+        now = fields.Datetime.now()
+        updates, entered = {}, []
+        for partner_id in partners.ids:
+            partner = rows[partner_id]
+            if partner["account_type_id"] != phase.account_type_id.id:
+                raise ValidationError(
+                    self.env._(
+                        "The lead phase %(phase)s belongs to %(phase_type)s, not to %(partner)s's "
+                        "account type (%(type)s).",
+                        phase=phase.name,
+                        phase_type=phase.account_type_id.name,
+                        partner=self._name_of(partner_id),
+                        type=self._type_name(partner["account_type_id"]),
+                    )
+                )
+            lines = self._funnel_of(partner, lines_by_partner[partner_id])
+            current = self._check_open(partner, lines_by_partner[partner_id], "move")
+            if current["phase_id"] == phase.id:
+                continue
+            target = next(line for line in lines if line["phase_id"] == phase.id)
+            updates.update(self._towards(lines, target, now, carry_from=current))
+            if target["activity_type_id"]:
+                entered.append(target["id"])
+        with self._one_message_each(partners) as funnel:
+            funnel._apply(partners, updates, entered=entered)
+        return True
+
+    @api.model
+    def _check_closable(self, partners):
+        """Every contact of ``partners`` can be closed (the Close dialog opens)."""
+        self._check_access(partners)
+        rows, lines_by_partner = self._load(partners.ids)
+        for partner_id in partners.ids:
+            self._check_open(rows[partner_id], lines_by_partner[partner_id], "close")
+
+    @api.model
+    def _close_plan(self, partners, close_reason_id, note=None, close_date=None, loaded=None):
+        """The checks and decisions of a close, nothing written (a bulk job checks them before
+        it is queued): ``(reason, partner rows, line updates)``."""
+        self._check_access(partners)
+        reason = self._check_reason(close_reason_id)
+        if note is not None and not isinstance(note, str):
+            raise UserError(self.env._("The close note must be text."))
+        rows, lines_by_partner = loaded or self._load(partners.ids)
+        now = fields.Datetime.now()
+        today = fields.Date.context_today(self)
+        updates = {}
+        for partner_id in partners.ids:
+            partner = rows[partner_id]
+            current = self._check_open(partner, lines_by_partner[partner_id], "close")
+            if reason.outcome == "won":
+                self._check_won_from_closing(
+                    self._name_of(partner_id),
+                    self.env["crm.plus.account.type"].browse(partner["account_type_id"]),
+                    self.env["crm.plus.lead.phase"].browse(current["phase_id"]),
+                )
+            day = close_date or today
+            if close_date:
+                self._check_close_date(
+                    self._name_of(partner_id), close_date, current["date_start"]
+                )
+            done = now
+            if close_date:
+                # A close dated in the past: the phase was completed that day.
+                done = min(max(current["date_start"] or now, self._day_start(day)), now)
+            updates[current["id"]] = {
+                "state": "done",
+                "date_done": done,
+                "done_by_id": self.env.uid,
+                "close_reason_id": reason.id,
+                "close_outcome": reason.outcome,
+                "close_date": day,
+                "closed_by_id": self.env.uid,
+                **({"note": note} if note else {}),
+            }
+        return reason, rows, updates
+
+    @api.model
+    def _close(self, partners, close_reason_id, note=None, close_date=None, loaded=None):
+        """Close with a reason: won only from the closing phase, lost from any open phase. A
+        won contact whose type names a "type when won" switches to it."""
+        reason, rows, updates = self._close_plan(
+            partners, close_reason_id, note, close_date, loaded
+        )
+        body = Markup("<p>%s</p>") % note if note else None
+        with self._one_message_each(partners, body) as funnel:
+            funnel._apply(partners, updates, body=body)
+            if reason.outcome == "won":
+                # In the same message: closed won, and the type it switched to.
+                funnel._switch_to_won_type(partners, rows)
+        return True
+
+    @api.model
+    def _reopen(self, partners, loaded=None):
+        """Undo each contact's last close: back to the phase it was closed in (and to that
+        funnel's type if a won close switched it). The line drops the close; the chatter keeps
+        it."""
+        self._check_access(partners)
+        rows, lines_by_partner = loaded or self._load(partners.ids)
+        updates, back_to_type = {}, defaultdict(list)
+        for partner_id in partners.ids:
+            partner = rows[partner_id]
+            lines = lines_by_partner[partner_id]
+            current, last_close = current_and_last_close(lines)
+            if current or not last_close:
+                raise UserError(
+                    self.env._(
+                        "%s is not closed (won or lost): there is nothing to reopen.",
+                        self._name_of(partner_id),
+                    )
+                )
+            funnel = [
+                line for line in lines if line["account_type_id"] == last_close["account_type_id"]
+            ]
+            updates.update(self._towards(funnel, last_close, None, keep_start=True))
+            if partner["account_type_id"] != last_close["account_type_id"]:
+                back_to_type[last_close["account_type_id"]].append(partner_id)
+        with self._one_message_each(partners) as funnel:
+            # Back to the funnel the close happened in first, so that it resumes where it was.
+            for type_id, partner_ids in back_to_type.items():
+                funnel.env["res.partner"].browse(partner_ids).sudo().write(
+                    {"account_type_id": type_id}
+                )
+            funnel._apply(partners, updates)
+        return True
+
+    @api.model
+    def _sync(self, partners, were_open=()):
+        """Contacts whose account type changed (or created with one): start the new type's
+        funnel in its first phase, or resume it where it was (a funnel left open stays open,
+        one closed in that type stays closed unless the contact comes from an open funnel,
+        ``were_open``); the lines of other types stay as history."""
+        if not partners:
+            return
+        with self._one_message_each(partners) as funnel:
+            funnel._sync_lines(partners, were_open)
+
+    @api.model
+    def _sync_lines(self, partners, were_open):
+        self._line_model()._funnel_create_missing(partners)
+        rows, lines_by_partner = self._load(partners.ids)
+        now = fields.Datetime.now()
+        updates, entered = {}, []
+        for partner_id in partners.ids:
+            lines = self._funnel_of(rows[partner_id], lines_by_partner[partner_id])
+            if not lines:
+                continue
+            current, last_close = current_and_last_close(lines)
+            if current or (last_close and partner_id not in were_open):
+                continue
+            updates.update(self._towards(lines, lines[0], now))
+            if lines[0]["activity_type_id"]:
+                entered.append(lines[0]["id"])
+        self._apply(partners, updates, entered=entered)
+
+    @api.model
+    def _set_from_contacts(self, partners):
+        """The inverse of the contact's funnel fields (res_partner.py): what was written, read
+        from the record cache, against what the lines say. A new contact's values are its
+        history (crm.plus.funnel.import); on a contact in a funnel, a close reason closes, an
+        open state or no reason reopens, a lead phase moves, a phase start corrects the
+        current line. Contacts asking the same change go in one batch."""
+        try:
+            self._set_from_contacts_checked(partners)
+        except Exception:
+            # Refused: the contacts show what their lines say again, not the refused values.
+            partners.invalidate_recordset(list(HISTORY_FIELDS), flush=False)
+            self.env["res.partner"]._funnel_recompute(partners)
+            raise
+
+    @api.model
+    def _set_from_contacts_checked(self, partners):
+        loaded = rows, lines_by_partner = self._load(partners.ids)
+        # A contact without any line yet (a new one): its values are its history.
+        new = partners.browse(
+            [partner_id for partner_id in partners.ids if not lines_by_partner[partner_id]]
+        )
+        plans = self.env["crm.plus.funnel.import"]._plans(new) if new else {}
+        if plans:
+            self._start_with_history(partners.browse(list(plans)), plans)
+        closes, reopens, moves, starts = defaultdict(list), [], defaultdict(list), {}
+        for partner in partners - new:
+            lines = lines_by_partner[partner.id]
+            current, last_close = current_and_last_close(self._funnel_of(rows[partner.id], lines))
+            if not current and not last_close:
+                # Outside any funnel of its type (none, or one without phases).
+                _current, last_close = current_and_last_close(lines)
+            state = partner.funnel_state or False
+            reason = partner.close_reason_id
+            if current:
+                self._check_close_values(partner.display_name, state, reason, partner.close_date)
+                if reason:
+                    closes[reason.id, partner.close_date or None].append(partner.id)
+                elif partner.lead_phase_id.id != current["phase_id"]:
+                    moves[partner.lead_phase_id].append(partner.id)
+                elif partner.funnel_phase_date_start != current["date_start"]:
+                    starts[current["id"]] = partner.funnel_phase_date_start
+            elif last_close:
+                if state == "open" or not reason:
+                    reopens.append(partner.id)
+                elif (
+                    reason.id != last_close["close_reason_id"]
+                    or partner.close_date != last_close["close_date"]
+                    or state != last_close["close_outcome"]
+                    or partner.lead_phase_id.id not in (last_close["phase_id"], False)
+                ):
+                    raise UserError(
+                        self.env._(
+                            "%s is closed: reopen it before changing its funnel.",
+                            partner.display_name,
+                        )
+                    )
+            elif partner.lead_phase_id or reason or state:
+                self._check_open(rows[partner.id], lines, "move")
+        for phase, partner_ids in moves.items():
+            self._move(partners.browse(partner_ids), phase, loaded)
+        for (reason_id, close_date), partner_ids in closes.items():
+            self._close(
+                partners.browse(partner_ids), reason_id, close_date=close_date, loaded=loaded
+            )
+        if reopens:
+            self._reopen(partners.browse(reopens), loaded)
+        if starts:
+            # A correction of the current phase's start, written as the user: the line's rules
+            # (CRM+ managers only, never in the future…) decide.
+            write_grouped(
+                self.env["crm.plus.phase.line"],
+                {line_id: {"date_start": start} for line_id, start in starts.items()},
+            )
+
+    @api.model
+    def _start_with_history(self, partners, plans):
+        """Contacts created with their funnel history (an import): ``plans`` {partner id: [(phase,
+        state, values)]} in phase order, checked by crm.plus.funnel.import. Their lines are
+        created as the history says, in one create."""
+        requests = [
+            (partner_id, phase, state, values)
+            for partner_id, plan in plans.items()
+            for phase, state, values in plan
+        ]
+        won = [
+            partner_id
+            for partner_id, plan in plans.items()
+            if any(values.get("close_outcome") == "won" for _phase, _state, values in plan)
+        ]
+        with self._one_message_each(partners) as funnel:
+            funnel._apply(partners, {}, new_lines=requests)
+            if won:
+                rows, _lines = funnel._load(won)
+                funnel._switch_to_won_type(partners.browse(won), rows)
+
+    @api.model
+    def _switch_to_won_type(self, partners, rows):
+        """Won contacts move to their type's "type when won" (``rows``: from before the close)."""
+        if not self._won_switches_type():
+            return
+        by_type = defaultdict(list)
+        for partner_id in partners.ids:
+            if rows[partner_id]["won_account_type_id"]:
+                by_type[rows[partner_id]["won_account_type_id"]].append(partner_id)
+        for type_id, partner_ids in by_type.items():
+            self.env["res.partner"].browse(partner_ids).sudo().write({"account_type_id": type_id})
+
+    @api.model
+    def _won_switches_type(self):
+        return (
+            self.env["ir.config_parameter"].sudo().get_param("crm_plus.won_switches_type", "True")
+            != "False"
+        )
+
+    # ------------------------------------------------------------------ the one write
+
+    @api.model
+    def _apply(self, partners, updates, entered=(), body=None, new_lines=()):
+        """Write the decided line changes through the ORM, grouped by values, so that overrides,
+        Automation Rules and recomputes see each of them. A change that touches a close moves
+        the suggested-score statistics by these contacts' own contribution. ``entered``: the
+        lines whose phase schedules an activity; ``body``: logged with the contacts' change;
+        ``new_lines``: lines to create, [(partner id, phase, state[, values])]."""
+        lines = self._line_model()
+        touches_closes = any(
+            len(request) > 3 and request[3].get("close_outcome") for request in new_lines
+        ) or any(CLOSE_FIELDS.intersection(vals) for vals in updates.values())
+        stats = self.env["crm.plus.phase.stat"]
+        entered = list(entered)
+        with stats._follow_contacts(partners.ids) if touches_closes else nullcontext():
+            if updates:
+                # Each group's write reads the lines (constraints, the contact whose fields
+                # follow): one fetch for the batch instead of one per group.
+                to_write = lines.browse(list(updates))
+                to_write.fetch([n for n, f in to_write._fields.items() if f.prefetch is True])
+            if body:
+                partners._track_set_log_message(body)
+            write_grouped(lines, updates)
+            if new_lines:
+                created = lines._funnel_create(new_lines)
+                # create() returns the lines in the order of the requests.
+                entered += [
+                    line_id
+                    for line_id, (_partner, phase, state, *_values) in zip(
+                        created.ids, new_lines, strict=True
+                    )
+                    if state == "current" and phase.activity_type_id
+                ]
+            # The contacts' fields follow their lines now, in this context: tracked by mail
+            # (one contact), or not (``mail_notrack``: a batch, or the caller's choice).
+            partners.with_env(self.env).flush_recordset(list(TRACKED_FIELDS))
+        if entered:
+            lines.browse(entered)._funnel_schedule_phase_activities()
+
+    # ------------------------------------------------------------------ chatter
+
+    @contextmanager
+    def _one_message_each(self, partners, body=None, fnames=TRACKED_FIELDS):
+        """The block's changes to ``partners``, logged: by mail's own tracking for one contact,
+        in one batch for many (``_log_batch``). Yields the state machine to run the block with."""
+        if not self._batch_logged(partners):
+            yield self
+            return
+        before = self._tracked_values(partners, fnames)
+        yield self.with_context(mail_notrack=True)
+        self._log_batch(partners, before, body)
+
+    @api.model
+    def _batch_logged(self, partners):
+        """A move of many contacts at once is logged in one batch (Odoo logs a message per
+        record, each with its own queries): ``mail_notrack`` for their tracked funnel fields,
+        one message per contact with mail's own tracking values. One contact is tracked by
+        mail as any record. ``tracking_disable`` and ``mail_notrack`` log nothing, as anywhere
+        in Odoo (a contact's write of many contacts logs the batch itself: res_partner.py)."""
+        context = self.env.context
+        return (
+            len(partners) > 1
+            and not context.get("tracking_disable")
+            and not context.get("mail_notrack")
+        )
+
+    @api.model
+    def _tracked_values(self, partners, fnames=TRACKED_FIELDS):
+        partners = partners.sudo()
+        partners.fetch(list(fnames))
+        return {partner.id: {fname: partner[fname] for fname in fnames} for partner in partners}
+
+    @api.model
+    def _log_batch(self, partners, before, body=None):
+        """One chatter message per contact whose tracked funnel fields changed since
+        ``before``, with mail's tracking values and the subtype mail would give it
+        (``_track_subtype``), in one create per subtype. The contacts whose followers follow
+        that subtype get it through ``message_post``, as mail notifies them."""
+        if self.env.context.get("mail_notrack") or self.env.context.get("tracking_disable"):
+            return
+        partners = partners.sudo().with_context(mail_notrack=True)
+        fnames = list(next(iter(before.values()), {}))
+        # Computed now, untracked: the change of the whole batch is logged below.
+        partners.flush_recordset(fnames)
+        tracked_fields = partners.fields_get(
+            fnames, attributes=("string", "type", "selection", "currency_field")
+        )
+        by_subtype, tracking = defaultdict(list), {}
+        for partner in partners:
+            changes, commands = partner._mail_track(tracked_fields, before[partner.id])
+            if not changes:
+                continue
+            subtype = partner._track_subtype(
+                {fname: before[partner.id][fname] for fname in changes}
+            )
+            by_subtype[subtype].append(partner.id)
+            tracking[partner.id] = commands
+        if not tracking:
+            return
+        followed = self._followed_subtypes(list(tracking), {s.id for s in by_subtype if s})
+        author = self.env.user.partner_id.id
+        for subtype, partner_ids in by_subtype.items():
+            notify = [pid for pid in partner_ids if subtype and (pid, subtype.id) in followed]
+            for partner_id in notify:
+                partners.browse(partner_id).message_post(
+                    body=body or "",
+                    author_id=author,
+                    subtype_id=subtype.id,
+                    tracking_value_ids=tracking[partner_id],
+                )
+            quiet = partners.browse([pid for pid in partner_ids if pid not in notify])
+            if not quiet:
+                continue
+            messages = quiet._message_log_batch(
+                {partner_id: body or "" for partner_id in quiet.ids}, author_id=author
+            )
+            if subtype:
+                messages.write({"subtype_id": subtype.id, "is_internal": subtype.internal})
+            self.env["mail.tracking.value"].sudo().create(
+                [
+                    dict(command[2], mail_message_id=message.id)
+                    for message, partner_id in zip(messages, quiet.ids, strict=True)
+                    for command in tracking[partner_id]
+                ]
+            )
+
+    @api.model
+    def _followed_subtypes(self, partner_ids, subtype_ids):
+        """{(partner id, subtype id)} of the contacts a follower, other than the author,
+        follows for that subtype: one read for the batch."""
+        if not subtype_ids:
+            return set()
+        followers = (
+            self.env["mail.followers"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "in", partner_ids),
+                    ("subtype_ids", "in", list(subtype_ids)),
+                    ("partner_id", "!=", self.env.user.partner_id.id),
+                ],
+                ["res_id", "subtype_ids"],
+            )
+        )
+        return {
+            (follower.res_id, subtype_id)
+            for follower in followers
+            for subtype_id in follower.subtype_ids.ids
+            if subtype_id in subtype_ids
+        }
+
+    @api.model
+    def _check_close_date(self, name, close_date, date_start):
+        """A close date is neither in the future nor before the phase started."""
+        today = fields.Date.context_today(self)
+        if close_date > today:
+            raise ValidationError(
+                self.env._(
+                    "%(partner)s: the close date (%(date)s) is in the future.",
+                    partner=name,
+                    date=fields.Date.to_string(close_date),
+                )
+            )
+        if date_start and close_date < fields.Date.context_today(self, date_start):
+            raise ValidationError(
+                self.env._(
+                    "%(partner)s: the close date (%(date)s) is before the phase started.",
+                    partner=name,
+                    date=fields.Date.to_string(close_date),
+                )
+            )
+
+    @api.model
+    def _day_start(self, day):
+        """Midnight of ``day`` in the user's timezone, in UTC."""
+        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+        midnight = tz.localize(datetime.combine(day, time.min))
+        return midnight.astimezone(pytz.utc).replace(tzinfo=None)
