@@ -2,61 +2,54 @@ from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 
-class GroupOrderMixin(models.AbstractModel):
-    """Grouped reads of a report ordered by many2one groups (phase, account type, reason,
+def read_group_in_record_order(
+    model, super_read_group, domain, groupby, aggregates, having, offset, limit, order
+):
+    """A report's ``_read_group`` ordered by many2one groups (phase, account type, reason,
     salesperson), the web client's default: the groups are read in the order of their ids and
     put in the records' order afterwards (a search on the few records grouped), where the ORM
-    joins the records' table to every row of the report before grouping. That join is a
-    lookup per row (millions), and its ORDER BY on the joined columns also keeps PostgreSQL
-    from grouping in parallel. With a limit or an offset (a grouped list's pages), or any other
-    order term, the ORM orders as usual."""
+    joins the records' table to every row of the report before grouping. That join is a lookup
+    per row (millions), and an ORDER BY on joined columns keeps PostgreSQL from grouping in
+    parallel. With a limit or an offset (a grouped list's pages), or any other order term, the
+    ORM orders as usual."""
+    groupby = list(groupby)  # read_group gives dict values
+    terms = _group_order_terms(model, order, groupby) if not (limit or offset) else None
+    if not terms:
+        return super_read_group(domain, groupby, aggregates, having, offset, limit, order)
+    rows = super_read_group(domain, groupby, aggregates, having, offset, limit, None)
+    # The last term first: Python's sort is stable, so the first term ends up leading.
+    for position, descending in reversed(terms):
+        records = model.env[model._fields[groupby[position]].comodel_name]
+        ids = {row[position].id for row in rows if row[position]}
+        ordered = records.sudo().with_context(active_test=False).browse(ids).sorted()
+        rank = {record_id: index for index, record_id in enumerate(ordered.ids)}
+        # No record (NULL) sorts last ascending, first descending, as in PostgreSQL.
+        rows.sort(
+            key=lambda row, position=position, rank=rank: rank.get(row[position].id, len(rank)),
+            reverse=descending,
+        )
+    return rows
 
-    _name = "crm.plus.group.order.mixin"
-    _description = "Report groups ordered after grouping"
 
-    @api.model
-    def _read_group(
-        self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
-    ):
-        groupby = list(groupby)  # read_group gives dict values
-        terms = self._group_order_terms(order, groupby) if not (limit or offset) else None
-        if not terms:
-            return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
-        rows = super()._read_group(domain, groupby, aggregates, having, offset, limit, None)
-        # The last term first: Python's sort is stable, so the first term ends up leading.
-        for position, descending in reversed(terms):
-            records = self.env[self._fields[groupby[position]].comodel_name]
-            ids = {row[position].id for row in rows if row[position]}
-            ordered = records.sudo().with_context(active_test=False).browse(ids).sorted()
-            rank = {record_id: index for index, record_id in enumerate(ordered.ids)}
-            # No record (NULL) sorts last ascending, first descending, as in PostgreSQL.
-            rows.sort(
-                key=lambda row, position=position, rank=rank: rank.get(
-                    row[position].id, len(rank)
-                ),
-                reverse=descending,
-            )
-        return rows
-
-    def _group_order_terms(self, order, groupby):
-        """[(position in groupby, descending)] when every term of ``order`` is a many2one of
-        ``groupby``; None otherwise."""
-        if not order:
+def _group_order_terms(model, order, groupby):
+    """[(position in groupby, descending)] when every term of ``order`` is a many2one of
+    ``groupby``; None otherwise."""
+    if not order:
+        return None
+    terms = []
+    for part in order.split(","):
+        name, *rest = part.split()
+        field = model._fields.get(name)
+        if (
+            field is None
+            or field.type != "many2one"
+            or name not in groupby
+            or len(rest) > 1
+            or (rest and rest[0].upper() not in ("ASC", "DESC"))
+        ):
             return None
-        terms = []
-        for part in order.split(","):
-            name, *rest = part.split()
-            field = self._fields.get(name)
-            if (
-                field is None
-                or field.type != "many2one"
-                or name not in groupby
-                or len(rest) > 1
-                or (rest and rest[0].upper() not in ("ASC", "DESC"))
-            ):
-                return None
-            terms.append((groupby.index(name), bool(rest) and rest[0].upper() == "DESC"))
-        return terms
+        terms.append((groupby.index(name), bool(rest) and rest[0].upper() == "DESC"))
+    return terms
 
 
 class CrmPlusFunnelReport(models.Model):
@@ -77,7 +70,7 @@ class CrmPlusFunnelReport(models.Model):
     """
 
     _name = "crm.plus.funnel.report"
-    _inherit = ["crm.plus.phase.group.mixin", "crm.plus.group.order.mixin"]
+    _inherit = ["crm.plus.phase.group.mixin"]
     _description = "Funnel Analysis"
     _auto = False
     _rec_name = "phase_id"
@@ -241,6 +234,14 @@ class CrmPlusFunnelReport(models.Model):
             FROM crm_plus_phase_line l
             LEFT JOIN res_partner p ON p.id = l.partner_id
             """
+        )
+
+    @api.model
+    def _read_group(
+        self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
+    ):
+        return read_group_in_record_order(
+            self, super()._read_group, domain, groupby, aggregates, having, offset, limit, order
         )
 
     def _read_group_select(self, aggregate_spec, query):
