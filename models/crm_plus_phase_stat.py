@@ -1,10 +1,11 @@
+import json
 from collections import defaultdict
 from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, split_every
 
 from ..compat import FALSE_DOMAIN, domain_and, domain_or
 from .crm_plus_funnel import write_grouped
@@ -13,6 +14,15 @@ from .crm_plus_phase_line import LAST_CLOSE_SQL_ORDER
 # Fewer closes than this and the observed rate says more about luck than about the phase.
 MIN_CLOSED = 10
 DEFAULT_WINDOW_DAYS = 730
+# The nightly run moves the stats by the closes that left the window since the last count; this
+# often it recounts the whole history instead, for what no incremental path sees (SQL edits,
+# deleted contacts, a type's phases reordered).
+FULL_RECOUNT_DAYS = 7
+# More contacts than this leaving the window at once (the cron stopped for weeks, the window
+# shortened by hand): one recount costs less than their contributions read twice.
+AGE_OUT_MAX = 50000
+# {"on": day counted, "since": first close day counted, "full": day of the last recount}
+COUNTED = "crm_plus.suggestion_counted"
 
 
 def baseline_score(won, closed):
@@ -67,6 +77,9 @@ class CrmPlusPhaseStat(models.Model):
 
     @api.model
     def _window_days(self):
+        # The nightly run reads the contributions as the previous window counted them.
+        if self.env.context.get("crm_plus_window_days"):
+            return self.env.context["crm_plus_window_days"]
         value = self.env["ir.config_parameter"].sudo().get_param("crm_plus.suggestion_window_days")
         try:
             days = int(value)
@@ -154,7 +167,30 @@ class CrmPlusPhaseStat(models.Model):
         ]
         if new:
             stats.create(new)
+        today = fields.Date.context_today(self)
+        if account_type_ids is None:
+            since = today - timedelta(days=self._window_days())
+            self._set_counted(today, since, full=today)
+        elif (self._get_counted() or {}).get("on") != today:
+            # Counted with another window than the other types: the next nightly recounts.
+            self._set_counted(None)
         return True
+
+    @api.model
+    def _get_counted(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(COUNTED)
+        try:
+            counted = json.loads(value) if value else None
+            return {key: fields.Date.to_date(counted[key]) for key in ("on", "since", "full")}
+        except (TypeError, ValueError, KeyError):
+            return None
+
+    @api.model
+    def _set_counted(self, on, since=None, full=None):
+        value = (
+            json.dumps({"on": str(on), "since": str(since), "full": str(full)}) if on else False
+        )
+        self.env["ir.config_parameter"].sudo().set_param(COUNTED, value)
 
     @contextmanager
     def _follow_contacts(self, partner_ids):
@@ -212,8 +248,44 @@ class CrmPlusPhaseStat(models.Model):
 
     @api.model
     def _cron_refresh(self):
-        """Daily: closes that left the window stop counting (until then, up to a day late)."""
-        return self._refresh()
+        """Daily: closes that left the window stop counting (until then, up to a day late).
+
+        The stats move by the contributions of the contacts whose close left the window since
+        the last count, read as that window counted them and as today's does: what a close
+        costs, times the closes of a day. The whole history is recounted instead weekly, on
+        the first run or a second run the same day (run by hand: what was edited outside the
+        funnel's actions counts at once), and when the window grew or jumped too far."""
+        today = fields.Date.context_today(self)
+        since = today - timedelta(days=self._window_days())
+        counted = self._get_counted()
+        if (
+            not counted
+            or counted["on"] >= today
+            or counted["full"] <= today - timedelta(days=FULL_RECOUNT_DAYS)
+            or since < counted["since"]
+        ):
+            return self._refresh()
+        if since > counted["since"]:
+            self.env.flush_all()
+            self.env.cr.execute(
+                """
+                SELECT DISTINCT partner_id
+                  FROM crm_plus_phase_line
+                 WHERE close_outcome IS NOT NULL AND close_date >= %s AND close_date < %s
+                """,
+                (counted["since"], since),
+            )
+            partner_ids = [row[0] for row in self.env.cr.fetchall()]
+            if len(partner_ids) > AGE_OUT_MAX:
+                return self._refresh()
+            before_window = self.with_context(crm_plus_window_days=(today - counted["since"]).days)
+            for batch in split_every(5000, partner_ids, list):
+                self._add_counts(
+                    before_window._read_counts(partner_ids=batch),
+                    self._read_counts(partner_ids=batch),
+                )
+        self._set_counted(today, since, full=counted["full"])
+        return True
 
     @api.model
     def _suggestions(self, keys):

@@ -1,5 +1,7 @@
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.tools import SQL
+
+from .crm_plus_funnel_report import read_group_in_record_order
 
 
 class CrmPlusForecastReport(models.Model):
@@ -71,6 +73,14 @@ class CrmPlusForecastReport(models.Model):
                 COALESCE(p.funnel_recurring_value, 0) AS mrr,
                 COALESCE(p.funnel_recurring_value, 0) * 12 AS arr
             """
+        )
+
+    @api.model
+    def _read_group(
+        self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
+    ):
+        return read_group_in_record_order(
+            self, super()._read_group, domain, groupby, aggregates, having, offset, limit, order
         )
 
     def _from(self):

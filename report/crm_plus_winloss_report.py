@@ -1,5 +1,7 @@
-from odoo import fields, models, tools
+from odoo import api, fields, models, tools
 from odoo.tools import SQL
+
+from .crm_plus_funnel_report import read_group_in_record_order
 
 
 class CrmPlusWinlossReport(models.Model):
@@ -107,6 +109,14 @@ class CrmPlusWinlossReport(models.Model):
                     AS lost_value,
                 COALESCE(l.recurring_value_monthly, 0) AS recurring_value_monthly
             """
+        )
+
+    @api.model
+    def _read_group(
+        self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
+    ):
+        return read_group_in_record_order(
+            self, super()._read_group, domain, groupby, aggregates, having, offset, limit, order
         )
 
     def _from(self):
