@@ -76,6 +76,23 @@ CREATE_GIVEN_COMPUTED = (
 )
 
 
+def weighted(forecast_value, score):
+    """The weighted forecast: forecast × score / 100 (``WEIGHTED_SQL`` in the reports)."""
+    return (forecast_value or 0.0) * (score or 0) / 100.0
+
+
+# The same rule over a phase line's columns, for the reports' SQL (alias ``l``).
+WEIGHTED_SQL = "COALESCE(l.forecast_value, 0) * l.score / 100.0"
+
+
+def set_funnel_currency(records, fname="currency_id"):
+    """The currency of the funnel's amounts on ``records`` (lines, contacts, report rows):
+    their company's, else the user's company's, on the forms and in the reports alike."""
+    fallback = records.env.company.currency_id
+    for record in records:
+        record[fname] = record.company_id.currency_id or fallback
+
+
 def _monthly(recurring_value, recurring_interval):
     return (recurring_value or 0.0) / MONTHS_PER_INTERVAL.get(recurring_interval or "month", 1)
 
@@ -202,9 +219,7 @@ class CrmPlusPhaseLine(models.Model):
 
     @api.depends("company_id")
     def _compute_currency_id(self):
-        fallback = self.env.company.currency_id
-        for line in self:
-            line.currency_id = line.company_id.currency_id or fallback
+        set_funnel_currency(self)
 
     @api.depends("recurring_value", "recurring_interval")
     def _compute_recurring_value_monthly(self):
@@ -214,7 +229,7 @@ class CrmPlusPhaseLine(models.Model):
     @api.depends("forecast_value", "score")
     def _compute_weighted_value(self):
         for line in self:
-            line.weighted_value = (line.forecast_value or 0.0) * (line.score or 0) / 100.0
+            line.weighted_value = weighted(line.forecast_value, line.score)
 
     @api.depends("state", "is_active_funnel", "partner_id.funnel_is_stale")
     @api.depends_context("tz")

@@ -22,7 +22,7 @@ from ..compat import (
     groupby_args,
 )
 from .crm_plus_funnel_import import HISTORY_FIELDS
-from .crm_plus_phase_line import current_and_last_close
+from .crm_plus_phase_line import current_and_last_close, set_funnel_currency
 from .funnel_guard import values_checked_by_the_orm
 
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
@@ -243,9 +243,7 @@ class ResPartner(models.Model):
     # ------------------------------------------------------------------ from the lines
 
     def _compute_funnel_currency_id(self):
-        fallback = self.env.company.currency_id
-        for partner in self:
-            partner.funnel_currency_id = partner.company_id.currency_id or fallback
+        set_funnel_currency(self, "funnel_currency_id")
 
     @api.depends("account_type_id", *LINE_DEPENDENCIES)
     def _compute_funnel(self):

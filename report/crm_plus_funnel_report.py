@@ -1,6 +1,8 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
+from ..models.crm_plus_phase_line import WEIGHTED_SQL, set_funnel_currency
+
 
 def read_group_in_record_order(
     model, super_read_group, domain, groupby, aggregates, having, offset, limit, order
@@ -124,7 +126,7 @@ class CrmPlusFunnelReport(models.Model):
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
     # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
-    currency_id = fields.Many2one(related="company_id.currency_id")
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
     score = fields.Integer(readonly=True, aggregator="avg")
     forecast_value = fields.Monetary(string="Forecast", readonly=True)
     weighted_value = fields.Monetary(
@@ -195,12 +197,11 @@ class CrmPlusFunnelReport(models.Model):
                 l.company_id AS company_id,
                 l.score AS score,
                 COALESCE(l.forecast_value, 0) AS forecast_value,
-                COALESCE(l.forecast_value, 0) * l.score / 100.0 AS weighted_value,
+                %(weighted)s AS weighted_value,
                 COALESCE(l.recurring_value_monthly, 0) AS recurring_value_monthly,
                 CASE WHEN %(is_open)s THEN COALESCE(l.forecast_value, 0) ELSE 0 END
                     AS open_forecast_value,
-                CASE WHEN %(is_open)s THEN COALESCE(l.forecast_value, 0) * l.score / 100.0
-                     ELSE 0 END AS open_weighted_value,
+                CASE WHEN %(is_open)s THEN %(weighted)s ELSE 0 END AS open_weighted_value,
                 l.date_start AS date_start,
                 l.date_done AS date_done,
                 CASE
@@ -223,6 +224,7 @@ class CrmPlusFunnelReport(models.Model):
             # double precision (date_part, not EXTRACT's numeric): averaged over millions of
             # lines, numeric arithmetic is a good part of a grouped read.
             is_open=SQL("(l.state = 'current' AND l.is_active_funnel)"),
+            weighted=SQL(WEIGHTED_SQL),
         )
 
     def _from(self):
@@ -254,6 +256,10 @@ class CrmPlusFunnelReport(models.Model):
 
     def _query(self):
         return SQL("%s %s", self._select(), self._from())
+
+    @api.depends("company_id")
+    def _compute_currency_id(self):
+        set_funnel_currency(self)
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
