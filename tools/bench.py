@@ -661,24 +661,31 @@ class Bench:
     def _describe_data(self):
         cr = self.cr
         info = self.data_info
-        cr.execute("SELECT count(*) FROM crm_plus_phase_line")
-        info["lines"] = cr.fetchone()[0]
-        cr.execute("SELECT state, count(*) FROM crm_plus_phase_line GROUP BY state ORDER BY state")
-        info["line_states"] = dict(cr.fetchall())
-        cr.execute("SELECT count(*) FROM crm_plus_phase_line WHERE close_outcome IS NOT NULL")
-        info["closes"] = cr.fetchone()[0]
-        cr.execute(
+
+        def row(query):
+            cr.execute(query)
+            return cr.fetchone()
+
+        def counts(query):
+            cr.execute(query)
+            return dict(cr.fetchall())
+
+        info["lines"] = row("SELECT count(*) FROM crm_plus_phase_line")[0]
+        info["line_states"] = counts(
+            "SELECT state, count(*) FROM crm_plus_phase_line GROUP BY state ORDER BY state"
+        )
+        info["closes"] = row(
+            "SELECT count(*) FROM crm_plus_phase_line WHERE close_outcome IS NOT NULL"
+        )[0]
+        info["partner_states"] = counts(
             "SELECT funnel_state, count(*) FROM res_partner WHERE funnel_state IS NOT NULL "
             "GROUP BY funnel_state ORDER BY funnel_state"
         )
-        info["partner_states"] = dict(cr.fetchall())
-        cr.execute("SELECT count(*) FROM res_partner")
-        info["partners"] = cr.fetchone()[0]
-        cr.execute(
+        info["partners"] = row("SELECT count(*) FROM res_partner")[0]
+        info["leads_active"], info["leads_lost"], info["leads_won"] = row(
             "SELECT count(*) FILTER (WHERE active), count(*) FILTER (WHERE NOT active), "
             "count(*) FILTER (WHERE probability = 100) FROM crm_lead"
         )
-        info["leads_active"], info["leads_lost"], info["leads_won"] = cr.fetchone()
 
     # ------------------------------------------------------------------ measuring
 
