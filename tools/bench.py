@@ -40,6 +40,7 @@ import xmlrpc.client
 from collections import defaultdict
 from pathlib import Path
 
+from doc_section import write_section
 from lxml import etree
 
 import odoo
@@ -2298,14 +2299,7 @@ def update_series_table(doc):
             f"| {label} | " + " | ".join(cell(data.get(key), kind) for _s, data in rows) + " |"
         )
     lines.append(SERIES_END)
-    section = "\n".join(lines)
-    text = doc.read_text()
-    if SERIES_BEGIN in text and SERIES_END in text:
-        head, rest = text.split(SERIES_BEGIN, 1)
-        text = head + section + rest.split(SERIES_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    doc.write_text(text)
+    write_section(doc, SERIES_BEGIN, SERIES_END, "\n".join(lines))
 
 
 if __name__ == "__main__":
