@@ -28,7 +28,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from xmlrpc_client import run  # the same steps, another transport
+# The same steps (run, through walk), another transport.
+from xmlrpc_client import add_walk_arguments, walk
 
 # JSON-2 names every argument: the positional arguments of the calls run() makes, by method.
 PARAMETERS = {
@@ -115,20 +116,11 @@ def main(argv=None):
     parser.add_argument("--url", default="http://localhost:8069", help="server URL")
     parser.add_argument("--db", default="crm_plus_19", help="database name")
     parser.add_argument("--api-key", required=True, help="an API key of a CRM+ user")
-    parser.add_argument("--name", default="JSON-2 Example Ltd", help="name of the new partner")
-    parser.add_argument("--forecast", type=float, default=25000.0, help="forecast value")
-    parser.add_argument("--lang", help="language of names and messages, e.g. nl_NL")
+    add_walk_arguments(parser, "JSON-2 Example Ltd")
     args = parser.parse_args(argv)
-    try:
-        client = Client(args.url, args.db, args.api_key, lang=args.lang)
-        run(client, args.name, args.forecast)
-    except Refused as refusal:
-        print(f"refused by the server: {refusal}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"cannot reach {args.url}: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return walk(
+        args, lambda: Client(args.url, args.db, args.api_key, lang=args.lang), Refused, str
+    )
 
 
 if __name__ == "__main__":

@@ -161,6 +161,37 @@ def run(client, partner_name, forecast):
     return partner_id
 
 
+def add_walk_arguments(parser, name):
+    """The arguments of the walk itself, the same over every transport."""
+    parser.add_argument("--name", default=name, help="name of the new partner")
+    parser.add_argument("--forecast", type=float, default=25000.0, help="forecast value")
+    parser.add_argument("--lang", help="language of names and messages, e.g. nl_NL")
+
+
+def walk(args, connect, refusal, message):
+    """``run`` over the client ``connect()`` returns, as an exit status: 0 when done, 1 when the
+    server refuses (an exception of the class ``refusal``, shown by ``message``), 2 when it
+    cannot be reached."""
+    try:
+        run(connect(), args.name, args.forecast)
+    except refusal as error:
+        print(f"refused by the server: {message(error)}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"cannot reach {args.url}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def fault_message(fault):
+    # faultCode 2: UserError / ValidationError, 3: access denied, 4: access error; the
+    # message is the fault string. 1: any other error, the fault string is a traceback.
+    message = fault.faultString.strip()
+    if fault.faultCode == 1:
+        message = message.splitlines()[-1]
+    return message
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Take a new Lead through the CRM+ funnel over XML-RPC and close it as won."
@@ -169,25 +200,14 @@ def main(argv=None):
     parser.add_argument("--db", default="crm_plus", help="database name")
     parser.add_argument("--user", default="admin", help="login")
     parser.add_argument("--password", default="admin", help="password or API key")
-    parser.add_argument("--name", default="XML-RPC Example Ltd", help="name of the new partner")
-    parser.add_argument("--forecast", type=float, default=25000.0, help="forecast value")
-    parser.add_argument("--lang", help="language of names and messages, e.g. nl_NL")
+    add_walk_arguments(parser, "XML-RPC Example Ltd")
     args = parser.parse_args(argv)
-    try:
-        client = Client(args.url, args.db, args.user, args.password, lang=args.lang)
-        run(client, args.name, args.forecast)
-    except xmlrpc.client.Fault as fault:
-        # faultCode 2: UserError / ValidationError, 3: access denied, 4: access error; the
-        # message is the fault string. 1: any other error, the fault string is a traceback.
-        message = fault.faultString.strip()
-        if fault.faultCode == 1:
-            message = message.splitlines()[-1]
-        print(f"refused by the server: {message}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"cannot reach {args.url}: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return walk(
+        args,
+        lambda: Client(args.url, args.db, args.user, args.password, lang=args.lang),
+        xmlrpc.client.Fault,
+        fault_message,
+    )
 
 
 if __name__ == "__main__":

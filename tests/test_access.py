@@ -126,38 +126,14 @@ class TestAccessMatrix(CrmPlusCase):
             ),
         }
         # Records of the main company: the other company's user must not reach them.
-        cls.main_type = cls.AccountType.create(
-            {
-                "name": "T-Main only",
-                "code": "T-MAIN",
-                "company_id": cls.company.id,
-                "phase_ids": [
-                    Command.create({"name": "T-M1", "sequence": 1}),
-                    Command.create({"name": "T-M2", "sequence": 2}),
-                    Command.create({"name": "T-M3", "sequence": 3, "phase_type": "closing"}),
-                ],
-            }
+        cls.main_type, cls.main_reason, cls.main_partner = cls._company_funnel(
+            cls.company, "Main", "MAIN", 3
         )
         cls.main_phase_1, cls.main_phase_2, cls.main_phase_3 = cls.main_type.phase_ids.sorted(
             "sequence"
         )
         cls.spare_type = cls.AccountType.create(
             {"name": "T-Spare", "code": "T-SPARE", "company_id": cls.company.id}
-        )
-        cls.main_reason = cls.Reason.create(
-            {
-                "name": "T-Main lost",
-                "code": "T-ML",
-                "outcome": "lost",
-                "company_id": cls.company.id,
-            }
-        )
-        cls.main_partner = cls.Partner.create(
-            {
-                "name": "T-Main partner",
-                "account_type_id": cls.main_type.id,
-                "company_id": cls.company.id,
-            }
         )
         cls.main_closed = cls.Partner.create(
             {
@@ -171,32 +147,47 @@ class TestAccessMatrix(CrmPlusCase):
             lambda line: line.state == "current"
         )
         # Records of the other company: nobody of the main company may see them.
-        cls.other_type = cls.AccountType.create(
+        cls.other_type, cls.other_reason, cls.other_partner = cls._company_funnel(
+            cls.other_company, "Other", "OTHER", 2
+        )
+
+    @classmethod
+    def _company_funnel(cls, company, name, code, phase_count):
+        """An account type of ``phase_count`` phases (the last one closing), a lost reason and a
+        contact of that type, all of ``company``."""
+        account_type = cls.AccountType.create(
             {
-                "name": "T-Other only",
-                "code": "T-OTHER",
-                "company_id": cls.other_company.id,
+                "name": f"T-{name} only",
+                "code": f"T-{code}",
+                "company_id": company.id,
                 "phase_ids": [
-                    Command.create({"name": "T-O1", "sequence": 1}),
-                    Command.create({"name": "T-O2", "sequence": 2, "phase_type": "closing"}),
+                    Command.create(
+                        {
+                            "name": f"T-{code[0]}{sequence}",
+                            "sequence": sequence,
+                            "phase_type": "closing" if sequence == phase_count else "normal",
+                        }
+                    )
+                    for sequence in range(1, phase_count + 1)
                 ],
             }
         )
-        cls.other_reason = cls.Reason.create(
+        reason = cls.Reason.create(
             {
-                "name": "T-Other lost",
-                "code": "T-OL",
+                "name": f"T-{name} lost",
+                "code": f"T-{code[0]}L",
                 "outcome": "lost",
-                "company_id": cls.other_company.id,
+                "company_id": company.id,
             }
         )
-        cls.other_partner = cls.Partner.create(
+        partner = cls.Partner.create(
             {
-                "name": "T-Other partner",
-                "account_type_id": cls.other_type.id,
-                "company_id": cls.other_company.id,
+                "name": f"T-{name} partner",
+                "account_type_id": account_type.id,
+                "company_id": company.id,
             }
         )
+        return account_type, reason, partner
 
     # ------------------------------------------------------------------ operations
 
@@ -213,6 +204,18 @@ class TestAccessMatrix(CrmPlusCase):
                 return env[model].sudo().create(vals).sudo(False)
 
             return make
+
+        def configuration(model, record, read_fields, create_vals, write_vals, unused_vals):
+            # The four operations on a configuration model: read and write ``record``, create
+            # one, unlink an unused one (created as superuser).
+            return {
+                (model, "read"): lambda env: record.with_env(env).read(read_fields),
+                (model, "create"): lambda env: env[model].create(dict(create_vals)),
+                (model, "write"): lambda env: record.with_env(env).write(dict(write_vals)),
+                (model, "unlink"): lambda env: fresh(model, dict(unused_vals))
+                .with_env(env)
+                .unlink(),
+            }
 
         close_wizard = own(
             "crm.plus.close.wizard",
@@ -257,49 +260,30 @@ class TestAccessMatrix(CrmPlusCase):
             ("crm.plus.funnel.job", "unlink"): lambda env: fresh("crm.plus.funnel.job", job_vals)
             .with_env(env)
             .unlink(),
-            ("crm.plus.account.type", "read"): lambda env: self.main_type.with_env(env).read(
-                ["name", "code", "phase_ids"]
+            **configuration(
+                "crm.plus.account.type",
+                self.main_type,
+                ["name", "code", "phase_ids"],
+                {"name": "T-new", "company_id": self.company.id},
+                {"name": "T-renamed"},
+                {"name": "T-unused", "company_id": self.company.id},
             ),
-            ("crm.plus.account.type", "create"): lambda env: env["crm.plus.account.type"].create(
-                {"name": "T-new", "company_id": self.company.id}
+            **configuration(
+                "crm.plus.lead.phase",
+                self.main_phase_1,
+                ["name", "default_score"],
+                {"name": "T-new phase", "account_type_id": self.spare_type.id},
+                {"description": "edited"},
+                {"name": "T-unused", "account_type_id": self.spare_type.id},
             ),
-            ("crm.plus.account.type", "write"): lambda env: self.main_type.with_env(env).write(
-                {"name": "T-renamed"}
-            ),
-            ("crm.plus.account.type", "unlink"): lambda env: fresh(
-                "crm.plus.account.type", {"name": "T-unused", "company_id": self.company.id}
-            )
-            .with_env(env)
-            .unlink(),
-            ("crm.plus.lead.phase", "read"): lambda env: self.main_phase_1.with_env(env).read(
-                ["name", "default_score"]
-            ),
-            ("crm.plus.lead.phase", "create"): lambda env: env["crm.plus.lead.phase"].create(
-                {"name": "T-new phase", "account_type_id": self.spare_type.id}
-            ),
-            ("crm.plus.lead.phase", "write"): lambda env: self.main_phase_1.with_env(env).write(
-                {"description": "edited"}
-            ),
-            ("crm.plus.lead.phase", "unlink"): lambda env: fresh(
-                "crm.plus.lead.phase", {"name": "T-unused", "account_type_id": self.spare_type.id}
-            )
-            .with_env(env)
-            .unlink(),
-            ("crm.plus.close.reason", "read"): lambda env: self.main_reason.with_env(env).read(
-                ["name", "outcome"]
-            ),
-            ("crm.plus.close.reason", "create"): lambda env: env["crm.plus.close.reason"].create(
-                {"name": "T-new", "outcome": "won", "company_id": self.company.id}
-            ),
-            ("crm.plus.close.reason", "write"): lambda env: self.main_reason.with_env(env).write(
-                {"name": "T-renamed"}
-            ),
-            ("crm.plus.close.reason", "unlink"): lambda env: fresh(
+            **configuration(
                 "crm.plus.close.reason",
+                self.main_reason,
+                ["name", "outcome"],
+                {"name": "T-new", "outcome": "won", "company_id": self.company.id},
+                {"name": "T-renamed"},
                 {"name": "T-unused", "outcome": "lost", "company_id": self.company.id},
-            )
-            .with_env(env)
-            .unlink(),
+            ),
             ("crm.plus.phase.line", "read"): lambda env: self.main_line.with_env(env).read(
                 ["state", "score", "forecast_value"]
             ),

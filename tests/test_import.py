@@ -517,15 +517,7 @@ class TestImport(CrmPlusCase):
         won.action_close(self.reason_won.id)
         self.assertEqual(won.account_type_id, self.customer_type, "type when won")
         partners = open_partner | lost | won
-        columns = [
-            "name",
-            "account_type_id",
-            "lead_phase_id",
-            "funnel_phase_date_start",
-            "funnel_state",
-            "close_reason_id",
-            "close_date",
-        ]
+        columns = FIELDS
         exported = partners.with_context(import_compat=True).export_data(columns)["datas"]
         # As the export file: the importer maps its header (the fields' labels) by itself.
         labels = [self.Partner._fields[fname]._description_string(self.env) for fname in columns]

@@ -13,25 +13,16 @@ class TestQueryCount(CrmPlusCase):
     transaction is flushed, run here by ``cr.flush()``). A change of these numbers is a change
     of the funnel's cost: measure it, then pin the new count."""
 
-    # The queries of each step on 5 and on 120 contacts, per series.
+    # The queries of each step on 5 and on 120 contacts on 18.0, and what 19.0 changes.
     QUERIES = {
-        (18, 0): {
-            "assign": (23, 35),
-            "advance": (19, 25),
-            "move": (25, 33),
-            "close_won": (36, 40),
-            "close_lost": (24, 25),
-            "reopen": (38, 47),
-        },
-        (19, 0): {
-            "assign": (23, 35),
-            "advance": (19, 25),
-            "move": (24, 32),
-            "close_won": (36, 40),
-            "close_lost": (24, 25),
-            "reopen": (38, 47),
-        },
+        "assign": (23, 35),
+        "advance": (19, 25),
+        "move": (25, 33),
+        "close_won": (36, 40),
+        "close_lost": (24, 25),
+        "reopen": (38, 47),
     }
+    QUERIES_19 = {"move": (24, 32)}
 
     def _measure(self, size):
         partners = self.Partner.create([{"name": f"T-qc {size} {i}"} for i in range(size)])
@@ -66,42 +57,33 @@ class TestQueryCount(CrmPlusCase):
         # for each table a step writes, never one per contact.
         for step, (at_5, at_120) in measured.items():
             self.assertLessEqual(at_120 - at_5, 12, f"{step}: a query per contact? {measured}")
-        self.assertEqual(
-            measured, self.QUERIES[ODOO_SERIES], f"the funnel's cost changed: {measured}"
+        expected = dict(self.QUERIES)
+        if ODOO_SERIES >= (19, 0):
+            expected.update(self.QUERIES_19)
+        self.assertEqual(measured, expected, f"the funnel's cost changed: {measured}")
+
+    def _type_with_phases(self, name, phase_name, count):
+        """An account type of ``count`` phases, the last one closing."""
+        return self.AccountType.create(
+            {
+                "name": name,
+                "phase_ids": [
+                    Command.create(
+                        {
+                            "name": f"{phase_name} {index}",
+                            "sequence": index,
+                            "phase_type": "closing" if index == count - 1 else "normal",
+                        }
+                    )
+                    for index in range(count)
+                ],
+            }
         )
 
     def test_contact_form_queries_independent_of_phases(self):
         """Opening a contact's Overview costs the same queries with 5 or 20 phases."""
-        many = self.AccountType.create(
-            {
-                "name": "T-Twenty",
-                "phase_ids": [
-                    Command.create(
-                        {
-                            "name": f"T-Phase {index}",
-                            "sequence": index,
-                            "phase_type": "closing" if index == 19 else "normal",
-                        }
-                    )
-                    for index in range(20)
-                ],
-            }
-        )
-        few = self.AccountType.create(
-            {
-                "name": "T-Five",
-                "phase_ids": [
-                    Command.create(
-                        {
-                            "name": f"T-P {i}",
-                            "sequence": i,
-                            "phase_type": "closing" if i == 4 else "normal",
-                        }
-                    )
-                    for i in range(5)
-                ],
-            }
-        )
+        many = self._type_with_phases("T-Twenty", "T-Phase", 20)
+        few = self._type_with_phases("T-Five", "T-P", 5)
         line_spec = {
             "phase_id": {"fields": {"display_name": {}}},
             "state": {},

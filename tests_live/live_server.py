@@ -50,7 +50,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -69,6 +68,10 @@ from odoo.sql_db import connection_info_for
 from odoo.tools import config
 
 from ..compat import AT_LEAST_19
+
+# tools/ports.py, shared with the pytest plugin: the checkout's tools/ (the addon links to it).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import ports
 
 _logger = logging.getLogger(__name__)
 
@@ -301,19 +304,8 @@ def free_port(exclude=()):
     """A loopback TCP port of :data:`PORT_RANGE` (or ``$CRM_PLUS_TEST_PORTS``) nobody listens
     on. Another process may still take it before the server binds: :class:`LiveServer` then
     retries with another one."""
-    first, last = PORT_RANGE
-    if os.environ.get("CRM_PLUS_TEST_PORTS"):
-        first, last = map(int, os.environ["CRM_PLUS_TEST_PORTS"].split("-"))
-    ports = [port for port in range(first, last + 1) if port not in exclude]
-    random.shuffle(ports)
-    for port in ports:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {first}-{last}")
+    spec = os.environ.get("CRM_PLUS_TEST_PORTS") or f"{PORT_RANGE[0]}-{PORT_RANGE[1]}"
+    return ports.free_port(spec, "CRM_PLUS_TEST_PORTS=", exclude)
 
 
 class LiveServer:

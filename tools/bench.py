@@ -40,6 +40,7 @@ import xmlrpc.client
 from collections import defaultdict
 from pathlib import Path
 
+from doc_section import write_section
 from lxml import etree
 
 import odoo
@@ -661,24 +662,31 @@ class Bench:
     def _describe_data(self):
         cr = self.cr
         info = self.data_info
-        cr.execute("SELECT count(*) FROM crm_plus_phase_line")
-        info["lines"] = cr.fetchone()[0]
-        cr.execute("SELECT state, count(*) FROM crm_plus_phase_line GROUP BY state ORDER BY state")
-        info["line_states"] = dict(cr.fetchall())
-        cr.execute("SELECT count(*) FROM crm_plus_phase_line WHERE close_outcome IS NOT NULL")
-        info["closes"] = cr.fetchone()[0]
-        cr.execute(
+
+        def row(query):
+            cr.execute(query)
+            return cr.fetchone()
+
+        def counts(query):
+            cr.execute(query)
+            return dict(cr.fetchall())
+
+        info["lines"] = row("SELECT count(*) FROM crm_plus_phase_line")[0]
+        info["line_states"] = counts(
+            "SELECT state, count(*) FROM crm_plus_phase_line GROUP BY state ORDER BY state"
+        )
+        info["closes"] = row(
+            "SELECT count(*) FROM crm_plus_phase_line WHERE close_outcome IS NOT NULL"
+        )[0]
+        info["partner_states"] = counts(
             "SELECT funnel_state, count(*) FROM res_partner WHERE funnel_state IS NOT NULL "
             "GROUP BY funnel_state ORDER BY funnel_state"
         )
-        info["partner_states"] = dict(cr.fetchall())
-        cr.execute("SELECT count(*) FROM res_partner")
-        info["partners"] = cr.fetchone()[0]
-        cr.execute(
+        info["partners"] = row("SELECT count(*) FROM res_partner")[0]
+        info["leads_active"], info["leads_lost"], info["leads_won"] = row(
             "SELECT count(*) FILTER (WHERE active), count(*) FILTER (WHERE NOT active), "
             "count(*) FILTER (WHERE probability = 100) FROM crm_lead"
         )
-        info["leads_active"], info["leads_lost"], info["leads_won"] = cr.fetchone()
 
     # ------------------------------------------------------------------ measuring
 
@@ -1238,57 +1246,8 @@ class Bench:
     # ------------------------------------------------------------------ 5. contact form
 
     def form_spec(self, env):
-        """The specification the web client sends to web_read when it opens a contact: every
-        field of the form view, many2ones with their display name, x2manys with the fields of
-        the list (or kanban) they are shown in, 40 rows."""
-        views = env["res.partner"].get_views([(False, "form")])
-        models = {model: info["fields"] for model, info in views["models"].items()}
-        arch = etree.fromstring(views["views"]["form"]["arch"])
-
-        def field_nodes(node):
-            for child in node:
-                if not isinstance(child.tag, str):
-                    continue
-                if child.tag == "field":
-                    yield child
-                else:
-                    yield from field_nodes(child)
-
-        def spec_of(node, model):
-            spec = {}
-            fields_info = models[model]
-            for field in field_nodes(node):
-                name = field.get("name")
-                info = fields_info.get(name)
-                if info is None:
-                    continue
-                entry = spec.setdefault(name, {})
-                invisible = field.get("invisible") in ("1", "True") or field.get(
-                    "column_invisible"
-                ) in ("1", "True")
-                if info["type"] in ("many2one", "reference"):
-                    entry.setdefault("fields", {})
-                    if not invisible:
-                        entry["fields"]["display_name"] = {}
-                elif info["type"] in ("one2many", "many2many") and not invisible:
-                    mode = (field.get("mode") or "list").split(",")[0]
-                    subviews = {c.tag: c for c in field if isinstance(c.tag, str)}
-                    sub = next(
-                        (subviews[t] for t in (mode, "list", "kanban") if t in subviews), None
-                    )
-                    if sub is not None and info.get("relation") in models:
-                        entry["fields"] = spec_of(sub, info["relation"])
-                        entry["limit"] = 40
-                    else:
-                        related = {"display_name": {}}
-                        if field.get("widget") == "many2many_tags":
-                            related["color"] = {}
-                        entry["fields"] = related
-            return spec
-
-        spec = spec_of(arch, "res.partner")
-        spec["display_name"] = {}
-        return spec
+        """The specification the web client sends to web_read when it opens a contact."""
+        return view_spec(env, "res.partner", "form")[0]
 
     def op_form(self):
         log("5. contact form (web_read)")
@@ -1564,6 +1523,68 @@ class Bench:
 
 
 # ---------------------------------------------------------------------- report
+
+
+def field_nodes(node):
+    for child in node:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == "field":
+            yield child
+        else:
+            yield from field_nodes(child)
+
+
+def view_spec(env, model, view_type, view_ref=None):
+    """(specification, aggregates) of a view as the web client builds them (the default view,
+    or the one of ``view_ref``): every field of the arch, many2ones with their display name,
+    x2manys with the fields of the list (or kanban) they are shown in, 40 rows, or their
+    display name; aggregates: the fields with an aggregator (grouped views)."""
+    view_id = env.ref(view_ref).id if view_ref else False
+    views = env[model].get_views([(view_id, view_type)])
+    models = {name: info["fields"] for name, info in views["models"].items()}
+    arch = etree.fromstring(views["views"][view_type]["arch"])
+
+    def spec_of(node, model_name):
+        spec = {}
+        fields_info = models[model_name]
+        for field in field_nodes(node):
+            name = field.get("name")
+            info = fields_info.get(name)
+            if info is None:
+                continue
+            entry = spec.setdefault(name, {})
+            invisible = field.get("invisible") in ("1", "True") or field.get(
+                "column_invisible"
+            ) in ("1", "True")
+            if info["type"] in ("many2one", "reference"):
+                entry.setdefault("fields", {})
+                if not invisible:
+                    entry["fields"]["display_name"] = {}
+            elif info["type"] in ("one2many", "many2many") and not invisible:
+                mode = (field.get("mode") or "list").split(",")[0]
+                subviews = {c.tag: c for c in field if isinstance(c.tag, str)}
+                sub = next((subviews[t] for t in (mode, "list", "kanban") if t in subviews), None)
+                if sub is not None and info.get("relation") in models:
+                    entry["fields"] = spec_of(sub, info["relation"])
+                    entry["limit"] = 40
+                else:
+                    related = {"display_name": {}}
+                    if field.get("widget") == "many2many_tags":
+                        related["color"] = {}
+                    entry["fields"] = related
+        return spec
+
+    spec = spec_of(arch, model)
+    spec["display_name"] = {}
+    fields_info = models[model]
+    aggregates = sorted(
+        f"{name}:{fields_info[name]['aggregator']}"
+        for name in spec
+        if fields_info.get(name, {}).get("aggregator")
+        and fields_info[name]["type"] in ("integer", "float", "monetary")
+    )
+    return spec, aggregates
 
 
 def _free_port():
@@ -2278,14 +2299,7 @@ def update_series_table(doc):
             f"| {label} | " + " | ".join(cell(data.get(key), kind) for _s, data in rows) + " |"
         )
     lines.append(SERIES_END)
-    section = "\n".join(lines)
-    text = doc.read_text()
-    if SERIES_BEGIN in text and SERIES_END in text:
-        head, rest = text.split(SERIES_BEGIN, 1)
-        text = head + section + rest.split(SERIES_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    doc.write_text(text)
+    write_section(doc, SERIES_BEGIN, SERIES_END, "\n".join(lines))
 
 
 if __name__ == "__main__":

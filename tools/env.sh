@@ -100,13 +100,8 @@ make_addons_path() {
     ADDONS_PATH=$ADDONS_PATH,$BUILD_DIR/addons
     ODOO_CONF=$BUILD_DIR/odoo.conf
     [ "$ODOO_SERIES" = 18.0 ] || ODOO_CONF=$BUILD_DIR/odoo-$ODOO_SERIES.conf
-    cat > "$ODOO_CONF" <<CONF
-[options]
-addons_path = $ADDONS_PATH
-db_host = $PGHOST
-db_port = $PGPORT
-db_user = $PGUSER
-data_dir = $CACHE_DIR/filestore
+    write_odoo_conf "$ODOO_CONF" "$ADDONS_PATH"
+    cat >> "$ODOO_CONF" <<CONF
 http_interface = ${HTTP_INTERFACE:-127.0.0.1}
 http_port = ${HTTP_PORT:-$([ "$ODOO_SERIES" = 18.0 ] && echo 8069 || echo 8070)}
 CONF
@@ -134,6 +129,18 @@ template_db() {
     export TEMPLATE_DB
 }
 
+# An Odoo configuration file $1 for the addons path $2: the project's PostgreSQL and filestore.
+write_odoo_conf() {
+    cat > "$1" <<CONF
+[options]
+addons_path = $2
+db_host = $PGHOST
+db_port = $PGPORT
+db_user = $PGUSER
+data_dir = $CACHE_DIR/filestore
+CONF
+}
+
 # Copy the template (database and filestore) into a new database $1.
 clone_template() {
     template_db
@@ -144,6 +151,13 @@ clone_template() {
         mkdir -p "$CACHE_DIR/filestore/filestore"
         cp -r "$CACHE_DIR/filestore/filestore/$TEMPLATE_DB" "$CACHE_DIR/filestore/filestore/$1"
     fi
+}
+
+# A new database $1 from the template with crm_plus installed (its demo data included).
+install_db() {
+    clone_template "$1"
+    log "installing crm_plus in $1"
+    "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$1" -i crm_plus --stop-after-init --log-level=warn --no-http
 }
 
 drop_db() {

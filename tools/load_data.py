@@ -15,11 +15,9 @@ import random
 import sys
 from pathlib import Path
 
-from lxml import etree
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import Bench, log
+from bench import Bench, log, view_spec
 from bench_scale import check_invariants
 
 import odoo  # noqa: F401
@@ -28,61 +26,6 @@ from odoo.modules.registry import Registry
 from odoo.tools import config
 
 PASSWORD = "load-test"  # throw-away users of a throw-away database
-
-
-def field_nodes(node):
-    for child in node:
-        if not isinstance(child.tag, str):
-            continue
-        if child.tag == "field":
-            yield child
-        else:
-            yield from field_nodes(child)
-
-
-def view_spec(env, model, view_type, view_ref):
-    """(specification, aggregates) of a view as the web client builds them: every field of the
-    arch, many2ones with their display name, x2manys with the fields of their sub-view (40
-    rows) or their display name; aggregates: the fields with an aggregator (grouped views)."""
-    view_id = env.ref(view_ref).id
-    views = env[model].get_views([(view_id, view_type)])
-    models = {name: info["fields"] for name, info in views["models"].items()}
-    arch = etree.fromstring(views["views"][view_type]["arch"])
-
-    def spec_of(node, model_name):
-        spec = {}
-        fields_info = models[model_name]
-        for field in field_nodes(node):
-            name = field.get("name")
-            info = fields_info.get(name)
-            if info is None:
-                continue
-            entry = spec.setdefault(name, {})
-            invisible = field.get("invisible") in ("1", "True")
-            if info["type"] in ("many2one", "reference"):
-                entry.setdefault("fields", {})
-                if not invisible:
-                    entry["fields"]["display_name"] = {}
-            elif info["type"] in ("one2many", "many2many") and not invisible:
-                subviews = {c.tag: c for c in field if isinstance(c.tag, str)}
-                sub = next((subviews[t] for t in ("list", "kanban") if t in subviews), None)
-                if sub is not None and info.get("relation") in models:
-                    entry["fields"] = spec_of(sub, info["relation"])
-                    entry["limit"] = 40
-                else:
-                    entry["fields"] = {"display_name": {}}
-        return spec
-
-    spec = spec_of(arch, model)
-    spec["display_name"] = {}
-    fields_info = models[model]
-    aggregates = sorted(
-        f"{name}:{fields_info[name]['aggregator']}"
-        for name in spec
-        if fields_info.get(name, {}).get("aggregator")
-        and fields_info[name]["type"] in ("integer", "float", "monetary")
-    )
-    return spec, aggregates
 
 
 def build(registry, n, users, runs, out):

@@ -15,6 +15,8 @@ import re
 import sys
 from pathlib import Path
 
+from doc_section import write_section
+
 BEGIN = "<!-- load test: written by make load LOAD_DOC=1 -->"
 END = "<!-- end of load test -->"
 SIDES = (("plus", "crm_plus"), ("crm", "Odoo CRM"))
@@ -161,14 +163,7 @@ def main():
     text, failed, errors, samples = render(args)
     print(text)
     if args.doc:
-        doc = Path(args.doc)
-        content = doc.read_text()
-        if BEGIN in content and END in content:
-            head, rest = content.split(BEGIN, 1)
-            content = head + text + rest.split(END, 1)[1]
-        else:
-            content = content.rstrip("\n") + "\n\n" + text + "\n"
-        doc.write_text(content)
+        write_section(Path(args.doc), BEGIN, END, text)
     if failed or errors:
         print(f"\n{failed} failed requests, {errors} server errors", file=sys.stderr)
         for line in samples:

@@ -15,38 +15,18 @@ No skipped browser test
 """
 
 import os
-import random
-import socket
 
 import pytest
 import pytest_odoo
+from ports import free_port
 
 DEFAULT_HTTP_PORTS = "18200-18299"
-
-
-def _port_is_free(port):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port_in_range(spec):
-    first, _sep, last = spec.partition("-")
-    ports = list(range(int(first), int(last or first) + 1))
-    random.shuffle(ports)  # two runs starting together rarely pick the same port
-    for port in ports:
-        if _port_is_free(port):
-            return port
-    raise RuntimeError(f"no free TCP port in CRM_PLUS_HTTP_PORTS={spec}")
 
 
 _PORTS = os.environ.get("CRM_PLUS_HTTP_PORTS", DEFAULT_HTTP_PORTS).strip()
 if _PORTS and _PORTS != "0":
     # pytest-odoo's session fixture `load_http` calls this module-level function.
-    pytest_odoo._get_available_random_port = lambda: _free_port_in_range(_PORTS)
+    pytest_odoo._get_available_random_port = lambda: free_port(_PORTS, "CRM_PLUS_HTTP_PORTS=")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -18,7 +18,6 @@ import argparse
 import datetime
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from cdp import Chromium
+from ports import free_port
 
 SHOWCASE = "Wide World Importers"
 # Won from the closing phase: a Customer now, its closed Lead funnel still on Overview.
@@ -160,20 +160,6 @@ def seed(config, database):
 
 
 # ---------------------------------------------------------------------- server
-
-
-def free_port(spec):
-    first, _sep, last = spec.partition("-")
-    ports = list(range(int(first), int(last or first) + 1))
-    random.shuffle(ports)
-    for port in ports:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free TCP port in {spec}")
 
 
 def start_server(config, database, port):

@@ -7,8 +7,6 @@ setup_all
 ensure_chromium
 DB=${SCREENSHOTS_DB:-crm_plus_shots_$$}
 trap 'drop_db "$DB"' EXIT
-clone_template "$DB"
-log "installing crm_plus in $DB"
-"$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" -i crm_plus --stop-after-init --log-level=warn --no-http
+install_db "$DB"
 log "sample data, Odoo on a free port, Chromium → doc/img/"
 "$PY" "$REPO_DIR/tools/screenshots.py" --config "$ODOO_CONF" --database "$DB" --out "$REPO_DIR/doc/img"

@@ -11,9 +11,7 @@ source "$(dirname "$0")/env.sh"
 setup_all
 DB=${TEST_DB:-crm_plus_stress_$$}
 trap 'drop_db "$DB"' EXIT
-clone_template "$DB"
-log "installing crm_plus in $DB"
-"$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" -i crm_plus --stop-after-init --log-level=warn --no-http
+install_db "$DB"
 export CRM_PLUS_CONCURRENCY_SAME=${CRM_PLUS_CONCURRENCY_SAME:-200}
 export CRM_PLUS_CONCURRENCY_MANY=${CRM_PLUS_CONCURRENCY_MANY:-1000}
 export CRM_PLUS_CONCURRENCY_THREADS=${CRM_PLUS_CONCURRENCY_THREADS:-16}

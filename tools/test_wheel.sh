@@ -55,14 +55,7 @@ PROJECT_SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_path("purelib"))'
 echo "import site; site.addsitedir('$PROJECT_SITE')" > "$SITE/crm_plus_odoo_deps.pth"
 
 # get_module_path as Odoo resolves it, with the test's configuration; empty when not found.
-cat > "$WORK/odoo.conf" <<CONF
-[options]
-addons_path = $CORE_ADDONS_PATH
-db_host = $PGHOST
-db_port = $PGPORT
-db_user = $PGUSER
-data_dir = $CACHE_DIR/filestore
-CONF
+write_odoo_conf "$WORK/odoo.conf" "$CORE_ADDONS_PATH"
 module_path() {
     (cd "$WORK" && env -u PYTHONPATH PYTHONPATH="$ODOO_SRC" "$CLEAN/bin/python" -c '
 import sys

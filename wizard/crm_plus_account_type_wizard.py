@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from .active_partners import with_active_partners
+
 
 class CrmPlusAccountTypeWizard(models.TransientModel):
     _name = "crm.plus.account.type.wizard"
@@ -13,10 +15,7 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
 
     @api.model
     def default_get(self, fields_list):
-        res = super().default_get(fields_list)
-        if self.env.context.get("active_model") == "res.partner":
-            res["partner_ids"] = [fields.Command.set(self.env.context.get("active_ids", []))]
-        return res
+        return with_active_partners(self, super().default_get(fields_list))
 
     @api.depends("partner_ids")
     def _compute_partner_count(self):

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import split_every
 
+from .active_partners import with_active_partners
+
 # Contacts whose close is checked at a time before a background close is queued.
 CHECK_SLICE = 10000
 
@@ -22,10 +24,7 @@ class CrmPlusCloseWizard(models.TransientModel):
 
     @api.model
     def default_get(self, fields_list):
-        res = super().default_get(fields_list)
-        if self.env.context.get("active_model") == "res.partner":
-            res["partner_ids"] = [fields.Command.set(self.env.context.get("active_ids", []))]
-        return res
+        return with_active_partners(self, super().default_get(fields_list))
 
     @api.depends("partner_ids")
     def _compute_in_closing_phase(self):

@@ -3,9 +3,11 @@
 
 import { registry } from "@web/core/registry";
 import {
+    confirmClose,
     contactIsOpen,
     currentPhaseIs,
     fieldShows,
+    openCloseDialog,
     openOverview,
     selectMany2one,
 } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
@@ -15,11 +17,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_close_lost_reopen", {
         contactIsOpen("Tour Lost Ltd"),
         ...openOverview(),
         currentPhaseIs("Qualification"),
-        {
-            content: "Close…",
-            trigger: "button[name=action_open_close_wizard]",
-            run: "click",
-        },
+        openCloseDialog(),
         {
             content: "Before the closing phase the dialog says only a lost close is possible",
             trigger: ".modal .alert-info:contains(Only a lost close is possible)",
@@ -35,15 +33,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_close_lost_reopen", {
                 ".o-autocomplete--dropdown-menu:has(a:contains(Too expensive)):not(:has(a:contains(Contract signed)))",
         },
         ...selectMany2one("close_reason_id", "Too expensive", ".modal"),
-        {
-            content: "Confirm the close",
-            trigger: ".modal button[name=action_confirm]",
-            run: "click",
-        },
-        {
-            content: "The contact shows the Lost ribbon",
-            trigger: ".o_form_view:not(:has(.modal)) .ribbon:contains(Lost)",
-        },
+        ...confirmClose("Lost"),
         fieldShows("funnel_state", "Lost"),
         fieldShows("close_reason_id", "Too expensive"),
         {

@@ -5,13 +5,14 @@ import { registry } from "@web/core/registry";
 import {
     CLOSED_LINES,
     OVERVIEW_TAB,
+    closeWithWonReason,
     completePhase,
+    confirmClose,
     contactIsOpen,
     currentPhaseIs,
     fieldShows,
     fillCurrentLine,
     openOverview,
-    selectMany2one,
 } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 
 registry.category("web_tour.tours").add("crm_plus_tour_close_won", {
@@ -35,29 +36,12 @@ registry.category("web_tour.tours").add("crm_plus_tour_close_won", {
             content: "In the closing phase there is no phase to complete anymore",
             trigger: ".o_form_view:not(:has(button[name=action_advance_phase]))",
         },
-        {
-            content: "Close…",
-            trigger: "button[name=action_open_close_wizard]",
-            run: "click",
-        },
-        {
-            content: "The close dialog opens, won reasons allowed",
-            trigger: ".modal:not(:has(.alert-info)) .o_field_widget[name=close_reason_id]",
-        },
-        ...selectMany2one("close_reason_id", "Contract signed", ".modal"),
+        ...closeWithWonReason("Contract signed"),
         {
             content: "The reason is a won one",
             trigger: ".modal .o_field_widget[name=outcome]:contains(Won)",
         },
-        {
-            content: "Confirm the close",
-            trigger: ".modal button[name=action_confirm]",
-            run: "click",
-        },
-        {
-            content: "The contact shows the Won ribbon",
-            trigger: ".o_form_view:not(:has(.modal)) .ribbon:contains(Won)",
-        },
+        ...confirmClose("Won"),
         {
             content: "Its account type switched to Customer",
             trigger: ".o_field_widget[name=account_type_id] input:value(Customer)",

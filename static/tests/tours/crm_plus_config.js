@@ -7,6 +7,7 @@
 import { registry } from "@web/core/registry";
 import {
     contactIsOpen,
+    openCloseDialog,
     openCrmPlusApp,
     openOverview,
 } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
@@ -236,11 +237,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_close_reason_outcome", {
     steps: () => [
         contactIsOpen("Tour Outcome Ltd"),
         ...openOverview(),
-        {
-            content: "Close…",
-            trigger: "button[name=action_open_close_wizard]",
-            run: "click",
-        },
+        openCloseDialog(),
         {
             content: "Search a reason by its code",
             trigger: ".modal .o_field_widget[name=close_reason_id] input",

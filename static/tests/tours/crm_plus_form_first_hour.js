@@ -9,7 +9,9 @@ import {
     FUNNEL_LINES,
     NO_OVERVIEW_TAB,
     OVERVIEW_TAB,
+    closeWithWonReason,
     completePhase,
+    confirmClose,
     contactIsOpen,
     currentPhaseIs,
     fieldShows,
@@ -103,25 +105,8 @@ registry.category("web_tour.tours").add("crm_plus_tour_form_first_hour", {
             content: "The carried forecast is not summed over the phases (no 120,000 total)",
             trigger: `${FUNNEL_LINES}:not(:has(tfoot :contains(120,000)))`,
         },
-        {
-            content: "Close…",
-            trigger: "button[name=action_open_close_wizard]",
-            run: "click",
-        },
-        {
-            content: "The close dialog opens, won reasons allowed",
-            trigger: ".modal:not(:has(.alert-info)) .o_field_widget[name=close_reason_id]",
-        },
-        ...selectMany2one("close_reason_id", "Contract signed", ".modal"),
-        {
-            content: "Confirm the close",
-            trigger: ".modal button[name=action_confirm]",
-            run: "click",
-        },
-        {
-            content: "The contact shows the Won ribbon",
-            trigger: ".o_form_view:not(:has(.modal)) .ribbon:contains(Won)",
-        },
+        ...closeWithWonReason("Contract signed"),
+        ...confirmClose("Won"),
         ribbonAtTopRight("Won"),
         {
             content: "Its account type switched to Customer",

@@ -83,6 +83,41 @@ export function completePhase(nextPhase) {
     ];
 }
 
+export function openCloseDialog() {
+    return {
+        content: "Close…",
+        trigger: "button[name=action_open_close_wizard]",
+        run: "click",
+    };
+}
+
+/** Close… in the closing phase: the dialog allows won reasons; `reason` chosen. */
+export function closeWithWonReason(reason) {
+    return [
+        openCloseDialog(),
+        {
+            content: "The close dialog opens, won reasons allowed",
+            trigger: ".modal:not(:has(.alert-info)) .o_field_widget[name=close_reason_id]",
+        },
+        ...selectMany2one("close_reason_id", reason, ".modal"),
+    ];
+}
+
+/** Confirm the close dialog: the contact shows the `outcome` ribbon. */
+export function confirmClose(outcome) {
+    return [
+        {
+            content: "Confirm the close",
+            trigger: ".modal button[name=action_confirm]",
+            run: "click",
+        },
+        {
+            content: `The contact shows the ${outcome} ribbon`,
+            trigger: `.o_form_view:not(:has(.modal)) .ribbon:contains(${outcome})`,
+        },
+    ];
+}
+
 export function contactIsOpen(name) {
     return {
         content: `The contact ${name} is open`,
