@@ -1,3 +1,6 @@
+"""Account types (Lead, Prospect, Customer…): their phases, closing phase, type when won and
+default for new contacts, and the order rules of their phases."""
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 

@@ -1,3 +1,5 @@
+"""Close reasons: why a deal was closed, and whether that means won or lost."""
+
 from odoo import api, fields, models
 
 

@@ -1,3 +1,6 @@
+"""The short code of account types, lead phases and close reasons: unique per company, found
+by name or code wherever a record is picked or imported."""
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 

@@ -1,3 +1,6 @@
+"""Lead phases of an account type: their settings (score, stale days, activity), and what a
+phase added, archived or restored does to the contacts of its type."""
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 

@@ -1,3 +1,5 @@
+"""Reports and lists grouped by phase: a phase is labelled "Type / Phase" where names clash."""
+
 from collections import defaultdict
 
 from odoo import models

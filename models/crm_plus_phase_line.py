@@ -1,3 +1,7 @@
+"""The funnel's phase lines, its one source of truth: their fields, the last-close rule, the
+weighted forecast and currency rules, the managers' date corrections. Only the state machine
+(crm_plus_funnel.py) moves them."""
+
 from datetime import datetime, timedelta
 
 from markupsafe import Markup

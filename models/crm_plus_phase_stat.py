@@ -1,3 +1,6 @@
+"""The suggested score: what closed contacts did after reaching a phase, moved by each close
+and reopen, recounted at night, and the contacts' Suggested Score filter."""
+
 import json
 from collections import defaultdict
 from contextlib import contextmanager

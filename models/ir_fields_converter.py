@@ -1,3 +1,6 @@
+"""The importer's side of a contacts import: each row's funnel checked where the importer
+reports it, and a Lead Phase looked up in its own row's account type."""
+
 from odoo import api, models
 from odoo.exceptions import UserError, ValidationError
 

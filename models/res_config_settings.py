@@ -1,3 +1,5 @@
+"""CRM+ settings: default account type, type when won, score from history, history window."""
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 

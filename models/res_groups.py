@@ -1,3 +1,6 @@
+"""CRM+ groups set up at install: their category, their first members and the actions only
+they see (field names differ between 18.0 and 19.0, so data files cannot say it)."""
+
 from odoo import api, models
 
 from ..compat import setup_groups

@@ -1,3 +1,6 @@
+"""Score calibration: how the scores given compare with the outcomes, from a table a daily
+job refreshes."""
+
 from odoo import api, fields, models, tools
 from odoo.tools import SQL, format_datetime
 

@@ -1,3 +1,5 @@
+"""Forecast: the open contacts' current figures, weighted by their score."""
+
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 

@@ -1,3 +1,5 @@
+"""Funnel analysis: one row per phase line, with conversion and time in phase."""
+
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 

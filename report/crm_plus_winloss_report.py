@@ -1,3 +1,5 @@
+"""Wins and losses: one row per close, by reason, phase and month."""
+
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 

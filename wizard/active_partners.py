@@ -1,3 +1,5 @@
+"""The contacts a wizard acts on: the ones selected where it was opened."""
+
 from odoo import fields
 
 

@@ -1,3 +1,5 @@
+"""Set Account Type on many contacts: at once, or in the background for a large selection."""
+
 from odoo import api, fields, models
 
 from .active_partners import with_active_partners

@@ -1,3 +1,5 @@
+"""The Close dialog: a reason (won or lost) and a note, for one contact or a selection."""
+
 from odoo import api, fields, models
 from odoo.tools import split_every
 
