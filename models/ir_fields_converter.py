@@ -28,9 +28,23 @@ class IrFieldsConverter(models.AbstractModel):
         if model._name != "res.partner":
             return convert
         by_type = {}
+        # The funnel's columns repeat a handful of values over thousands of rows: each value is
+        # converted once per file (its name_search), and its messages replayed on every row.
+        converted_values = {}
+
+        def convert_value(converter, fname, value, type_id, log):
+            key = (fname, repr(value), type_id)
+            if key not in converted_values:
+                messages = []
+                result = converter({fname: value}, lambda *entry: messages.append(entry))
+                converted_values[key] = (result, messages)
+            result, messages = converted_values[key]
+            for entry in messages:
+                log(*entry)
+            return dict(result)
 
         def convert_row(record, log):
-            converted = convert_with_phase(record, log)
+            converted = convert_funnel_columns(record, log)
             if any(converted.get(fname) for fname in HISTORY_FIELDS):
                 try:
                     self.env["crm.plus.funnel.import"]._plan(converted)
@@ -42,22 +56,29 @@ class IrFieldsConverter(models.AbstractModel):
                         converted.pop(fname, None)
             return converted
 
-        def convert_with_phase(record, log):
-            if not record.get("lead_phase_id") or not record.get("account_type_id"):
-                return convert(record, log)
+        def convert_funnel_columns(record, log):
+            columns = ("account_type_id", "lead_phase_id", "close_reason_id")
             converted = convert(
-                {fname: value for fname, value in record.items() if fname != "lead_phase_id"}, log
+                {fname: value for fname, value in record.items() if fname not in columns}, log
             )
-            type_id = converted.get("account_type_id")
-            convert_phase = convert
-            if type_id and isinstance(type_id, int):
-                if type_id not in by_type:
-                    # One converter per account type of the file, not per row.
-                    by_type[type_id] = super(
-                        IrFieldsConverter, self.with_context(**{ROW_ACCOUNT_TYPE: type_id})
-                    ).for_model(model, *args, **kwargs)
-                convert_phase = by_type[type_id]
-            converted.update(convert_phase({"lead_phase_id": record["lead_phase_id"]}, log))
+            for fname in ("account_type_id", "close_reason_id"):
+                if fname in record:
+                    converted.update(convert_value(convert, fname, record[fname], None, log))
+            if "lead_phase_id" in record:
+                type_id = converted.get("account_type_id")
+                convert_phase = convert
+                if type_id and isinstance(type_id, int) and record["lead_phase_id"]:
+                    if type_id not in by_type:
+                        # One converter per account type of the file, not per row.
+                        by_type[type_id] = super(
+                            IrFieldsConverter, self.with_context(**{ROW_ACCOUNT_TYPE: type_id})
+                        ).for_model(model, *args, **kwargs)
+                    convert_phase = by_type[type_id]
+                converted.update(
+                    convert_value(
+                        convert_phase, "lead_phase_id", record["lead_phase_id"], type_id, log
+                    )
+                )
             return converted
 
         return convert_row
