@@ -2104,9 +2104,9 @@ and cProfile of one action on 2,000 contacts in a development database):
   their spread (min–max columns).
 - **Import with funnel columns ≤ 2× without (op 8).** The same 10,000 rows through
   `res.partner.load`, tracking off as the importer's default. Odoo's converter looks every
-  many2one cell up with one `name_search` (it caches external ids only); crm_plus caches the
-  answers of its types, phases and reasons for the duration of one `load()`, so the funnel
-  columns add a constant number of queries, not one per row. The lines are created with their
+  many2one cell up with one `name_search` (it caches external ids only); crm_plus's converter
+  (`ir.fields.converter.for_model`) converts each value of its type, phase and reason columns
+  once per file, so the funnel columns add a constant number of queries, not one per row. The lines are created with their
   stored related and computed fields given (account type, sequence, phase type, company, active
   funnel, monthly recurring), so no UPDATE follows their INSERT, and contacts imported with their
   history skip the sync. What remains is the funnel itself, five lines per contact. At N = 2,000
