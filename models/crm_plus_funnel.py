@@ -163,9 +163,10 @@ class CrmPlusFunnel(models.AbstractModel):
 
     def _check_won_from_closing(self, name, account_type, phase):
         """A deal is won from its type's closing phase only; lost from any phase. ``name``:
-        the contact's, for the message."""
+        the contact's, for the message (or a function that gives it: read only to refuse)."""
         if phase.phase_type == "closing":
             return
+        name = name() if callable(name) else name
         closing = account_type.sudo().closing_phase_id
         if not closing:
             raise UserError(
@@ -372,7 +373,7 @@ class CrmPlusFunnel(models.AbstractModel):
             current = self._check_open(partner, lines_by_partner[partner_id], "close")
             if reason.outcome == "won":
                 self._check_won_from_closing(
-                    self._name_of(partner_id),
+                    lambda partner_id=partner_id: self._name_of(partner_id),
                     self.env["crm.plus.account.type"].browse(partner["account_type_id"]),
                     self.env["crm.plus.lead.phase"].browse(current["phase_id"]),
                 )
@@ -746,8 +747,14 @@ class CrmPlusFunnel(models.AbstractModel):
 
     @api.model
     def _check_close_date(self, name, close_date, date_start):
-        """A close date is neither in the future nor before the phase started."""
+        """A close date is neither in the future nor before the phase started. ``name``: as
+        for _check_won_from_closing."""
         today = fields.Date.context_today(self)
+        if close_date <= today and not (
+            date_start and close_date < fields.Date.context_today(self, date_start)
+        ):
+            return
+        name = name() if callable(name) else name
         if close_date > today:
             raise ValidationError(
                 self.env._(
