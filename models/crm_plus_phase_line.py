@@ -90,8 +90,9 @@ WEIGHTED_SQL = "COALESCE(l.forecast_value, 0) * l.score / 100.0"
 
 
 def set_funnel_currency(records, fname="currency_id"):
-    """The currency of the funnel's amounts on ``records`` (lines, contacts, report rows):
-    their company's, else the user's company's, on the forms and in the reports alike."""
+    """The currency of the funnel's amounts on ``records`` (lines, contacts):
+    their company's, else the user's company's (the reports, grouped by currency, take the
+    company's as a column)."""
     fallback = records.env.company.currency_id
     for record in records:
         record[fname] = record.company_id.currency_id or fallback

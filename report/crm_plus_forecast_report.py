@@ -3,7 +3,6 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..models.crm_plus_phase_line import set_funnel_currency
 from .crm_plus_funnel_report import read_group_in_record_order
 
 
@@ -47,7 +46,9 @@ class CrmPlusForecastReport(models.Model):
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
     # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    # Related, not set_funnel_currency: a grouped read sums amounts per currency, which must
+    # be a column (19.0 refuses to aggregate the amounts otherwise).
+    currency_id = fields.Many2one(related="company_id.currency_id")
     expected_close_date = fields.Date(string="Expected Closing", readonly=True)
     phase_date_start = fields.Datetime(string="In Phase Since", readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg")
@@ -94,10 +95,6 @@ class CrmPlusForecastReport(models.Model):
 
     def _query(self):
         return SQL("%s %s %s", self._select(), self._from(), self._where())
-
-    @api.depends("company_id")
-    def _compute_currency_id(self):
-        set_funnel_currency(self)
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)

@@ -3,7 +3,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..models.crm_plus_phase_line import WEIGHTED_SQL, set_funnel_currency
+from ..models.crm_plus_phase_line import WEIGHTED_SQL
 
 
 def read_group_in_record_order(
@@ -128,7 +128,9 @@ class CrmPlusFunnelReport(models.Model):
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
     # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    # Related, not set_funnel_currency: a grouped read sums amounts per currency, which must
+    # be a column (19.0 refuses to aggregate the amounts otherwise).
+    currency_id = fields.Many2one(related="company_id.currency_id")
     score = fields.Integer(readonly=True, aggregator="avg")
     forecast_value = fields.Monetary(string="Forecast", readonly=True)
     weighted_value = fields.Monetary(
@@ -258,10 +260,6 @@ class CrmPlusFunnelReport(models.Model):
 
     def _query(self):
         return SQL("%s %s", self._select(), self._from())
-
-    @api.depends("company_id")
-    def _compute_currency_id(self):
-        set_funnel_currency(self)
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)

@@ -3,7 +3,6 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..models.crm_plus_phase_line import set_funnel_currency
 from .crm_plus_funnel_report import read_group_in_record_order
 
 
@@ -63,7 +62,9 @@ class CrmPlusWinlossReport(models.Model):
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
     # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    # Related, not set_funnel_currency: a grouped read sums amounts per currency, which must
+    # be a column (19.0 refuses to aggregate the amounts otherwise).
+    currency_id = fields.Many2one(related="company_id.currency_id")
     close_date = fields.Date(readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg")
     closed_count = fields.Integer(string="# Closed", readonly=True)
@@ -138,10 +139,6 @@ class CrmPlusWinlossReport(models.Model):
 
     def _query(self):
         return SQL("%s %s %s", self._select(), self._from(), self._where())
-
-    @api.depends("company_id")
-    def _compute_currency_id(self):
-        set_funnel_currency(self)
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
