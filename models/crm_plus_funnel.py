@@ -190,7 +190,13 @@ class CrmPlusFunnel(models.AbstractModel):
     @api.model
     def _check_close_values(self, name, state, reason, close_date):
         """A close given as values (an import row, a write of the contact's fields): a won or
-        lost state or a close date needs a reason, and the reason's outcome is the state."""
+        lost state or a close date needs a reason, and the reason's outcome is the state.
+        ``name``: as for _check_won_from_closing."""
+        if not ((state in ("won", "lost") or close_date) and not reason) and not (
+            reason and state and state != reason.outcome
+        ):
+            return
+        name = name() if callable(name) else name
         if (state in ("won", "lost") or close_date) and not reason:
             raise ValidationError(
                 self.env._("%s: a closed deal needs its close reason (won or lost).", name)
@@ -512,7 +518,12 @@ class CrmPlusFunnel(models.AbstractModel):
             state = partner.funnel_state or False
             reason = partner.close_reason_id
             if current:
-                self._check_close_values(partner.display_name, state, reason, partner.close_date)
+                self._check_close_values(
+                    lambda partner=partner: partner.display_name,
+                    state,
+                    reason,
+                    partner.close_date,
+                )
                 if reason:
                     closes[reason.id, partner.close_date or None].append(partner.id)
                 elif partner.lead_phase_id.id != current["phase_id"]:
