@@ -39,5 +39,6 @@
         "web.assets_tests": ["crm_plus/static/tests/tours/**/*"],
     },
     "application": True,
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
 }

@@ -27,6 +27,7 @@ changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is 
   on 18.0 (one batch per call: the scheduler commits and calls again, up to 10 times a run);
   19.0 deprecates it for ``_commit_progress(processed, remaining=)``, which commits itself and
   returns the time left in the run (several batches per call): :func:`cron_batch_done`.
+- A domain is a list of terms on 18.0, a ``Domain`` object on 19.0: :func:`domain_field_names`.
 """
 
 from odoo import release
@@ -243,3 +244,18 @@ def cron_batch_done(env, processed, remaining):
     env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
     env.cr.commit()
     return False
+
+
+def domain_field_names(domain):
+    """The fields (first part of each path) a domain's conditions read; ``"id"`` for a term
+    that is not a plain condition, so that callers treat it as reading anything."""
+    if AT_LEAST_19:
+        domain = Domain(domain or [])
+        return {cond.field_expr.split(".")[0] for cond in domain.iter_conditions()}
+    names = set()
+    for leaf in domain or ():
+        if isinstance(leaf, (list, tuple)) and len(leaf) == 3 and isinstance(leaf[0], str):
+            names.add(leaf[0].split(".")[0])
+        elif not isinstance(leaf, str):
+            names.add("id")
+    return names

@@ -4,6 +4,8 @@ job refreshes."""
 from odoo import api, fields, models, tools
 from odoo.tools import SQL, format_datetime
 
+from ..compat import domain_field_names
+
 REFRESHED_AT = "crm_plus.calibration_refreshed_at"
 
 
@@ -249,18 +251,6 @@ class CrmPlusCalibrationReport(models.Model):
     # them, ``# Closed`` counts distinct closes the slow way.
     _TWIN_FIELDS = frozenset({"id", "band", "score", "brier_score", "predictor", "closed_count"})
 
-    @staticmethod
-    def _domain_field_names(domain):
-        if hasattr(domain, "iter_conditions"):  # 19.0's Domain
-            return {cond.field_expr.split(".")[0] for cond in domain.iter_conditions()}
-        names = set()
-        for leaf in domain or ():
-            if isinstance(leaf, (list, tuple)) and len(leaf) == 3 and isinstance(leaf[0], str):
-                names.add(leaf[0].split(".")[0])
-            elif not isinstance(leaf, str):
-                names.add("id")  # a term not read here: count the slow way
-        return names
-
     @api.model
     def _read_group(self, domain, groupby=(), aggregates=(), *args, **kwargs):
         """``# Closed`` counts each close once across its two rows (one per predictor): as
@@ -271,7 +261,7 @@ class CrmPlusCalibrationReport(models.Model):
         band is not their manual row's."""
         if "closed_count:count_distinct" in aggregates:
             grouped = {spec.split(":")[0].split(".")[0] for spec in groupby}
-            if self._TWIN_FIELDS & self._domain_field_names(domain):
+            if self._TWIN_FIELDS & domain_field_names(domain):
                 mode = None
             elif "predictor" in grouped:
                 mode = "rows"

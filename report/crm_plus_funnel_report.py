@@ -3,7 +3,12 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
+from ..compat import domain_field_names
 from ..models.crm_plus_phase_line import WEIGHTED_SQL
+from . import funnel_report_totals as totals
+
+# Context key under which the report's grouped reads sum the totals instead of the lines.
+READ_TOTALS = "crm_plus_funnel_read_totals"
 
 
 def read_group_in_record_order(
@@ -208,27 +213,23 @@ class CrmPlusFunnelReport(models.Model):
                 CASE WHEN %(is_open)s THEN %(weighted)s ELSE 0 END AS open_weighted_value,
                 l.date_start AS date_start,
                 l.date_done AS date_done,
-                CASE
-                    WHEN l.date_start IS NULL OR l.state = 'todo' THEN NULL
-                    WHEN l.date_done IS NOT NULL
-                        THEN date_part('epoch', l.date_done - l.date_start) / 86400
-                    WHEN %(is_open)s
-                        THEN date_part('epoch', (NOW() AT TIME ZONE 'UTC') - l.date_start)
-                             / 86400
-                END AS days_in_phase,
+                COALESCE(%(days_done)s, %(now_days)s - %(open_since)s) AS days_in_phase,
                 l.close_reason_id AS close_reason_id,
                 l.close_outcome AS close_outcome,
                 l.partner_id AS partner_count,
-                CASE WHEN l.state IN ('done', 'current') THEN 1 ELSE 0 END AS reached,
-                CASE WHEN l.state IN ('done', 'current') THEN 100.0::float8 ELSE 0.0::float8 END
-                    AS reached_percent
+                %(reached)s AS reached,
+                (100 * %(reached)s)::float8 AS reached_percent
             """,
             # Only an open contact has a current line in its active funnel (closing completes
             # it): said on the line alone, the measures need no partner. The averages are
             # double precision (date_part, not EXTRACT's numeric): averaged over millions of
             # lines, numeric arithmetic is a good part of a grouped read.
-            is_open=SQL("(l.state = 'current' AND l.is_active_funnel)"),
+            is_open=SQL(totals.LINE_IS_OPEN),
             weighted=SQL(WEIGHTED_SQL),
+            days_done=SQL(totals.DAYS_DONE_SQL),
+            open_since=SQL(totals.OPEN_SINCE_SQL),
+            now_days=SQL(totals.NOW_DAYS_SQL),
+            reached=SQL(totals.REACHED_SQL),
         )
 
     def _from(self):
@@ -242,21 +243,78 @@ class CrmPlusFunnelReport(models.Model):
             """
         )
 
+    # Grouped reads: from the totals when they can answer (see funnel_report_totals).
+
+    @property
+    def _table_sql(self):
+        if self.env.context.get(READ_TOTALS):
+            return SQL("(%s)", totals.read_sql())
+        return super()._table_sql
+
+    def _totals_answer(self, domain, groupby_specs, aggregates):
+        """Whether the totals answer a grouped read: grouped and filtered on their columns
+        only (the record rules included), with aggregates they hold."""
+        if self.env.context.get("crm_plus_funnel_read_lines"):
+            return False
+        if not set(groupby_specs) <= totals.DIMENSIONS.keys():
+            return False
+        if not set(aggregates) <= totals.SUPPORTED_AGGREGATES:
+            return False
+        rules = self.env["ir.rule"]._compute_domain(self._name, "read")
+        read = domain_field_names(domain) | domain_field_names(rules)
+        return read <= totals.DIMENSIONS.keys()
+
+    def _with_totals_if_they_answer(self, domain, groupby_specs, aggregates):
+        if self._totals_answer(domain, groupby_specs, aggregates):
+            return self.with_context(**{READ_TOTALS: True})
+        return self.with_context(**{READ_TOTALS: False})
+
     @api.model
     def _read_group(
         self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
     ):
+        report = self._with_totals_if_they_answer(domain, list(groupby), aggregates)
         return read_group_in_record_order(
-            self, super()._read_group, domain, groupby, aggregates, having, offset, limit, order
+            report,
+            super(CrmPlusFunnelReport, report)._read_group,
+            domain,
+            groupby,
+            aggregates,
+            having,
+            offset,
+            limit,
+            order,
         )
 
+    if hasattr(models.BaseModel, "_read_grouping_sets"):  # 19.0: the pivot's single read
+
+        @api.model
+        def _read_grouping_sets(self, domain, grouping_sets, aggregates=(), order=None):
+            specs = [spec for groupby in grouping_sets for spec in groupby]
+            report = self._with_totals_if_they_answer(domain, specs, aggregates)
+            return super(CrmPlusFunnelReport, report)._read_grouping_sets(
+                domain, grouping_sets, aggregates, order=order
+            )
+
     def _read_group_select(self, aggregate_spec, query):
+        if self.env.context.get(READ_TOTALS) and aggregate_spec in totals.AGGREGATES:
+            return SQL(totals.AGGREGATES[aggregate_spec])
         # The conversion is the share of the lines reached: from the sum the read computes
         # anyway, instead of averaging a second expression over every line.
         if aggregate_spec == "reached_percent:avg":
             reached = self._field_to_sql(self._table, "reached", query)
             return SQL("(100.0 * SUM(%s) / COUNT(*))::float8", reached)
         return super()._read_group_select(aggregate_spec, query)
+
+    @api.model
+    def _cron_fold_totals(self):
+        return totals.fold(self.env.cr)
+
+    @api.model
+    def _cron_recount_totals(self):
+        self.env.flush_all()
+        totals.recount(self.env.cr)
+        return True
 
     def _query(self):
         return SQL("%s %s", self._select(), self._from())
@@ -270,3 +328,4 @@ class CrmPlusFunnelReport(models.Model):
                 self._query(),
             )
         )
+        totals.install(self.env.cr)

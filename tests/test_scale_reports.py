@@ -6,6 +6,7 @@ from odoo.tools import SQL
 
 from ..models.crm_plus_phase_stat import FULL_RECOUNT_DAYS
 from ..models.funnel_guard import FUNNEL_OP
+from ..report.funnel_report_totals import mismatch_query
 from .common import CrmPlusCase
 
 
@@ -287,3 +288,150 @@ class TestReportGroupOrder(CrmPlusCase):
             groups(Forecast, ["lead_phase_id"], "lead_phase_id desc"),
             open_phases.sorted(reverse=True).ids,
         )
+
+
+@tagged("post_install", "-at_install")
+class TestFunnelAnalysisTotals(CrmPlusCase):
+    """The funnel analysis's grouped reads sum totals that the database's triggers keep: after
+    every kind of write they equal the same reads over the phase lines, folded or not."""
+
+    AGGREGATES = [
+        "__count",
+        "reached:sum",
+        "reached_percent:avg",
+        "days_in_phase:avg",
+        "score:avg",
+        "forecast_value:sum",
+        "weighted_value:sum",
+        "recurring_value_monthly:sum",
+        "open_forecast_value:sum",
+        "open_weighted_value:sum",
+    ]
+    GROUPINGS = [
+        [],
+        ["account_type_id"],
+        ["account_type_id", "phase_id"],
+        ["phase_id", "user_id"],
+        ["funnel_state", "state"],
+        ["close_outcome", "close_reason_id", "company_id", "phase_type", "is_active_funnel"],
+    ]
+    DOMAINS = [
+        [],
+        [("is_active_funnel", "=", True)],
+        [("funnel_state", "=", "open"), ("state", "in", ("done", "current"))],
+    ]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.Report = cls.env["crm.plus.funnel.report"]
+
+    def grouped(self, report, domain, groupby):
+        rows = report._read_group(domain, groupby, self.AGGREGATES)
+        return [
+            tuple(round(value, 6) if isinstance(value, float) else value for value in row)
+            for row in rows
+        ]
+
+    def assertTotalsEqualLines(self, report=None, label=""):
+        report = report or self.Report
+        self.env.flush_all()
+        lines = report.with_context(crm_plus_funnel_read_lines=True)
+        for domain in self.DOMAINS:
+            mine = [*domain, ("account_type_id", "in", self.mine.ids)]
+            for groupby in self.GROUPINGS:
+                self.assertTrue(report._totals_answer(mine, groupby, self.AGGREGATES))
+                self.assertEqual(
+                    self.grouped(report, mine, groupby),
+                    self.grouped(lines, mine, groupby),
+                    f"{label}: {groupby} {domain}",
+                )
+
+    def setUp(self):
+        super().setUp()
+        self.mine = self.lead_type | self.prospect_type | self.customer_type
+
+    def test_totals_follow_every_write(self):
+        Report = self.Report
+        leads = self.make_partners(6, user_id=self.user_sales.id)
+        prospects = self.make_partners(3, account_type=self.prospect_type)
+        self.assertTotalsEqualLines(label="created")
+        leads[:4].action_advance_phase()
+        leads[:2].action_advance_phase()
+        leads[4].write({"lead_phase_id": self.phase_closing.id})
+        self.assertTotalsEqualLines(label="advanced and moved")
+        leads[4].action_close(self.reason_won.id)  # becomes a customer: history lines
+        leads[5].action_close(self.reason_lost.id)
+        prospects[0].action_close(self.reason_lost.id)
+        self.assertTotalsEqualLines(label="closed")
+        leads[5].action_reopen()
+        self.assertTotalsEqualLines(label="reopened")
+        # Outside the funnel's actions: the salesperson, a figure on the form, the company.
+        prospects.write({"user_id": self.user_manager.id})
+        leads[0].funnel_line_ids.filtered(lambda line: line.state == "current").write(
+            {"forecast_value": 1234.5, "score": 45}
+        )
+        self.assertTotalsEqualLines(label="edited")
+        self.assertGreater(Report._cron_fold_totals(), 0)
+        self.assertTotalsEqualLines(label="folded")
+        self.env.cr.execute("SELECT count(*) FROM crm_plus_funnel_total_delta")
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        # A contact deleted, a type removed from a contact, lines written in SQL.
+        prospects[1].unlink()
+        leads[3].write({"account_type_id": False})
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE crm_plus_phase_line SET score = 77 WHERE partner_id = %s",
+                leads[1].id,
+            )
+        )
+        self.env.invalidate_all()
+        self.assertTotalsEqualLines(label="deleted, untyped, SQL")
+        Report._cron_fold_totals()
+        self.assertTotalsEqualLines(label="folded again")
+        # As a salesperson, under the multi-company record rule.
+        self.assertTotalsEqualLines(Report.with_user(self.user_sales), label="salesperson")
+        # The whole database's totals, the demo's and other tests' contacts included.
+        self.env.flush_all()
+        self.env.cr.execute(mismatch_query())
+        self.assertEqual(self.env.cr.fetchall(), [])
+
+    def test_reads_that_the_totals_answer(self):
+        pivot = ["account_type_id", "phase_id"]
+        measures = ["reached:sum", "reached_percent:avg", "days_in_phase:avg", "__count"]
+        current = [("is_active_funnel", "=", True)]
+        self.assertTrue(self.Report._totals_answer(current, pivot, measures))
+        # What the totals do not hold reads the lines: a partner, a date, distinct partners.
+        for domain, groupby, aggregates in (
+            ([("partner_id", "=", 1)], pivot, measures),
+            ([], ["date_start:month"], measures),
+            ([], ["partner_id"], measures),
+            ([], pivot, ["partner_count:count_distinct"]),
+            ([], pivot, ["score:max"]),
+        ):
+            self.assertFalse(self.Report._totals_answer(domain, groupby, aggregates))
+        # The read goes to the totals: a total changed by hand shows, until the recount.
+        partners = self.make_partners(3)
+        partners[0].action_advance_phase()
+        self.env.flush_all()
+        self.Report._cron_fold_totals()
+        domain = [("account_type_id", "=", self.lead_type.id)]
+        [(reached,)] = self.Report._read_group(domain, [], ["reached:sum"])
+        self.assertEqual(reached, 4)
+        self.env.cr.execute(
+            SQL(
+                """UPDATE crm_plus_funnel_total SET reached = reached + 1000
+                    WHERE ctid = (SELECT ctid FROM crm_plus_funnel_total
+                                   WHERE account_type_id = %s LIMIT 1)""",
+                self.lead_type.id,
+            )
+        )
+        [(reached,)] = self.Report._read_group(domain, [], ["reached:sum"])
+        self.assertEqual(reached, 1004)
+        self.Report._cron_recount_totals()
+        [(reached,)] = self.Report._read_group(domain, [], ["reached:sum"])
+        self.assertEqual(reached, 4)
+        # Grouped by partner, the same read sums the lines.
+        per_partner = self.Report._read_group(domain, ["partner_id"], ["reached:sum"])
+        self.assertEqual(sum(reached for _partner, reached in per_partner), 4)

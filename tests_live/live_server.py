@@ -68,6 +68,7 @@ from odoo.sql_db import connection_info_for
 from odoo.tools import config
 
 from ..compat import AT_LEAST_19
+from ..report import funnel_report_totals
 
 # tools/ports.py, shared with the pytest plugin: the checkout's tools/ (the addon links to it).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
@@ -698,6 +699,9 @@ INVARIANT_QUERIES = {
     "more than one line per partner and phase": """
         SELECT partner_id, phase_id, count(*) FROM crm_plus_phase_line
          GROUP BY partner_id, phase_id HAVING count(*) > 1""",
+    "funnel analysis totals that are not what the lines give": (
+        funnel_report_totals.mismatch_query()
+    ),
 }
 
 

@@ -68,6 +68,13 @@ def check_invariants(cr):
             f"invariants broken (open without one current line, closed with one, "
             f"reason vs state): {bad}"
         )
+    # The funnel analysis's totals (kept by triggers) are what the lines give.
+    from odoo.addons.crm_plus.report.funnel_report_totals import mismatch_query
+
+    cr.execute(f"SELECT count(*) FROM ({mismatch_query()}) AS mismatch")
+    mismatched = cr.fetchone()[0]
+    if mismatched:
+        raise SystemExit(f"funnel analysis totals differ from the lines in {mismatched} groups")
 
 
 def reattach(bench):
