@@ -435,6 +435,14 @@ class ResPartner(models.Model):
             ["account_type_id", "lead_phase_id"],
             where="funnel_state = 'open'",
         )
+        # A salesperson's board (My Funnel): their open contacts of one type by phase.
+        sql.create_index(
+            self.env.cr,
+            "res_partner_crm_plus_my_funnel_index",
+            self._table,
+            ["user_id", "account_type_id", "lead_phase_id"],
+            where="funnel_state = 'open'",
+        )
         return res
 
     def _read_group_groupby(self, *args):
@@ -727,7 +735,9 @@ class ResPartner(models.Model):
     @api.model
     def action_crm_plus_pipeline(self):
         """The pipeline board, filtered on the first account type with phases so every column
-        of that funnel shows, empty ones included."""
+        of that funnel shows, empty ones included. A salesperson's board opens on their own
+        contacts (My Funnel), as Odoo CRM's opens on "My Pipeline"; a manager's, or that of a
+        user who owns no open contact, on everyone's."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_plus.res_partner_action_pipeline"
         )
@@ -735,5 +745,9 @@ class ResPartner(models.Model):
         context = dict(self.env.context, crm_plus_pipeline=True)
         if first_type:
             context["search_default_account_type_id"] = first_type.id
+        if not self.env.user.has_group(MANAGER_GROUP) and self.search_count(
+            [("user_id", "=", self.env.uid), ("funnel_state", "=", "open")], limit=1
+        ):
+            context["search_default_my_funnel"] = 1
         action["context"] = context
         return action

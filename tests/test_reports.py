@@ -548,6 +548,21 @@ class TestReports(CrmPlusCase):
         self.assertEqual(set(groups), set(self.lead_type.phase_ids.ids))
         self.assertFalse(set(groups) & set(self.prospect_type.phase_ids.ids))
 
+    def test_pipeline_board_opens_on_my_funnel_for_a_salesperson(self):
+        Partner = self.env["res.partner"]
+
+        def my_funnel_default(user):
+            context = Partner.with_user(user).action_crm_plus_pipeline()["context"]
+            return context.get("search_default_my_funnel")
+
+        # No open contact of their own: everyone's board, as for a manager.
+        Partner.search([("user_id", "=", self.user_sales.id)]).write({"user_id": False})
+        self.assertFalse(my_funnel_default(self.user_sales))
+        self.make_partners(1, user_id=self.user_sales.id)
+        self.make_partners(1, user_id=self.user_manager.id)
+        self.assertEqual(my_funnel_default(self.user_sales), 1)
+        self.assertFalse(my_funnel_default(self.user_manager))
+
     def test_pipeline_board_drag_keeps_lines_consistent(self):
         partner = self.pb.with_user(self.user_sales)
         self.assertEqual(partner.lead_phase_id, self.phase_qualif)

@@ -171,10 +171,14 @@ class CrmPlusSales(SalesUser):
     @task(2)
     @timed("open the board")
     def open_board(self):
+        # As the action opens it for a salesperson who owns open contacts: the first type's
+        # funnel, My Funnel (res.partner.action_crm_plus_pipeline), as Odoo CRM's My Pipeline.
         domain = [
             ("funnel_state", "=", "open"),
             ("lead_phase_id", "!=", False),
             ("account_type_id", "=", DATA["first_type_id"]),
+            ("user_id", "=", self.user_id),
+            ("funnel_state", "!=", False),
         ]
         self._board(
             "res.partner",
