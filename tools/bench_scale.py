@@ -352,7 +352,7 @@ def main():
     )
     registry = Registry(args.database)
     with registry.cursor() as cr:
-        bench = Bench(cr, args.n, args.runs, budget=60)
+        bench = Bench(cr, args.n, args.runs, budget=60, orm_leads=False)
         if args.no_build:
             reattach(bench)
         else:

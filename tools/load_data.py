@@ -30,7 +30,7 @@ PASSWORD = "load-test"  # throw-away users of a throw-away database
 
 def build(registry, n, users, runs, out):
     with registry.cursor() as cr:
-        bench = Bench(cr, n, 1, budget=60)
+        bench = Bench(cr, n, 1, budget=60, orm_leads=False)
         log(f"generating the data set (N={n:,})")
         bench.build()
         check_invariants(cr)
