@@ -30,6 +30,19 @@ ROWS = [
     ("close_one", "close one contact", "plus_close_one", "crm_close_one"),
     ("reopen_one", "reopen one contact", "plus_reopen_one", None),
     ("report_funnel", "funnel analysis read_group", "plus_report_funnel", "crm_report_forecast"),
+    (
+        "report_funnel_lines",
+        "funnel analysis read_group, summing the lines (before its totals)",
+        "plus_report_funnel_lines",
+        "crm_report_forecast",
+    ),
+    (
+        "report_funnel_pivot",
+        "funnel analysis pivot as it opens (3 grouped reads)",
+        "plus_report_funnel_pivot",
+        None,
+    ),
+    ("recount_funnel", "daily funnel analysis totals recount", "plus_funnel_recount", None),
     ("report_forecast", "forecast read_group", "plus_report_forecast", "crm_report_forecast"),
     ("report_winloss", "win/loss read_group", "plus_report_winloss", "crm_report_winloss"),
     (
@@ -138,8 +151,45 @@ def measure(bench):
     measure_suggest_cron(bench)
     bench.vacuum()
     bench.op_reports()
+    measure_funnel_analysis(bench)
     measure_board_and_calibration(bench)
     del env
+
+
+def measure_funnel_analysis(bench):
+    """The funnel analysis's pivot as its action opens it (Current Funnel; the total, by
+    account type, by type and phase), from its totals; its read summing the lines instead;
+    and the daily recount of the totals."""
+    measures = [
+        "reached:sum",
+        "reached_percent:avg",
+        "days_in_phase:avg",
+        "open_weighted_value:sum",
+    ]
+    current = [("is_active_funnel", "=", True)]
+
+    def pivot(env):
+        for groupby in ([], ["account_type_id"], ["account_type_id", "phase_id"]):
+            env["crm.plus.funnel.report"].read_group(current, measures, groupby, lazy=False)
+
+    bench.measure("plus_report_funnel_pivot", "crm_plus funnel analysis pivot", pivot)
+    bench.measure(
+        "plus_report_funnel_lines",
+        "crm_plus funnel analysis read_group over the lines",
+        lambda env: env["crm.plus.funnel.report"]
+        .with_context(crm_plus_funnel_read_lines=True)
+        .read_group(
+            current,
+            ["reached:sum", "reached_percent:avg", "days_in_phase:avg"],
+            ["phase_id"],
+            lazy=False,
+        ),
+    )
+    bench.measure(
+        "plus_funnel_recount",
+        "crm_plus funnel analysis totals recount",
+        lambda env: env["crm.plus.funnel.report"]._cron_recount_totals(),
+    )
 
 
 def measure_suggest_cron(bench):
