@@ -169,9 +169,6 @@ def _insert(table, select):
     return f"INSERT INTO {table} ({', '.join(_columns())}) {select}"
 
 
-_PARTNER_CHANGED = "(n.funnel_state, n.user_id) IS DISTINCT FROM (o.funnel_state, o.user_id)"
-
-
 def _functions_sql():
     lines_function = f"""
 CREATE OR REPLACE FUNCTION crm_plus_funnel_total_lines() RETURNS trigger
@@ -199,30 +196,41 @@ BEGIN
 END
 $body$;
 """
-    changed = f"""
-        SELECT 1 AS s, n.id, n.funnel_state, n.user_id
-          FROM crm_plus_new_partners n JOIN crm_plus_old_partners o ON o.id = n.id
-         WHERE {_PARTNER_CHANGED}
+    # Contacts whose salesperson or state changed: their new values counted once, their old
+    # ones taken away. Grouped, not joined: a join of the two transition tables (no index, no
+    # statistics) may be planned as a nested loop, quadratic on a large UPDATE.
+    both_sides = """
+        SELECT n.id, n.funnel_state, n.user_id, 1 AS s FROM crm_plus_new_partners n
         UNION ALL
-        SELECT -1, o.id, o.funnel_state, o.user_id
-          FROM crm_plus_old_partners o JOIN crm_plus_new_partners n ON n.id = o.id
-         WHERE {_PARTNER_CHANGED}"""
+        SELECT o.id, o.funnel_state, o.user_id, -1 FROM crm_plus_old_partners o"""
+    changed = f"""
+        SELECT id, funnel_state, user_id, SUM(s) AS s FROM ({both_sides}) AS both_sides
+         WHERE id = ANY(changed_ids)
+         GROUP BY id, funnel_state, user_id HAVING SUM(s) <> 0"""
     partners_function = f"""
 CREATE OR REPLACE FUNCTION crm_plus_funnel_total_partners() RETURNS trigger
 LANGUAGE plpgsql AS $body$
+DECLARE
+    changed_ids integer[];
 BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM crm_plus_new_partners n JOIN crm_plus_old_partners o ON o.id = n.id
-         WHERE {_PARTNER_CHANGED}
-    ) THEN
+    SELECT array_agg(DISTINCT id) INTO changed_ids FROM (
+        SELECT id FROM ({both_sides}) AS both_sides
+         GROUP BY id, funnel_state, user_id HAVING SUM(s) <> 0
+    ) AS changed;
+    IF changed_ids IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM 1 FROM crm_plus_phase_line
-      WHERE partner_id IN (
-        SELECT n.id FROM crm_plus_new_partners n JOIN crm_plus_old_partners o ON o.id = n.id
-         WHERE {_PARTNER_CHANGED}) FOR SHARE;
-    {_insert(DELTAS, contribution_sql(
-        f"crm_plus_phase_line l JOIN ({changed}) p ON p.id = l.partner_id", "p.s"))};
+    PERFORM 1 FROM crm_plus_phase_line WHERE partner_id = ANY(changed_ids) FOR SHARE;
+    {
+        _insert(
+            DELTAS,
+            contribution_sql(
+                f"crm_plus_phase_line l JOIN ({changed}) p ON p.id = l.partner_id"
+                " WHERE l.partner_id = ANY(changed_ids)",
+                "p.s",
+            ),
+        )
+    };
     RETURN NULL;
 END
 $body$;
