@@ -500,6 +500,11 @@ class TestReports(CrmPlusCase):
         self.assertIn("ON public.res_partner", definition)
         self.assertIn("(account_type_id, lead_phase_id)", definition)
         self.assertIn("WHERE ((funnel_state)::text = 'open'::text)", definition)
+        # Covering: the progress bar's health and the columns' forecast come from the index.
+        self.assertIn(
+            "INCLUDE (active, funnel_score, funnel_stale_deadline, funnel_forecast_value)",
+            definition,
+        )
 
     def test_reports_leave_partners_out_when_unused(self):
         # The pivots' default grouped reads: no partner column, no scan of res_partner.
