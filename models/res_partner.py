@@ -32,7 +32,16 @@ BOARD_INDEXES = {
     "res_partner_crm_plus_open_funnel_index": ["account_type_id", "lead_phase_id"],
     "res_partner_crm_plus_my_funnel_index": ["user_id", "account_type_id", "lead_phase_id"],
 }
-BOARD_INDEX_INCLUDE = ["active", "funnel_score", "funnel_stale_deadline", "funnel_forecast_value"]
+# What the board's progress bar and column sums, and the forecast report, read of them.
+BOARD_INDEX_INCLUDE = [
+    "active",
+    "company_id",
+    "funnel_score",
+    "funnel_stale_deadline",
+    "funnel_forecast_value",
+    "funnel_weighted_value",
+    "funnel_recurring_value",
+]
 # Score bands of the pipeline board's progress bar.
 HOT_SCORE = 70
 WARM_SCORE = 40
@@ -433,9 +442,10 @@ class ResPartner(models.Model):
     def init(self):
         res = super().init()
         # The pipeline board and the forecast read open funnel contacts of one type by phase
-        # (a salesperson's board: their own), the progress bar their health and the columns
-        # their forecast: covering indexes, read alone (index-only) instead of a heap page per
-        # contact, next to res_partner's many columns and its closed or non-funnel rows.
+        # (a salesperson's board: their own), the progress bar their health, the columns and
+        # the forecast their figures: covering indexes, read alone (index-only) instead of a
+        # heap page per contact, next to res_partner's many columns and its closed or
+        # non-funnel rows.
         for name, columns in BOARD_INDEXES.items():
             definition = SQL(
                 "CREATE INDEX %s ON res_partner (%s) INCLUDE (%s) WHERE funnel_state = 'open'",

@@ -500,9 +500,11 @@ class TestReports(CrmPlusCase):
         self.assertIn("ON public.res_partner", definition)
         self.assertIn("(account_type_id, lead_phase_id)", definition)
         self.assertIn("WHERE ((funnel_state)::text = 'open'::text)", definition)
-        # Covering: the progress bar's health and the columns' forecast come from the index.
+        # Covering: the progress bar's health, the columns' and the forecast's figures come
+        # from the index.
         self.assertIn(
-            "INCLUDE (active, funnel_score, funnel_stale_deadline, funnel_forecast_value)",
+            "INCLUDE (active, company_id, funnel_score, funnel_stale_deadline, "
+            "funnel_forecast_value, funnel_weighted_value, funnel_recurring_value)",
             definition,
         )
 
