@@ -140,6 +140,13 @@ def render(args):
             break
     lines += [
         "",
+        "Reading it: the target compares p95s for the same mix of user actions. An action's "
+        "p95 (what a user waits for: all the requests of a board opening, or one advance) "
+        "compares like with like; a request's p95 depends on how each side splits an action "
+        "into requests (Odoo CRM's board sends one cheap read per column, ten columns against "
+        "five), so both are given. A single run on a shared machine: differences under ~20 % "
+        "are noise.",
+        "",
         f"After the runs: the funnel invariants hold (tools/bench_scale.py's check_invariants); "
         f"the server logged {errors} errors; {retries} serialization failures were retried by "
         "Odoo (not returned to the client).",
