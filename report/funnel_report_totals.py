@@ -139,16 +139,19 @@ def contribution_sql(source, sign):
 LINES_SOURCE = "crm_plus_phase_line l LEFT JOIN res_partner p ON p.id = l.partner_id"
 
 
-def _kept_sql():
-    """The totals and the differences not folded yet, summed per group: a group they empty
-    is gone."""
+def _summed_per_group(rows):
+    """The totals' columns of ``rows`` (a SELECT of them) summed per group: a group they
+    empty is gone."""
     dims = ", ".join(DIMENSIONS)
     sums = ", ".join(f"SUM({name}) AS {name}" for name in MEASURES)
+    return f"SELECT {dims}, {sums} FROM ({rows}) AS t GROUP BY {dims} HAVING SUM(line_count) <> 0"
+
+
+def _kept_sql():
+    """The totals and the differences not folded yet, summed per group."""
     columns = ", ".join(_columns())
-    return (
-        f"SELECT {dims}, {sums}"
-        f" FROM (SELECT {columns} FROM {TOTALS} UNION ALL SELECT {columns} FROM {DELTAS}) AS t"
-        f" GROUP BY {dims} HAVING SUM(line_count) <> 0"
+    return _summed_per_group(
+        f"SELECT {columns} FROM {TOTALS} UNION ALL SELECT {columns} FROM {DELTAS}"
     )
 
 
@@ -169,28 +172,32 @@ def _insert(table, select):
     return f"INSERT INTO {table} ({', '.join(_columns())}) {select}"
 
 
+# The lines a statement wrote, each with its sign: the new ones counted, the old taken away.
+_LINE_ROWS = {
+    "INSERT": "SELECT 1 AS s, n.* FROM crm_plus_new_lines n",
+    "DELETE": "SELECT -1 AS s, o.* FROM crm_plus_old_lines o",
+    "UPDATE": "SELECT 1 AS s, n.* FROM crm_plus_new_lines n"
+    " UNION ALL SELECT -1, o.* FROM crm_plus_old_lines o",
+}
+
+
 def _functions_sql():
+    # One branch per operation: a transition table an operation lacks cannot be named.
+    branches = "\n    ELS".join(
+        f"""IF TG_OP = '{operation}' THEN
+        {_insert(DELTAS, contribution_sql(
+            f"({rows}) l LEFT JOIN res_partner p ON p.id = l.partner_id", "l.s"))};"""
+        for operation, rows in _LINE_ROWS.items()
+    )
     lines_function = f"""
 CREATE OR REPLACE FUNCTION crm_plus_funnel_total_lines() RETURNS trigger
 LANGUAGE plpgsql AS $body$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
+    IF TG_OP <> 'DELETE' THEN
         PERFORM 1 FROM res_partner
           WHERE id IN (SELECT partner_id FROM crm_plus_new_lines) FOR SHARE;
-        {_insert(DELTAS, contribution_sql(
-            "(SELECT 1 AS s, n.* FROM crm_plus_new_lines n) l"
-            " LEFT JOIN res_partner p ON p.id = l.partner_id", "l.s"))};
-    ELSIF TG_OP = 'DELETE' THEN
-        {_insert(DELTAS, contribution_sql(
-            "(SELECT -1 AS s, o.* FROM crm_plus_old_lines o) l"
-            " LEFT JOIN res_partner p ON p.id = l.partner_id", "l.s"))};
-    ELSE
-        PERFORM 1 FROM res_partner
-          WHERE id IN (SELECT partner_id FROM crm_plus_new_lines) FOR SHARE;
-        {_insert(DELTAS, contribution_sql(
-            "(SELECT 1 AS s, n.* FROM crm_plus_new_lines n"
-            " UNION ALL SELECT -1, o.* FROM crm_plus_old_lines o) l"
-            " LEFT JOIN res_partner p ON p.id = l.partner_id", "l.s"))};
+    END IF;
+    {branches}
     END IF;
     RETURN NULL;
 END
@@ -350,18 +357,13 @@ def fold(cr):
     if not pending:
         return 0
     columns = ", ".join(_columns())
-    dims = ", ".join(DIMENSIONS)
-    sums = ", ".join(f"SUM({name})" for name in MEASURES)
     cr.execute(
         SQL(
             f"""
             WITH folded AS (DELETE FROM {DELTAS} RETURNING {columns}),
                  kept AS (DELETE FROM {TOTALS} RETURNING {columns})
             INSERT INTO {TOTALS} ({columns})
-            SELECT {dims}, {sums}
-              FROM (SELECT * FROM folded UNION ALL SELECT * FROM kept) AS rows
-             GROUP BY {dims}
-            HAVING SUM(line_count) <> 0
+            {_summed_per_group("SELECT * FROM folded UNION ALL SELECT * FROM kept")}
             """
         )
     )
