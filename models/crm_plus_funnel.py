@@ -35,6 +35,8 @@ FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 NO_CLOSE = dict.fromkeys(CLOSE_FIELDS, False)
 # The contact's fields the chatter tracks through a funnel change.
 TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
+# The contact's stored fields that follow a change of phase without being tracked.
+FLUSHED_WITH_PHASE = ("funnel_stale_deadline",)
 
 
 def write_grouped(records, updates):
@@ -621,9 +623,15 @@ class CrmPlusFunnel(models.AbstractModel):
         with stats._follow_contacts(partners.ids) if touches_closes else nullcontext():
             if updates:
                 # Each group's write reads the lines (constraints, the contact whose fields
-                # follow): one fetch for the batch instead of one per group.
-                to_write = lines.browse(list(updates))
-                to_write.fetch([n for n, f in to_write._fields.items() if f.prefetch is True])
+                # follow), the contacts' fields are computed from all their lines, and the
+                # chatter names the phases left and entered: one fetch of each for the batch
+                # instead of one per group, per line set and per phase.
+                funnel_lines = partners.sudo().phase_line_ids
+                funnel_lines.fetch(
+                    [n for n, f in funnel_lines._fields.items() if f.prefetch is True]
+                )
+                phases = funnel_lines.phase_id
+                phases.fetch([n for n, f in phases._fields.items() if f.prefetch is True])
             if body:
                 partners._track_set_log_message(body)
             write_grouped(lines, updates)
@@ -638,8 +646,9 @@ class CrmPlusFunnel(models.AbstractModel):
                     if state == "current" and phase.activity_type_id
                 ]
             # The contacts' fields follow their lines now, in this context: tracked by mail
-            # (one contact), or not (``mail_notrack``: a batch, or the caller's choice).
-            partners.with_env(self.env).flush_recordset(list(TRACKED_FIELDS))
+            # (one contact), or not (``mail_notrack``: a batch, or the caller's choice). The
+            # stale deadline follows the phase's start: in the same UPDATE, not a second one.
+            partners.with_env(self.env).flush_recordset([*TRACKED_FIELDS, *FLUSHED_WITH_PHASE])
         if entered:
             lines.browse(entered)._funnel_schedule_phase_activities()
 

@@ -16,13 +16,13 @@ class TestQueryCount(CrmPlusCase):
     # The queries of each step on 5 and on 120 contacts on 18.0, and what 19.0 changes.
     QUERIES = {
         "assign": (23, 35),
-        "advance": (19, 25),
-        "move": (25, 33),
-        "close_won": (36, 40),
-        "close_lost": (24, 25),
+        "advance": (18, 24),
+        "move": (24, 32),
+        "close_won": (35, 39),
+        "close_lost": (23, 24),
         "reopen": (38, 47),
     }
-    QUERIES_19 = {"move": (24, 32)}
+    QUERIES_19 = {"move": (23, 31)}
 
     def _measure(self, size):
         partners = self.Partner.create([{"name": f"T-qc {size} {i}"} for i in range(size)])
