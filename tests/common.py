@@ -219,8 +219,8 @@ class CrmPlusTourCase(HttpCase):
         except unittest.SkipTest as exc:
             self.fail(f"The browser tour could not run: {exc}")
 
-    def run_tour(self, url, tour):
-        self.start_tour(url, tour, login="admin", timeout=120)
+    def run_tour(self, url, tour, login="admin"):
+        self.start_tour(url, tour, login=login, timeout=120)
         self.env.invalidate_all()  # the tour's requests wrote through the same transaction
 
     def lead(self, name, **vals):

@@ -4,7 +4,7 @@ Each test creates the data its tour needs, runs the tour (static/tests/tours/) a
 checks in Python what the clicks changed (the guard against a skipped tour is in
 tests/common.py's CrmPlusTourCase)."""
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import CrmPlusTourCase
 
@@ -80,6 +80,27 @@ class TestCrmPlusTours(CrmPlusTourCase):
             lambda line: line.phase_id == self.phase_first
         )
         self.assertEqual(first_line.state, "done")
+
+    def test_tour_salesperson_board_opens_on_my_funnel(self):
+        salesperson = new_test_user(
+            self.env,
+            login="tour_salesperson",
+            groups="base.group_user,base.group_partner_manager,crm_plus.group_crm_plus_user",
+            tour_enabled=False,
+        )
+        own = self.lead("Tour Own Deal Ltd", user_id=salesperson.id)
+        colleague = self.lead(
+            "Tour Colleague Deal Ltd", user_id=self.env.ref("base.user_admin").id
+        )
+        self.run_tour("/odoo", "crm_plus_tour_pipeline_salesperson", login=salesperson.login)
+        self.assertEqual(own.lead_phase_id, self.phase_qualification)
+        self.assertEqual(self.current_line(own).phase_id, self.phase_qualification)
+        self.assertEqual(
+            own.phase_line_ids.filtered(lambda line: line.state == "done").done_by_id,
+            salesperson,
+            "the salesperson's own drag completed the phase",
+        )
+        self.assertEqual(colleague.lead_phase_id, self.phase_first)
 
     def test_tour_bad_score_saves_nothing(self):
         partner = self.lead("Tour Bad Input Ltd")
