@@ -32,10 +32,12 @@ BOARD_INDEXES = {
     "res_partner_crm_plus_open_funnel_index": ["account_type_id", "lead_phase_id"],
     "res_partner_crm_plus_my_funnel_index": ["user_id", "account_type_id", "lead_phase_id"],
 }
-# What the board's progress bar and column sums, and the forecast report, read of them.
+# What the board's progress bar and column sums, and the forecast report, read of them
+# (partner_share: res.partner's multi-company record rule reads it).
 BOARD_INDEX_INCLUDE = [
     "active",
     "company_id",
+    "partner_share",
     "funnel_score",
     "funnel_stale_deadline",
     "funnel_forecast_value",
