@@ -3,6 +3,7 @@ board's grouping."""
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
+from unittest.mock import patch
 
 from odoo.addons.crm_plus.models.funnel_guard import FUNNEL_OP
 from odoo.exceptions import AccessError
@@ -487,26 +488,62 @@ class TestReports(CrmPlusCase):
         self.env.cr.execute(SQL("EXPLAIN %s", query))
         return "\n".join(row[0] for row in self.env.cr.fetchall())
 
-    def test_pipeline_board_reads_the_open_funnel_index(self):
-        """The board's grouped read filters open contacts of one type by phase: the partial
-        index covers exactly that predicate and those columns. (Which index the planner takes
-        depends on the table's size: on these few rows any index costs the same, so the plan
-        is measured at scale by make bench-scale, not asserted here.)"""
-        self.env.cr.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = %s",
-            ["res_partner_crm_plus_open_funnel_index"],
+    def _grouped_queries(self, read):
+        """The SQL of the grouped reads of contacts ``read()`` makes, with their parameters."""
+        cursor_class = type(self.env.cr)
+        execute = cursor_class.execute
+        queries = []
+
+        def capture(cr, query, params=None, log_exceptions=True):
+            if "GROUP BY" in str(query) and 'FROM "res_partner"' in str(query):
+                queries.append(
+                    SQL(query.code, *query.params)
+                    if isinstance(query, SQL)
+                    else SQL(query, *(params or ()))
+                )
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(cursor_class, "execute", capture):
+            read()
+        return queries
+
+    def test_pipeline_board_reads_only_the_open_funnel_index(self):
+        """A salesperson's board (its columns' sums, its progress bar), record rules included,
+        reads open contacts of one type from the partial index alone: every column it reads is
+        in the index (an index-only scan, no visit of res_partner's wide rows). The planner's
+        other paths are switched off, as these few rows would not choose an index anyway."""
+        partners = self.Partner.with_user(self.user_sales).with_context(
+            default_account_type_id=self.lead_type.id
         )
-        [(definition,)] = self.env.cr.fetchall()
-        self.assertIn("ON public.res_partner", definition)
-        self.assertIn("(account_type_id, lead_phase_id)", definition)
-        self.assertIn("WHERE ((funnel_state)::text = 'open'::text)", definition)
-        # Covering: the progress bar's health, the columns' and the forecast's figures come
-        # from the index.
-        self.assertIn(
-            "INCLUDE (active, company_id, funnel_score, funnel_stale_deadline, "
-            "funnel_forecast_value, funnel_weighted_value, funnel_recurring_value)",
-            definition,
+        domain = [
+            ("funnel_state", "=", "open"),
+            ("lead_phase_id", "!=", False),
+            ("account_type_id", "=", self.lead_type.id),
+        ]
+        queries = self._grouped_queries(
+            lambda: grouped_rows(partners, domain, "lead_phase_id", ["funnel_forecast_value:sum"])
+        ) + self._grouped_queries(
+            lambda: partners.read_progress_bar(
+                domain,
+                "lead_phase_id",
+                {
+                    "field": "funnel_health",
+                    "colors": {"stale": "danger", "hot": "success", "warm": "warning"},
+                },
+            )
         )
+        self.assertEqual(len(queries), 2, queries)
+        self.assertIn("partner_share", str(queries[0]), "res.partner's company rule applies")
+        try:
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_indexscan"):
+                self.env.cr.execute(SQL("SET LOCAL %s = off", SQL.identifier(setting)))
+            for query in queries:
+                plan = self.explain(query)
+                self.assertIn("Index Only Scan using res_partner_crm_plus_open_funnel_index", plan)
+        finally:
+            self.env.cr.execute(
+                "RESET enable_seqscan; RESET enable_bitmapscan; RESET enable_indexscan"
+            )
 
     def test_reports_leave_partners_out_when_unused(self):
         # The pivots' default grouped reads: no partner column, no scan of res_partner.
