@@ -29,8 +29,13 @@ def read_group_in_record_order(
     # The last term first: Python's sort is stable, so the first term ends up leading.
     for position, descending in reversed(terms):
         records = model.env[model._fields[groupby[position]].comodel_name]
-        ids = {row[position].id for row in rows if row[position]}
-        ordered = records.sudo().with_context(active_test=False).browse(ids).sorted()
+        ids = list({row[position].id for row in rows if row[position]})
+        # Ordered and fetched in one query: the groups' labels then read them from the cache.
+        ordered = (
+            records.sudo()
+            .with_context(active_test=False)
+            .search_fetch([("id", "in", ids)], _label_fields(records))
+        )
         rank = {record_id: index for index, record_id in enumerate(ordered.ids)}
         # No record (NULL) sorts last ascending, first descending, as in PostgreSQL.
         rows.sort(
@@ -38,6 +43,15 @@ def read_group_in_record_order(
             reverse=descending,
         )
     return rows
+
+
+def _label_fields(records):
+    """The fields the ORM would fetch with a record's name (those every user reads)."""
+    return [
+        name
+        for name, field in records._fields.items()
+        if field.prefetch is True and not field.groups
+    ]
 
 
 def _group_order_terms(model, order, groupby):
