@@ -2086,9 +2086,10 @@ and cProfile of one action on 2,000 contacts in a development database):
   INSERT (`odoo/models.py`: `UPDATE_BATCH_SIZE = 100`, not 1,000). An advance changes two lines
   per contact (the done one, the new current one: 2 × 100 UPDATEs), the contact (100 UPDATEs),
   and logs one chatter message with one tracking value per contact (100 + 100 INSERTs): **500
-  writes**, whatever the code. The rest (~85 at N = 10,000) are reads: record rules checked in
-  Python by chunks of 1,000 (1 + ⌈N / 1,000⌉ per checked batch), the lines fetched once by
-  chunks of 1,000, followers and subtypes. Under 500 is only reachable by dropping the per-contact
+  writes**, whatever the code. The rest (~130 at N = 10,000) are reads: record rules checked in
+  Python by chunks of 1,000 (1 + ⌈N / 1,000⌉ per checked batch), the contacts' 50,000 lines
+  fetched once by chunks of 1,000, followers and subtypes. (The contact's stale deadline is
+  written in its one UPDATE since stop 26, no longer in 100 more.) Under 500 is only reachable by dropping the per-contact
   chatter message or by raw SQL writes, both ruled out by the ORM issue.
 - **Batch close against Odoo CRM.** The close is more than half mail. cProfile of a close of
   2,000 contacts (5.9 s under the profiler): 3.0 s are the chatter (mail's per-record
@@ -2101,10 +2102,12 @@ and cProfile of one action on 2,000 contacts in a development database):
   `record_name` unless it is given (0.4 s per 2,000; compat.MESSAGE_CREATE_DEFAULTS), and
   `default_get` is asked once per batch of messages and tracking values.
 - **One advance over XML-RPC.** Both sides are dominated by the request itself (HTTP, session,
-  registry check, one transaction); the advance makes 21 queries with warm caches: two SQL
-  loads, one fetch of the lines, two line UPDATEs, one contact UPDATE, the followers and
-  subtypes read and one message and one tracking INSERT. The two medians differ by less than
-  their spread (min–max columns).
+  registry check, one transaction); the advance makes 19 queries with warm caches: two SQL
+  loads, the contact's lines (their search and one fetch, which the writes and the contact's
+  computed fields share) and their phases, two line UPDATEs, one contact UPDATE (its stale
+  deadline included), the followers and subtypes read and one message and one tracking
+  INSERT. The funnel analysis's triggers add 0.4 ms to the three UPDATEs (pgbench, one
+  transaction each). The two medians differ by less than their spread (min–max columns).
 - **Import with funnel columns ≤ 2× without (op 8).** The same 10,000 rows through
   `res.partner.load`, tracking off as the importer's default. Odoo's converter looks every
   many2one cell up with one `name_search` (it caches external ids only); crm_plus's converter

@@ -66,7 +66,9 @@ run_locust() {
         > "$OUT/$4.log" 2>&1 || true
     run=$((run + 1))
 }
-# Both sides warm the workers first (registry, views, caches), unrecorded.
+# Every sales user's password checked on every worker (tools/load_warm.py), then both sides
+# warm the workers (registry, views, caches), unrecorded.
+python3 "$REPO_DIR/tools/load_warm.py" "$OUT/data.json" "$PORT" "$DB"
 for side in plus crm; do
     log "$side: warm-up, 5 users, ${LOAD_WARMUP}s"
     run_locust "$side" 5 "$LOAD_WARMUP" "warmup-$side"
