@@ -96,7 +96,10 @@ def render(args):
         "action_advance_phase, action_close, the forecast report's read_group; Odoo CRM: the "
         '"My pipeline" kanban the same way, the lead form\'s web_read, a stage write, '
         "action_set_lost, a read_group on crm.lead). Every advance or close takes a record no "
-        "other request of the run takes.",
+        "other request of the run takes. Before the runs every sales user's password is checked "
+        "on both workers (tools/load_warm.py): Odoo caches that check per worker, and "
+        "otherwise the first side to use a user pays its hashes (~0.4 s of CPU each) in its "
+        "run's first seconds while the other side, with the same users, does not.",
         "",
         "Requests are RPC calls (a board opening is one per column and more); an action is what "
         "a user does (all its requests); times in ms.",
