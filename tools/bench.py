@@ -2089,8 +2089,9 @@ and cProfile of one action on 2,000 contacts in a development database):
   writes**, whatever the code. The rest (~130 at N = 10,000) are reads: record rules checked in
   Python by chunks of 1,000 (1 + ⌈N / 1,000⌉ per checked batch), the contacts' 50,000 lines
   fetched once by chunks of 1,000, followers and subtypes. (The contact's stale deadline is
-  written in its one UPDATE since stop 26, no longer in 100 more.) Under 500 is only reachable by dropping the per-contact
-  chatter message or by raw SQL writes, both ruled out by the ORM issue.
+  written in its one UPDATE since stop 26, no longer in 100 more.) Under 500 is only reachable
+  by dropping the per-contact chatter message or by raw SQL writes, both ruled out by the ORM
+  issue.
 - **Batch close against Odoo CRM.** The close is more than half mail. cProfile of a close of
   2,000 contacts (5.9 s under the profiler): 3.0 s are the chatter (mail's per-record
   `_track_prepare` / `_mail_track` 0.55 s, creating 2,000 `mail.message` 1.4 s and ~6,000
