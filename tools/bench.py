@@ -2231,16 +2231,25 @@ def main():
         path.parent.mkdir(parents=True, exist_ok=True)
         ratios_file = path.parent / f"benchmarks-{series}.json"
         ratios_file.write_text(json.dumps(bench.main_ratios, indent=1, default=str) + "\n")
-        # make load's section (tools/load_report.py) is another tool's measure: it stays.
+        # The sections of other tools' measures stay: make load's (tools/load_report.py) and
+        # the million contacts of make bench-scale.
         previous = path.read_text() if path.exists() else ""
-        load = re.search(r"<!-- load test: .*?<!-- end of load test -->", previous, re.S)
-        path.write_text(DOC_HEAD + text + "\n" + (f"\n{load.group(0)}\n" if load else ""))
+        kept = "".join(
+            f"\n{section.group(0)}\n"
+            for pattern in KEPT_SECTIONS
+            if (section := re.search(pattern, previous, re.S))
+        )
+        path.write_text(DOC_HEAD + text + "\n" + kept)
         log(f"results written to {path}")
         update_series_table(path.parent / "benchmarks.md")
     return 0
 
 
 SERIES_BEGIN = "<!-- main ratios by Odoo series: written by every make bench run -->"
+KEPT_SECTIONS = (
+    r"<!-- a million contacts: .*?<!-- end of a million contacts -->",
+    r"<!-- load test: .*?<!-- end of load test -->",
+)
 SERIES_END = "<!-- end of main ratios by Odoo series -->"
 
 
