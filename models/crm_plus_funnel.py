@@ -39,6 +39,12 @@ TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_rea
 FLUSHED_WITH_PHASE = ("funnel_stale_deadline",)
 
 
+def prefetched_fields(records):
+    """The fields the ORM reads together when one of them is read: fetched at once, they leave
+    nothing for a later read of the same records to query."""
+    return [name for name, field in records._fields.items() if field.prefetch is True]
+
+
 def write_grouped(records, updates):
     """``updates``: {record id: {field: value}}. One ``write`` per distinct set of values, so a
     batch costs a handful of ORM calls while every override, tracking and recompute runs."""
@@ -627,11 +633,9 @@ class CrmPlusFunnel(models.AbstractModel):
                 # chatter names the phases left and entered: one fetch of each for the batch
                 # instead of one per group, per line set and per phase.
                 funnel_lines = partners.sudo().phase_line_ids
-                funnel_lines.fetch(
-                    [n for n, f in funnel_lines._fields.items() if f.prefetch is True]
-                )
+                funnel_lines.fetch(prefetched_fields(funnel_lines))
                 phases = funnel_lines.phase_id
-                phases.fetch([n for n, f in phases._fields.items() if f.prefetch is True])
+                phases.fetch(prefetched_fields(phases))
             if body:
                 partners._track_set_log_message(body)
             write_grouped(lines, updates)

@@ -4,6 +4,7 @@ from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 from ..compat import domain_field_names
+from ..models.crm_plus_funnel import prefetched_fields
 from ..models.crm_plus_phase_line import WEIGHTED_SQL
 from . import funnel_report_totals as totals
 
@@ -34,7 +35,7 @@ def read_group_in_record_order(
         ordered = (
             records.sudo()
             .with_context(active_test=False)
-            .search_fetch([("id", "in", ids)], _label_fields(records))
+            .search_fetch([("id", "in", ids)], prefetched_fields(records))
         )
         rank = {record_id: index for index, record_id in enumerate(ordered.ids)}
         # No record (NULL) sorts last ascending, first descending, as in PostgreSQL.
@@ -43,15 +44,6 @@ def read_group_in_record_order(
             reverse=descending,
         )
     return rows
-
-
-def _label_fields(records):
-    """The fields the ORM would fetch with a record's name (those every user reads)."""
-    return [
-        name
-        for name, field in records._fields.items()
-        if field.prefetch is True and not field.groups
-    ]
 
 
 def _group_order_terms(model, order, groupby):
