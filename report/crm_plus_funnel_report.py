@@ -372,8 +372,10 @@ class CrmPlusFunnelReport(models.Model):
             return SQL("(100.0 * %s / NULLIF(%s, 0))", part, whole)
 
         phase = self._field_to_sql(self._table, "phase_id", query)
-        lines = SQL("SUM(%s)", SQL.identifier(self._table, "line_count")) if from_totals else (
-            SQL("COUNT(*)")
+        lines = (
+            SQL("SUM(%s)", SQL.identifier(self._table, "line_count"))
+            if from_totals
+            else SQL("COUNT(*)")
         )
         per_phase, overall = {
             "reached:sum": (total("reached"), total("deal_count")),

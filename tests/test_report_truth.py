@@ -209,9 +209,7 @@ class TestReportTruth(CrmPlusCase):
         return {
             tuple(
                 value.id if hasattr(value, "_name") else value for value in row[: len(groupby)]
-            ): dict(
-                zip(FUNNEL_MEASURES, row[len(groupby) :], strict=True)
-            )
+            ): dict(zip(FUNNEL_MEASURES, row[len(groupby) :], strict=True))
             for row in rows
         }
 
