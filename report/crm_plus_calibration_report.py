@@ -45,6 +45,9 @@ class CrmPlusCalibrationReport(models.Model):
         "100 falls in 90–100.",
     )
     partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
+    # Archived contacts count nowhere: every read leaves their rows out (Odoo's active test),
+    # whenever the table was computed.
+    active = fields.Boolean(related="partner_id.active")
     account_type_id = fields.Many2one(
         "crm.plus.account.type", string="Account Type", readonly=True
     )
@@ -302,4 +305,6 @@ class CrmPlusCalibrationReport(models.Model):
             )
         else:
             action["name"] = self.env._("Score Calibration (not computed yet)")
+        # The web client titles the view with the display name first.
+        action["display_name"] = action["name"]
         return action

@@ -4,6 +4,7 @@ from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 from .crm_plus_funnel_report import read_group_in_record_order
+from .report_sql import currency_sql
 
 
 class CrmPlusForecastReport(models.Model):
@@ -44,11 +45,8 @@ class CrmPlusForecastReport(models.Model):
     lead_phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
-    # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
-    # Related, not set_funnel_currency: a grouped read sums amounts per currency, which must
-    # be a column (19.0 refuses to aggregate the amounts otherwise).
-    currency_id = fields.Many2one(related="company_id.currency_id")
+    # A column: a grouped read sums amounts per currency (report_sql.currency_sql).
+    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
     expected_close_date = fields.Date(string="Expected Closing", readonly=True)
     phase_date_start = fields.Datetime(string="In Phase Since", readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg")
@@ -75,8 +73,10 @@ class CrmPlusForecastReport(models.Model):
                 COALESCE(p.funnel_forecast_value, 0) AS forecast_value,
                 COALESCE(p.funnel_weighted_value, 0) AS weighted_value,
                 COALESCE(p.funnel_recurring_value, 0) AS mrr,
-                COALESCE(p.funnel_recurring_value, 0) * 12 AS arr
-            """
+                COALESCE(p.funnel_recurring_value, 0) * 12 AS arr,
+                %s AS currency_id
+            """,
+            SQL(currency_sql("p.company_id")),
         )
 
     @api.model

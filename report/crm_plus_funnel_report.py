@@ -7,9 +7,13 @@ from ..compat import domain_field_names
 from ..models.crm_plus_funnel import prefetched_fields
 from ..models.crm_plus_phase_line import WEIGHTED_SQL
 from . import funnel_report_totals as totals
+from .report_sql import currency_sql
 
-# Context key under which the report's grouped reads sum the totals instead of the lines.
+# Context key under which the report's grouped reads sum the totals instead of the lines,
+# when it holds TOTALS_READ: a Python object, which a client cannot send in its context (JSON
+# and XML-RPC carry data, never this object). Any other value reads the lines.
 READ_TOTALS = "crm_plus_funnel_read_totals"
+TOTALS_READ = object()
 
 
 def read_group_in_record_order(
@@ -73,11 +77,24 @@ class CrmPlusFunnelReport(models.Model):
 
     Measures:
 
-    * ``reached``: 1 when the line is done or current, so its sum per phase is the number of
-      partners that reached the phase (a partner has one line per phase);
-    * ``reached_percent``: the same as 0/100, averaged: per phase, the share of the partners of
-      the funnel that reached it, i.e. the conversion from the first phase (every partner
-      entering a funnel gets a line for each of its phases and starts in the first one);
+    A deal is a contact's funnel in an account type: it has a line per phase of the type and
+    starts in the first one. Archived contacts are left out, as everywhere.
+
+    * ``reached`` (# Reached): per phase, the deals that went through it (its line is
+      current, or done after it started: a phase skipped by a jump is not reached); over
+      several phases (a type, the total), the deals, each counted once;
+    * ``moved_on`` (# Moved On): per phase, the deals that reached it and left it for a later
+      phase, or won from the closing phase; over several phases, the deals won;
+    * ``reached_percent`` (Conversion (%)): per phase, # Reached out of the deals of its
+      funnel, the conversion from the first phase to this one; over several phases, the
+      deals won out of the deals, the conversion from the first phase to won;
+    * ``phase_conversion`` (Next Phase (%)): per phase, # Moved On out of # Reached, the
+      conversion from the phase to the next; over several phases, as Conversion (%);
+    * ``deal_count``, ``won_count``: deals (one line each: the phase it is in, or was closed
+      in) and deals won.
+
+    A group's ratio is the ratio of its sums, never an average of percentages: the report's
+    SQL (``_read_group_select``) gives the same from the lines and from the totals.
     * ``days_in_phase``: averaged; time spent in the phase (until completed, or until now while
       the partner is still in it); empty for phases never started or skipped;
     * ``open_forecast_value`` / ``open_weighted_value``: the forecast of the phase the partner is
@@ -107,10 +124,11 @@ class CrmPlusFunnelReport(models.Model):
             "company_id",
             "date_start",
             "date_done",
+            "done_by_id",
             "close_reason_id",
             "close_outcome",
         ],
-        "res.partner": ["funnel_state", "user_id"],
+        "res.partner": ["active", "funnel_state", "user_id"],
     }
 
     partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
@@ -137,11 +155,8 @@ class CrmPlusFunnelReport(models.Model):
     )
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
-    # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
-    # Related, not set_funnel_currency: a grouped read sums amounts per currency, which must
-    # be a column (19.0 refuses to aggregate the amounts otherwise).
-    currency_id = fields.Many2one(related="company_id.currency_id")
+    # A column: a grouped read sums amounts per currency (report_sql.currency_sql).
+    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg")
     forecast_value = fields.Monetary(string="Forecast", readonly=True)
     weighted_value = fields.Monetary(
@@ -184,15 +199,39 @@ class CrmPlusFunnelReport(models.Model):
     reached = fields.Integer(
         string="# Reached",
         readonly=True,
-        help="Partners that reached the phase (the line is current or done).",
+        help="Per phase, the deals that went through it (a phase skipped by a jump is not "
+        "reached); over several phases (an account type, the total), the deals, each once.",
     )
+    moved_on = fields.Integer(
+        string="# Moved On",
+        readonly=True,
+        help="Per phase, the deals that reached it and went on to a later phase (or were won "
+        "from the closing phase); over several phases, the deals won.",
+    )
+    deal_count = fields.Integer(
+        string="# Deals",
+        readonly=True,
+        help="Deals: contacts' funnels in an account type, each counted on the phase it is in "
+        "or was closed in. Every deal starts in the first phase.",
+    )
+    won_count = fields.Integer(string="# Won", readonly=True, help="Deals won.")
     reached_percent = fields.Float(
         string="Conversion (%)",
         readonly=True,
         aggregator="avg",
         digits=(16, 1),
-        help="Share of the partners of the funnel that reached the phase: the conversion from "
-        "the first phase.",
+        help="Per phase, the share of the funnel's deals that reached it: the conversion from "
+        "the first phase. Over several phases (an account type, the total), the share of the "
+        "deals won: the conversion from the first phase to won.",
+    )
+    phase_conversion = fields.Float(
+        string="Next Phase (%)",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="Per phase, the share of the deals that reached it and moved on to a later phase "
+        "(won, for the closing phase): the conversion to the next phase. Over several phases, "
+        "the conversion from the first phase to won.",
     )
 
     def _select(self):
@@ -224,7 +263,13 @@ class CrmPlusFunnelReport(models.Model):
                 l.close_outcome AS close_outcome,
                 l.partner_id AS partner_count,
                 %(reached)s AS reached,
-                (100 * %(reached)s)::float8 AS reached_percent
+                %(moved_on)s AS moved_on,
+                %(deal)s AS deal_count,
+                %(won)s AS won_count,
+                (100 * %(reached)s)::float8 AS reached_percent,
+                CASE WHEN %(reached)s = 1 THEN (100 * %(moved_on)s)::float8 END
+                    AS phase_conversion,
+                %(currency)s AS currency_id
             """,
             # Only an open contact has a current line in its active funnel (closing completes
             # it): said on the line alone, the measures need no partner. The averages are
@@ -236,24 +281,29 @@ class CrmPlusFunnelReport(models.Model):
             open_since=SQL(totals.OPEN_SINCE_SQL),
             now_days=SQL(totals.NOW_DAYS_SQL),
             reached=SQL(totals.REACHED_SQL),
+            moved_on=SQL(totals.MOVED_ON_SQL),
+            deal=SQL(totals.DEAL_SQL),
+            won=SQL(totals.WON_SQL),
+            currency=SQL(currency_sql("l.company_id")),
         )
 
     def _from(self):
-        # LEFT, though every line has its partner: PostgreSQL then leaves the join out of the
-        # grouped reads that use no partner column (most of them), instead of reading every
-        # partner on each of them.
         return SQL(
             """
             FROM crm_plus_phase_line l
-            LEFT JOIN res_partner p ON p.id = l.partner_id
+            JOIN res_partner p ON p.id = l.partner_id
             """
         )
+
+    def _where(self):
+        # Archived contacts count nowhere (as on the board, in Forecast and Win/Loss).
+        return SQL("WHERE p.active")
 
     # Grouped reads: from the totals when they can answer (see funnel_report_totals).
 
     @property
     def _table_sql(self):
-        if self.env.context.get(READ_TOTALS):
+        if self.env.context.get(READ_TOTALS) is TOTALS_READ:
             return SQL("(%s)", totals.read_sql())
         return super()._table_sql
 
@@ -272,7 +322,7 @@ class CrmPlusFunnelReport(models.Model):
 
     def _with_totals_if_they_answer(self, domain, groupby_specs, aggregates):
         if self._totals_answer(domain, groupby_specs, aggregates):
-            return self.with_context(**{READ_TOTALS: True})
+            return self.with_context(**{READ_TOTALS: TOTALS_READ})
         return self.with_context(**{READ_TOTALS: False})
 
     @api.model
@@ -303,14 +353,48 @@ class CrmPlusFunnelReport(models.Model):
             )
 
     def _read_group_select(self, aggregate_spec, query):
-        if self.env.context.get(READ_TOTALS) and aggregate_spec in totals.AGGREGATES:
+        from_totals = self.env.context.get(READ_TOTALS) is TOTALS_READ
+        if from_totals and aggregate_spec in totals.AGGREGATES:
             return SQL(totals.AGGREGATES[aggregate_spec])
-        # The conversion is the share of the lines reached: from the sum the read computes
-        # anyway, instead of averaging a second expression over every line.
-        if aggregate_spec == "reached_percent:avg":
-            reached = self._field_to_sql(self._table, "reached", query)
-            return SQL("(100.0 * SUM(%s) / COUNT(*))::float8", reached)
+        if aggregate_spec in totals.RATIO_AGGREGATES:
+            return self._ratio_select(aggregate_spec, query, from_totals)
         return super()._read_group_select(aggregate_spec, query)
+
+    def _ratio_select(self, aggregate_spec, query, from_totals):
+        """The conversion measures of a group, from the sums of its columns: the same SQL over
+        the lines (0 or 1 each) and over the totals (their sums). A group of one phase counts
+        the phase; a group of several (a type, a salesperson, the total) counts deals."""
+
+        def total(fname):
+            return SQL("SUM(%s)", self._field_to_sql(self._table, fname, query))
+
+        def percent(part, whole):
+            return SQL("(100.0 * %s / NULLIF(%s, 0))", part, whole)
+
+        phase = self._field_to_sql(self._table, "phase_id", query)
+        lines = (
+            SQL("SUM(%s)", SQL.identifier(self._table, "line_count"))
+            if from_totals
+            else SQL("COUNT(*)")
+        )
+        per_phase, overall = {
+            "reached:sum": (total("reached"), total("deal_count")),
+            "moved_on:sum": (total("moved_on"), total("won_count")),
+            "reached_percent:avg": (
+                percent(total("reached"), lines),
+                percent(total("won_count"), total("deal_count")),
+            ),
+            "phase_conversion:avg": (
+                percent(total("moved_on"), total("reached")),
+                percent(total("won_count"), total("deal_count")),
+            ),
+        }[aggregate_spec]
+        result = SQL(
+            "CASE WHEN MIN(%s) = MAX(%s) THEN %s ELSE %s END", phase, phase, per_phase, overall
+        )
+        if aggregate_spec.endswith(":avg"):
+            return SQL("(%s)::float8", result)
+        return result
 
     @api.model
     def _cron_fold_totals(self):
@@ -323,7 +407,7 @@ class CrmPlusFunnelReport(models.Model):
         return True
 
     def _query(self):
-        return SQL("%s %s", self._select(), self._from())
+        return SQL("%s %s %s", self._select(), self._from(), self._where())
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)

@@ -4,6 +4,7 @@ from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 from .crm_plus_funnel_report import read_group_in_record_order
+from .report_sql import currency_sql
 
 
 class CrmPlusWinlossReport(models.Model):
@@ -38,7 +39,7 @@ class CrmPlusWinlossReport(models.Model):
             "close_date",
             "closed_by_id",
         ],
-        "res.partner": ["funnel_state", "user_id"],
+        "res.partner": ["active", "funnel_state", "user_id"],
     }
 
     partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
@@ -60,11 +61,8 @@ class CrmPlusWinlossReport(models.Model):
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    # Related, not computed: aggregating Monetary measures (pivot, graph) needs a
-    # currency the ORM can read in SQL (Odoo 19 drops the measure otherwise).
-    # Related, not set_funnel_currency: a grouped read sums amounts per currency, which must
-    # be a column (19.0 refuses to aggregate the amounts otherwise).
-    currency_id = fields.Many2one(related="company_id.currency_id")
+    # A column: a grouped read sums amounts per currency (report_sql.currency_sql).
+    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
     close_date = fields.Date(readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg")
     closed_count = fields.Integer(string="# Closed", readonly=True)
@@ -111,8 +109,10 @@ class CrmPlusWinlossReport(models.Model):
                     AS won_value,
                 CASE WHEN l.close_outcome = 'lost' THEN COALESCE(l.forecast_value, 0) ELSE 0 END
                     AS lost_value,
-                COALESCE(l.recurring_value_monthly, 0) AS recurring_value_monthly
-            """
+                COALESCE(l.recurring_value_monthly, 0) AS recurring_value_monthly,
+                %s AS currency_id
+            """,
+            SQL(currency_sql("l.company_id")),
         )
 
     @api.model
@@ -124,18 +124,16 @@ class CrmPlusWinlossReport(models.Model):
         )
 
     def _from(self):
-        # LEFT, though every line has its partner: PostgreSQL then leaves the join out of the
-        # grouped reads that use no partner column (most of them), instead of reading every
-        # partner on each of them.
         return SQL(
             """
             FROM crm_plus_phase_line l
-            LEFT JOIN res_partner p ON p.id = l.partner_id
+            JOIN res_partner p ON p.id = l.partner_id
             """
         )
 
     def _where(self):
-        return SQL("WHERE l.close_outcome IS NOT NULL")
+        # Archived contacts count nowhere (as on the board, in Forecast and Funnel Analysis).
+        return SQL("WHERE l.close_outcome IS NOT NULL AND p.active")
 
     def _query(self):
         return SQL("%s %s %s", self._select(), self._from(), self._where())

@@ -7,23 +7,24 @@ of those columns (a few thousand rows).
 
 Triggers keep the totals exact, whatever writes the lines: the funnel's actions, an edit on the
 form, an import, Studio or another module's SQL batch load all go through the table. Each
-statement that writes phase lines, or a contact's salesperson or funnel state, appends its
-difference to ``crm_plus_funnel_total_delta``. Appends never wait on each other, where a
-counter row per phase would queue every advance of the phase behind the others. A read sums the
-totals and the differences not folded yet, so it is as current as the lines it stands for; a
-cron folds the differences into the totals every few minutes, and a daily one recounts them
-from the lines (the safety net for writes made with triggers disabled, such as a partial
+statement that writes phase lines, or a contact's salesperson, funnel state or archiving,
+appends its difference to ``crm_plus_funnel_total_delta``. Appends never wait on each other,
+where a counter row per phase would queue every advance of the phase behind the others. A read
+sums the totals and the differences not folded yet, so it is as current as the lines it stands
+for; a cron folds the differences into the totals every few minutes, and a daily one recounts
+them from the lines (the safety net for writes made with triggers disabled, such as a partial
 restore).
 
-A contribution reads the contact's salesperson and funnel state: a trigger locks the rows it
-reads from the other table (FOR SHARE), so that two transactions changing, one a contact's
-lines and the other the contact, cannot both commit on a stale view of each other: the second
-gets Odoo's serialization error and is retried.
+A contribution reads the contact's salesperson, funnel state and active flag: a trigger locks
+the rows it reads from the other table (FOR SHARE), so that two transactions changing, one a
+contact's lines and the other the contact, cannot both commit on a stale view of each other:
+the second gets Odoo's serialization error and is retried.
 """
 
 from odoo.tools import SQL
 
 from ..models.crm_plus_phase_line import WEIGHTED_SQL
+from .report_sql import currency_sql
 
 TOTALS = "crm_plus_funnel_total"
 DELTAS = "crm_plus_funnel_total_delta"
@@ -45,7 +46,25 @@ OPEN_SINCE_SQL = (
     " THEN date_part('epoch', l.date_start) / 86400 END"
 )
 NOW_DAYS_SQL = "date_part('epoch', NOW() AT TIME ZONE 'UTC') / 86400"
-REACHED_SQL = "CASE WHEN l.state IN ('done', 'current') THEN 1 ELSE 0 END"
+# A phase the deal went through: the current one, or a done one that started. A phase done
+# without ever starting was skipped by a jump (the state machine completes the phases passed
+# over, by the user who jumped, without a start) unless no one completed it: the earlier
+# phases of a deal imported in a later phase, whose history says it got past them.
+_WENT_THROUGH = "(l.date_start IS NOT NULL OR l.done_by_id IS NULL)"
+REACHED_SQL = (
+    f"CASE WHEN l.state = 'current' OR (l.state = 'done' AND {_WENT_THROUGH}) THEN 1 ELSE 0 END"
+)
+# Reached, then left for a later phase (or won from the closing one): not the phase a deal
+# was lost in, nor the one it is in.
+MOVED_ON_SQL = (
+    f"CASE WHEN l.state = 'done' AND {_WENT_THROUGH}"
+    " AND l.close_outcome IS DISTINCT FROM 'lost' THEN 1 ELSE 0 END"
+)
+# One line per deal (a contact's funnel in an account type): the phase it is in, or the one
+# it was closed in. Every deal starts in its type's first phase: the deals are those that
+# entered the funnel.
+DEAL_SQL = "CASE WHEN l.state = 'current' OR l.close_outcome IS NOT NULL THEN 1 ELSE 0 END"
+WON_SQL = "CASE WHEN l.close_outcome = 'won' THEN 1 ELSE 0 END"
 
 # The report's columns the totals group by: name -> (expression over the line l and the
 # contact p, SQL type). The report's view selects the same expressions.
@@ -60,6 +79,9 @@ DIMENSIONS = {
     "company_id": ("l.company_id", "integer"),
     "close_reason_id": ("l.close_reason_id", "integer"),
     "close_outcome": ("l.close_outcome", "varchar"),
+    # Archived contacts count nowhere: their lines are kept apart, and read_sql leaves them
+    # out as the report's view does.
+    "partner_active": ("p.active", "boolean"),
 }
 
 # What the totals sum per group: name -> (value per line, SQL type). Days are numeric so that a
@@ -67,6 +89,9 @@ DIMENSIONS = {
 MEASURES = {
     "line_count": ("1", "bigint"),
     "reached": (REACHED_SQL, "bigint"),
+    "moved_on": (MOVED_ON_SQL, "bigint"),
+    "deal_count": (DEAL_SQL, "bigint"),
+    "won_count": (WON_SQL, "bigint"),
     "score_sum": ("l.score", "bigint"),
     "score_count": ("CASE WHEN l.score IS NOT NULL THEN 1 ELSE 0 END", "bigint"),
     "forecast_value": ("COALESCE(l.forecast_value, 0)", "numeric"),
@@ -91,10 +116,6 @@ MEASURES = {
 _T = '"crm_plus_funnel_report"'
 AGGREGATES = {
     "__count": f"SUM({_T}.line_count)",
-    "reached:sum": f"SUM({_T}.reached)",
-    "reached_percent:avg": (
-        f"(100.0 * SUM({_T}.reached) / NULLIF(SUM({_T}.line_count), 0))::float8"
-    ),
     "score:avg": f"(SUM({_T}.score_sum)::numeric / NULLIF(SUM({_T}.score_count), 0))",
     "days_in_phase:avg": (
         f"((SUM({_T}.days_done_sum) + SUM({_T}.open_since_count) * ({NOW_DAYS_SQL})::numeric"
@@ -109,11 +130,17 @@ MONEY_MEASURES = (
     "open_forecast_value",
     "open_weighted_value",
 )
-# Sums of amounts: the ORM's own SQL over the totals' columns of the same names.
+# Sums of amounts and counts, and the amounts' currencies: the ORM's own SQL over the totals'
+# columns of the same names.
 ORM_AGGREGATES = frozenset(
     f"{name}:{func}" for name in MONEY_MEASURES for func in ("sum", "sum_currency")
+) | {"deal_count:sum", "won_count:sum", "currency_id:array_agg_distinct"}
+# The conversion measures: the report's SQL (_read_group_select), over the sums of the same
+# columns in the lines and in the totals.
+RATIO_AGGREGATES = frozenset(
+    {"reached:sum", "moved_on:sum", "reached_percent:avg", "phase_conversion:avg"}
 )
-SUPPORTED_AGGREGATES = frozenset(AGGREGATES) | ORM_AGGREGATES
+SUPPORTED_AGGREGATES = frozenset(AGGREGATES) | ORM_AGGREGATES | RATIO_AGGREGATES
 
 
 def _columns():
@@ -156,8 +183,12 @@ def _kept_sql():
 
 
 def read_sql():
-    """The rows the report's grouped reads sum, in place of its view."""
-    return SQL(f"SELECT NULL::integer AS id, * FROM ({_kept_sql()}) AS kept")
+    """The rows the report's grouped reads sum, in place of its view: those of contacts not
+    archived, with the currency of their amounts (as the view gives them)."""
+    return SQL(
+        f"SELECT NULL::integer AS id, kept.*, {currency_sql('kept.company_id')} AS currency_id"
+        f" FROM ({_kept_sql()}) AS kept WHERE kept.partner_active"
+    )
 
 
 def mismatch_query():
@@ -207,13 +238,13 @@ $body$;
     # ones taken away. Grouped, not joined: a join of the two transition tables (no index, no
     # statistics) may be planned as a nested loop, quadratic on a large UPDATE.
     both_sides = """
-        SELECT n.id, n.funnel_state, n.user_id, 1 AS s FROM crm_plus_new_partners n
+        SELECT n.id, n.funnel_state, n.user_id, n.active, 1 AS s FROM crm_plus_new_partners n
         UNION ALL
-        SELECT o.id, o.funnel_state, o.user_id, -1 FROM crm_plus_old_partners o"""
+        SELECT o.id, o.funnel_state, o.user_id, o.active, -1 FROM crm_plus_old_partners o"""
     changed = f"""
-        SELECT id, funnel_state, user_id, SUM(s) AS s FROM ({both_sides}) AS both_sides
+        SELECT id, funnel_state, user_id, active, SUM(s) AS s FROM ({both_sides}) AS both_sides
          WHERE id = ANY(changed_ids)
-         GROUP BY id, funnel_state, user_id HAVING SUM(s) <> 0"""
+         GROUP BY id, funnel_state, user_id, active HAVING SUM(s) <> 0"""
     partners_function = f"""
 CREATE OR REPLACE FUNCTION crm_plus_funnel_total_partners() RETURNS trigger
 LANGUAGE plpgsql AS $body$
@@ -222,7 +253,7 @@ DECLARE
 BEGIN
     SELECT array_agg(DISTINCT id) INTO changed_ids FROM (
         SELECT id FROM ({both_sides}) AS both_sides
-         GROUP BY id, funnel_state, user_id HAVING SUM(s) <> 0
+         GROUP BY id, funnel_state, user_id, active HAVING SUM(s) <> 0
     ) AS changed;
     IF changed_ids IS NULL THEN
         RETURN NULL;
@@ -246,9 +277,10 @@ $body$;
     # lines' trigger finds no contact, so this moves their contribution to "no salesperson, no
     # state" first.
     deleted = """
-        SELECT -1 AS s, OLD.id AS id, OLD.funnel_state AS funnel_state, OLD.user_id AS user_id
+        SELECT -1 AS s, OLD.id AS id, OLD.funnel_state AS funnel_state, OLD.user_id AS user_id,
+               OLD.active AS active
         UNION ALL
-        SELECT 1, OLD.id, NULL::varchar, NULL::integer"""
+        SELECT 1, OLD.id, NULL::varchar, NULL::integer, NULL::boolean"""
     partner_delete_function = f"""
 CREATE OR REPLACE FUNCTION crm_plus_funnel_total_partner_delete() RETURNS trigger
 LANGUAGE plpgsql AS $body$
@@ -293,7 +325,8 @@ _TRIGGERS = [
         "crm_plus_funnel_total_partner_delete",
         "res_partner",
         "BEFORE DELETE ON res_partner FOR EACH ROW"
-        " WHEN (OLD.funnel_state IS NOT NULL OR OLD.user_id IS NOT NULL)"
+        " WHEN (OLD.funnel_state IS NOT NULL OR OLD.user_id IS NOT NULL"
+        " OR OLD.active IS NOT NULL)"
         " EXECUTE FUNCTION crm_plus_funnel_total_partner_delete()",
     ),
 ]

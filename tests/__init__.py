@@ -13,6 +13,7 @@ from . import test_install
 from . import test_parity
 from . import test_query_count
 from . import test_reports
+from . import test_report_truth
 from . import test_scale_reports
 from . import test_suggested_score
 from . import test_tours

@@ -298,7 +298,11 @@ class TestFunnelAnalysisTotals(CrmPlusCase):
     AGGREGATES = [
         "__count",
         "reached:sum",
+        "moved_on:sum",
+        "deal_count:sum",
+        "won_count:sum",
         "reached_percent:avg",
+        "phase_conversion:avg",
         "days_in_phase:avg",
         "score:avg",
         "forecast_value:sum",
@@ -382,6 +386,15 @@ class TestFunnelAnalysisTotals(CrmPlusCase):
         self.assertTotalsEqualLines(label="closed")
         leads[5].action_reopen()
         self.assertTotalsEqualLines(label="reopened")
+        # Archived contacts count nowhere, in the totals as in the lines; restored, again.
+        (leads[1] | prospects[0]).action_archive()
+        self.assertTotalsEqualLines(label="archived")
+        [(deals,)] = Report._read_group(
+            [("account_type_id", "in", self.mine.ids)], [], ["deal_count:sum"]
+        )
+        self.assertEqual(deals, 9 - 2)
+        (leads[1] | prospects[0]).action_unarchive()
+        self.assertTotalsEqualLines(label="unarchived")
         # Outside the funnel's actions: the salesperson, a figure on the form, the company.
         prospects.write({"user_id": self.user_manager.id})
         leads[0].funnel_line_ids.filtered(lambda line: line.state == "current").write(
@@ -433,21 +446,24 @@ class TestFunnelAnalysisTotals(CrmPlusCase):
         self.env.flush_all()
         self.Report._cron_fold_totals()
         domain = [("account_type_id", "=", self.lead_type.id)]
-        [(reached,)] = self.Report._read_group(domain, [], ["reached:sum"])
-        self.assertEqual(reached, 4)
+        # Per phase, the deals that reached it: 3 in the first phase, 1 in the second.
+        measure = ["phase_id", "=", self.phase_first.id]
+        [(reached,)] = self.Report._read_group([*domain, measure], [], ["reached:sum"])
+        self.assertEqual(reached, 3)
         self.env.cr.execute(
             SQL(
                 """UPDATE crm_plus_funnel_total SET reached = reached + 1000
                     WHERE ctid = (SELECT ctid FROM crm_plus_funnel_total
-                                   WHERE account_type_id = %s LIMIT 1)""",
-                self.lead_type.id,
+                                   WHERE phase_id = %s AND partner_active LIMIT 1)""",
+                self.phase_first.id,
             )
         )
-        [(reached,)] = self.Report._read_group(domain, [], ["reached:sum"])
-        self.assertEqual(reached, 1004)
+        [(reached,)] = self.Report._read_group([*domain, measure], [], ["reached:sum"])
+        self.assertEqual(reached, 1003)
         self.Report._cron_recount_totals()
-        [(reached,)] = self.Report._read_group(domain, [], ["reached:sum"])
-        self.assertEqual(reached, 4)
-        # Grouped by partner, the same read sums the lines.
+        [(reached,)] = self.Report._read_group([*domain, measure], [], ["reached:sum"])
+        self.assertEqual(reached, 3)
+        # Grouped by partner, the same read sums the lines: a partner's deal reached its
+        # funnel once.
         per_partner = self.Report._read_group(domain, ["partner_id"], ["reached:sum"])
-        self.assertEqual(sum(reached for _partner, reached in per_partner), 4)
+        self.assertEqual(sum(reached for _partner, reached in per_partner), 3)
