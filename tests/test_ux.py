@@ -236,7 +236,7 @@ class TestSmallThings(CrmPlusCase):
         self.assertEqual(set(partners.mapped("funnel_state")), {"lost"})
         arch = self.arch("crm.plus.close.wizard", user=self.user_sales)
         self.assertTrue(
-            arch.xpath("//p[@invisible='partner_count &lt; 2']//field[@name='partner_count']")
+            arch.xpath("//p[@invisible='partner_count < 2']//field[@name='partner_count']")
         )
 
     def test_bulk_set_account_type_says_what_it_did(self):
@@ -289,13 +289,18 @@ class TestSmallThings(CrmPlusCase):
         joined = self.env.ref("crm_plus.mt_partner_joined")
         moved = self.env.ref("crm_plus.mt_partner_phase")
         partner = self.Partner.create({"name": "T-join", "account_type_id": self.customer_type.id})
+        self.env.cr.flush()
         partner.account_type_id = self.lead_type
+        self.env.cr.flush()
         self.assertEqual(partner.message_ids[0].subtype_id, joined)
         self.assertEqual(partner.message_ids[0].subtype_id.description, "Joined the funnel")
         partner.action_advance_phase()
+        self.env.cr.flush()
         self.assertEqual(partner.message_ids[0].subtype_id, moved)
         # Many at once: the batch's messages say the same.
         partners = self.Partner.create([{"name": f"T-join {i}"} for i in range(2)])
+        self.env.cr.flush()
         partners.account_type_id = self.lead_type
+        self.env.cr.flush()
         for partner in partners:
             self.assertEqual(partner.message_ids[0].subtype_id, joined, partner.name)
