@@ -229,15 +229,16 @@ class TestSmallThings(CrmPlusCase):
             .create({"close_reason_id": self.reason_lost.id})
         )
         self.assertEqual(wizard.partner_count, 3)
+        self.assertEqual(
+            wizard.count_label, "Closes the 3 selected contacts with the reason chosen here."
+        )
         action = wizard.action_confirm()
         self.assertEqual(action["tag"], "display_notification")
         self.assertEqual(action["params"]["next"], {"type": "ir.actions.act_window_close"})
         self.assertIn("3 contacts closed as Lost (T-Price)", action["params"]["message"])
         self.assertEqual(set(partners.mapped("funnel_state")), {"lost"})
         arch = self.arch("crm.plus.close.wizard", user=self.user_sales)
-        self.assertTrue(
-            arch.xpath("//p[@invisible='partner_count < 2']//field[@name='partner_count']")
-        )
+        self.assertTrue(arch.xpath("//field[@name='count_label'][@invisible='partner_count < 2']"))
 
     def test_bulk_set_account_type_says_what_it_did(self):
         partners = self.Partner.create([{"name": f"T-b {i}"} for i in range(3)])
@@ -275,6 +276,11 @@ class TestSmallThings(CrmPlusCase):
 
         self.assertEqual(reopened(self.lead_type), 1, "the one won in Prospect")
         self.assertEqual(reopened(self.prospect_type), 1, "the one lost in Lead")
+        self.assertIn(
+            "1 of the selected contacts are closed (won or lost): T-Prospect puts them in its "
+            "funnel again",
+            Wizard.create({"account_type_id": self.prospect_type.id}).reopened_warning,
+        )
         self.assertEqual(reopened(self.customer_type), 0, "no phases, no funnel")
         before = (lost | won_elsewhere).mapped("funnel_state")
         Wizard.create({"account_type_id": self.prospect_type.id}).action_apply()

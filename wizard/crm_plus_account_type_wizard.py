@@ -14,11 +14,10 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
     account_type_id = fields.Many2one(
         "crm.plus.account.type", string="Account Type", required=True
     )
-    reopened_count = fields.Integer(
-        compute="_compute_reopened_count",
-        help="Selected contacts whose deal is closed (won or lost) and that the chosen type "
-        "puts in its funnel again, open.",
-    )
+    # Selected contacts whose deal is closed (won or lost) that the chosen type puts in its
+    # funnel again, open: the dialog warns before Apply.
+    reopened_count = fields.Integer(compute="_compute_reopened_count")
+    reopened_warning = fields.Char(compute="_compute_reopened_count")
 
     @api.model
     def default_get(self, fields_list):
@@ -36,8 +35,8 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
         that very type (then it stays closed there)."""
         for wizard in self:
             account_type = wizard.account_type_id
+            wizard.reopened_count = wizard.reopened_warning = False
             if not (account_type.has_phases and wizard.partner_ids):
-                wizard.reopened_count = 0
                 continue
             wizard.reopened_count = self.env["res.partner"].search_count(
                 [
@@ -54,6 +53,14 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
                     ),
                 ]
             )
+            if wizard.reopened_count:
+                wizard.reopened_warning = self.env._(
+                    "%(count)s of the selected contacts are closed (won or lost): %(type)s puts "
+                    "them in its funnel again, open (a new deal, or the one they left open in "
+                    "%(type)s). Their closed deals stay in their history.",
+                    count=wizard.reopened_count,
+                    type=account_type.display_name,
+                )
 
     def action_apply(self):
         self.ensure_one()

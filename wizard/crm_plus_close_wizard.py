@@ -15,6 +15,7 @@ class CrmPlusCloseWizard(models.TransientModel):
 
     partner_ids = fields.Many2many("res.partner", string="Contacts", required=True)
     partner_count = fields.Integer(compute="_compute_partner_count")
+    count_label = fields.Char(compute="_compute_partner_count")
     in_closing_phase = fields.Boolean(compute="_compute_in_closing_phase")
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason",
@@ -33,6 +34,10 @@ class CrmPlusCloseWizard(models.TransientModel):
     def _compute_partner_count(self):
         for wizard in self:
             wizard.partner_count = len(wizard.partner_ids)
+            wizard.count_label = self.env._(
+                "Closes the %s selected contacts with the reason chosen here.",
+                wizard.partner_count,
+            )
 
     @api.depends("partner_ids")
     def _compute_in_closing_phase(self):
