@@ -43,7 +43,7 @@ class CrmPlusAccountType(models.Model):
         string="Default",
         help="Suggested for new contacts created from the web client.",
     )
-    partner_count = fields.Integer(compute="_compute_partner_count", string="Partners")
+    partner_count = fields.Integer(compute="_compute_partner_count", string="Contacts")
 
     def init(self):
         self._init_code_index()

@@ -7,7 +7,8 @@ class CrmPlusCloseReason(models.Model):
     _name = "crm.plus.close.reason"
     _inherit = ["crm.plus.code.mixin"]
     _description = "Close Reason"
-    _order = "sequence, id"
+    # Won first, then lost (the outcome's values: "won" > "lost"), each by sequence.
+    _order = "outcome desc, sequence, name, id"
 
     name = fields.Char(required=True, translate=True)
     outcome = fields.Selection([("won", "Won"), ("lost", "Lost")], required=True, index=True)

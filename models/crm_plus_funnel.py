@@ -21,7 +21,7 @@ from datetime import datetime, time
 import pytz
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
@@ -93,7 +93,7 @@ class CrmPlusFunnel(models.AbstractModel):
                 """
                 SELECT l.id, l.partner_id, l.phase_id, l.account_type_id, l.state,
                        l.is_active_funnel, l.sequence, l.date_start, l.date_done,
-                       l.forecast_value, l.recurring_value, l.recurring_interval,
+                       l.score, l.forecast_value, l.recurring_value, l.recurring_interval,
                        l.close_outcome, l.close_date, l.close_reason_id,
                        ph.phase_type, ph.activity_type_id
                   FROM crm_plus_phase_line AS l
@@ -119,6 +119,36 @@ class CrmPlusFunnel(models.AbstractModel):
 
     def _type_name(self, type_id):
         return self.env["crm.plus.account.type"].sudo().browse(type_id).name or self.env._("none")
+
+    # ------------------------------------------------------------------ the salesperson
+
+    @api.model
+    def _joining_salesperson(self):
+        """The salesperson of a contact that joins a funnel without one, as Odoo CRM gives a new
+        lead its creator: the user who puts it there. None when OdooBot (the superuser) does it,
+        in a scheduled action or an install: nobody chose that deal, it stays unassigned."""
+        if self.env.uid == SUPERUSER_ID or self.env.user.share:
+            return False
+        return self.env.uid
+
+    @api.model
+    def _with_salesperson(self, vals_list):
+        """Create values of contacts (after ``_funnel_enter_at_create``): those created in a
+        funnel with no salesperson get ``_joining_salesperson``. An import with a Salesperson
+        column keeps what the column says, empty included."""
+        importing = self.env.context.get("import_file")
+        user_id = None
+        result = []
+        for vals in vals_list:
+            joins = vals.get("account_type_id") and any(vals.get(f) for f in HISTORY_FIELDS)
+            if joins and not vals.get("user_id") and not (importing and "user_id" in vals):
+                if user_id is None:
+                    user_id = self._joining_salesperson()
+                if user_id:
+                    result.append(dict(vals, user_id=user_id))
+                    continue
+            result.append(vals)
+        return result
 
     # ------------------------------------------------------------------ checks
 
@@ -251,8 +281,11 @@ class CrmPlusFunnel(models.AbstractModel):
         """The line states rule, for a funnel whose current phase becomes ``target``: the lines
         before it done, ``target`` current, the lines after it to do, none of them closed but
         the done ones. Figures entered on the phase just left (``carry_from``) carry over when
-        the new line has none, so the forecast does not drop to zero at each step.
-        {line id: values} of the lines that change."""
+        the new line has none, so the forecast does not drop to zero at each step; forward, the
+        score never drops: the new line's score is the higher of the score left and the one
+        the line starts with (its phase's default score, or its suggestion), so a deal rated 35
+        in Qualification does not fall to a Proposal default of 25. {line id: values} of the
+        lines that change."""
         uid = self.env.uid
         updates = {}
         index = lines.index(target)
@@ -279,6 +312,9 @@ class CrmPlusFunnel(models.AbstractModel):
             if not target["recurring_value"] and carry_from["recurring_value"]:
                 values["recurring_value"] = carry_from["recurring_value"]
                 values["recurring_interval"] = carry_from["recurring_interval"]
+            forward = carry_from in lines and lines.index(carry_from) < index
+            if forward and (carry_from["score"] or 0) > (target["score"] or 0):
+                values["score"] = carry_from["score"]
         updates[target["id"]] = values
         return updates
 
@@ -463,22 +499,24 @@ class CrmPlusFunnel(models.AbstractModel):
         return True
 
     @api.model
-    def _sync(self, partners, were_open=()):
+    def _sync(self, partners, were_open=(), assign=True):
         """Contacts whose account type changed (or created with one): start the new type's
         funnel in its first phase, or resume it where it was (a funnel left open stays open,
         one closed in that type stays closed unless the contact comes from an open funnel,
-        ``were_open``); the lines of other types stay as history."""
+        ``were_open``); the lines of other types stay as history. A contact whose funnel starts
+        without a salesperson gets the user who gave it the type (``_joining_salesperson``),
+        unless ``assign`` is false (a manager who adds a type's first phase owns no deal)."""
         if not partners:
             return
         with self._one_message_each(partners) as funnel:
-            funnel._sync_lines(partners, were_open)
+            funnel._sync_lines(partners, were_open, assign)
 
     @api.model
-    def _sync_lines(self, partners, were_open):
+    def _sync_lines(self, partners, were_open, assign=True):
         self._line_model()._funnel_create_missing(partners)
         rows, lines_by_partner = self._load(partners.ids)
         now = fields.Datetime.now()
-        updates, entered = {}, []
+        updates, entered, unassigned = {}, [], []
         for partner_id in partners.ids:
             lines = self._funnel_of(rows[partner_id], lines_by_partner[partner_id])
             if not lines:
@@ -489,6 +527,12 @@ class CrmPlusFunnel(models.AbstractModel):
             updates.update(self._towards(lines, lines[0], now))
             if lines[0]["activity_type_id"]:
                 entered.append(lines[0]["id"])
+            if not rows[partner_id]["user_id"]:
+                unassigned.append(partner_id)
+        salesperson = assign and unassigned and self._joining_salesperson()
+        if salesperson:
+            # In the contacts' same UPDATE as their funnel fields (flushed by _apply).
+            partners.browse(unassigned).write({"user_id": salesperson})
         self._apply(partners, updates, entered=entered)
 
     @api.model

@@ -9,6 +9,10 @@ from .funnel_guard import phase_check_deferred
 from .ir_fields_converter import ROW_ACCOUNT_TYPE
 
 
+def _blank(name):
+    return not name or (isinstance(name, str) and not name.strip())
+
+
 class CrmPlusLeadPhase(models.Model):
     _name = "crm.plus.lead.phase"
     _inherit = ["crm.plus.code.mixin"]
@@ -106,6 +110,8 @@ class CrmPlusLeadPhase(models.Model):
         # The row is inserted before constraints run: refuse a bad score before the database
         # check does, so the user gets the readable error.
         for vals in vals_list:
+            if _blank(vals.get("name")):
+                self._raise_missing_name(vals.get("code"))
             score = vals.get("default_score", 10)
             if not isinstance(score, int) or not 1 <= score <= 100:
                 raise ValidationError(
@@ -120,7 +126,21 @@ class CrmPlusLeadPhase(models.Model):
         phases._funnel_add_lines_to_open_partners()
         return phases
 
+    @api.model
+    def _raise_missing_name(self, code):
+        """A phase without a name, named in the message (the account type's Lead Phases list
+        lets such a line reach the server for this)."""
+        if code:
+            raise ValidationError(
+                self.env._("The lead phase with code %s has no Name: fill in its Name.", code)
+            )
+        raise ValidationError(
+            self.env._("A lead phase has no Name: fill in the Name of each lead phase.")
+        )
+
     def write(self, vals):
+        if "name" in vals and _blank(vals["name"]):
+            self._raise_missing_name(self[:1].code)
         if "account_type_id" in vals and any(
             phase.account_type_id.id != vals["account_type_id"] for phase in self
         ):
@@ -226,7 +246,7 @@ class CrmPlusLeadPhase(models.Model):
                     new_lines.append((partner.id, phase, "done" if before_current else "todo"))
             self.env["crm.plus.funnel"]._apply(partners, {}, new_lines=new_lines)
         if joining:
-            self.env["crm.plus.funnel"]._sync(joining)
+            self.env["crm.plus.funnel"]._sync(joining, assign=False)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_has_lines(self):

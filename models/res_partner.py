@@ -553,6 +553,7 @@ class ResPartner(models.Model):
         with values_checked_by_the_orm():
             self._funnel_check_field_access(vals_list)
             vals_list = self._funnel_enter_at_create(vals_list)
+            vals_list = self.env["crm.plus.funnel"]._with_salesperson(vals_list)
             partners = super().create(vals_list)
             partners._funnel_check_company()
             # The inverse gave the contacts created in a funnel their lines: their fields, given or
@@ -569,7 +570,12 @@ class ResPartner(models.Model):
     def _funnel_enter_at_create(self, vals_list):
         """A contact created with a type that has phases, and no funnel columns of its own, is
         created in the type's first phase, open: one event for Automation Rules, not a create
-        then a change; the inverse then gives it its lines."""
+        then a change; the inverse then gives it its lines. A default type (the Pipeline's
+        New or a quick create, ``default_account_type_id``) counts as given."""
+        if any("account_type_id" not in vals for vals in vals_list):
+            default_type = self.default_get(["account_type_id"]).get("account_type_id")
+            if default_type:
+                vals_list = [dict({"account_type_id": default_type}, **vals) for vals in vals_list]
         type_ids = {
             vals["account_type_id"]
             for vals in vals_list
@@ -701,6 +707,8 @@ class ResPartner(models.Model):
             if self.funnel_state == "open" and init_values["funnel_state"] in ("won", "lost"):
                 return self._funnel_subtype("crm_plus.mt_partner_reopened")
         if "lead_phase_id" in init_values and self.lead_phase_id:
+            if not init_values["lead_phase_id"]:
+                return self._funnel_subtype("crm_plus.mt_partner_joined")
             return self._funnel_subtype("crm_plus.mt_partner_phase")
         return super()._track_subtype(init_values)
 
@@ -723,12 +731,14 @@ class ResPartner(models.Model):
 
     def _funnel_assign_account_type(self, account_type):
         """Give every contact of the recordset ``account_type`` (the bulk wizard): one write of
-        the contacts whose type differs, which starts or resumes their funnels."""
+        the contacts whose type differs, which starts or resumes their funnels. Returns them."""
         account_type = self._funnel_assign_account_type_check(account_type)
-        changing = self.sudo().filtered(lambda p: p.account_type_id != account_type)
+        changing = self.browse(
+            self.sudo().filtered(lambda p: p.account_type_id != account_type).ids
+        )
         if changing:
-            self.browse(changing.ids).write({"account_type_id": account_type.id})
-        return True
+            changing.write({"account_type_id": account_type.id})
+        return changing
 
     def _funnel_assign_account_type_check(self, account_type):
         """What ``_funnel_assign_account_type`` refuses, without changing anything (a bulk job
@@ -744,7 +754,9 @@ class ResPartner(models.Model):
         self.env["crm.plus.funnel"]._check_closable(self)
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._("Close"),
+            "name": self.env._("Close the Deal")
+            if len(self) == 1
+            else self.env._("Close %s Deals", len(self)),
             "res_model": "crm.plus.close.wizard",
             "view_mode": "form",
             "target": "new",

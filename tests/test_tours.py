@@ -121,3 +121,6 @@ class TestCrmPlusTours(CrmPlusTourCase):
         self.assertEqual(set(partners.mapped("funnel_state")), {"open"})
         self.assertEqual(partners.lead_phase_id, self.phase_first)
         self.assertFalse(other.account_type_id, "only the selected contacts change")
+        self.assertEqual(
+            partners.user_id, self.env.ref("base.user_admin"), "who put them in the funnel"
+        )

@@ -17,6 +17,7 @@ class TestCrmPlusFormTours(CrmPlusTourCase):
         self.run_tour("/odoo/contacts", "crm_plus_tour_form_first_hour")
         partner = self.Partner.search([("name", "=", NAME)])
         self.assertEqual(len(partner), 1, "the tour created the contact once")
+        self.assertEqual(partner.user_id, self.env.ref("base.user_admin"), "its creator sells")
         # Reopened: back on Lead, in the closing phase, open.
         self.assertEqual(partner.account_type_id, self.type_lead)
         self.assertEqual(partner.lead_phase_id, self.phase_closing)

@@ -1,5 +1,6 @@
 """README.md is built from readme/ by tools/build_readme.py and says what a new user asks."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -30,3 +31,21 @@ def test_readme_answers_the_faq():
         "make i18n",
     ):
         assert needle in readme, needle
+
+
+def test_readme_demo_figures_are_the_demo_data():
+    """The demo history the README describes is the one demo/crm_plus_demo.py creates."""
+    source = (ROOT / "demo" / "crm_plus_demo.py").read_text(encoding="utf-8")
+    tables = {}
+    for name in ("DEMO_LEAD_CLOSES", "DEMO_PROSPECT_CLOSES"):
+        line = next(ln for ln in source.splitlines() if ln.startswith(f"{name} = "))
+        tables[name] = ast.literal_eval(line.split("=", 1)[1].strip())
+    lead_lost = sum(lost for lost, _won in tables["DEMO_LEAD_CLOSES"])
+    lead_won = sum(won for _lost, won in tables["DEMO_LEAD_CLOSES"])
+    prospect_won = sum(won for _lost, won in tables["DEMO_PROSPECT_CLOSES"])
+    prospects = sum(map(sum, tables["DEMO_PROSPECT_CLOSES"]))
+    leads = lead_lost + lead_won
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"holds {leads + prospects} closed deals" in readme
+    assert f"{leads} leads ({lead_won} won, {lead_lost} lost)" in readme
+    assert f"{prospects} prospects ({prospect_won} won)" in readme

@@ -1,4 +1,5 @@
-"""The contacts a wizard acts on: the ones selected where it was opened."""
+"""The contacts a wizard acts on: the ones selected where it was opened, and what it says once
+done."""
 
 from odoo import fields
 
@@ -9,3 +10,18 @@ def with_active_partners(model, defaults):
     if model.env.context.get("active_model") == "res.partner":
         defaults["partner_ids"] = [fields.Command.set(model.env.context.get("active_ids", []))]
     return defaults
+
+
+def notification(env, title, message):
+    """What a bulk wizard returns once done: a notice of what it did, and the dialog closes
+    (the list behind it reloads)."""
+    return {
+        "type": "ir.actions.client",
+        "tag": "display_notification",
+        "params": {
+            "type": "success",
+            "title": title,
+            "message": message,
+            "next": {"type": "ir.actions.act_window_close"},
+        },
+    }

@@ -3,7 +3,7 @@
 from odoo import api, fields, models
 from odoo.tools import split_every
 
-from .active_partners import with_active_partners
+from .active_partners import notification, with_active_partners
 
 # Contacts whose close is checked at a time before a background close is queued.
 CHECK_SLICE = 10000
@@ -14,6 +14,8 @@ class CrmPlusCloseWizard(models.TransientModel):
     _description = "Close a Funnel"
 
     partner_ids = fields.Many2many("res.partner", string="Contacts", required=True)
+    partner_count = fields.Integer(compute="_compute_partner_count")
+    count_label = fields.Char(compute="_compute_partner_count")
     in_closing_phase = fields.Boolean(compute="_compute_in_closing_phase")
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason",
@@ -27,6 +29,15 @@ class CrmPlusCloseWizard(models.TransientModel):
     @api.model
     def default_get(self, fields_list):
         return with_active_partners(self, super().default_get(fields_list))
+
+    @api.depends("partner_ids")
+    def _compute_partner_count(self):
+        for wizard in self:
+            wizard.partner_count = len(wizard.partner_ids)
+            wizard.count_label = self.env._(
+                "Closes the %s selected contacts with the reason chosen here.",
+                wizard.partner_count,
+            )
 
     @api.depends("partner_ids")
     def _compute_in_closing_phase(self):
@@ -52,4 +63,19 @@ class CrmPlusCloseWizard(models.TransientModel):
             )
             return job._funnel_started_action()
         partners.action_close(self.close_reason_id.id, note=note)
-        return {"type": "ir.actions.act_window_close"}
+        if len(partners) == 1:
+            # The contact's form shows it: the ribbon, the reason.
+            return {"type": "ir.actions.act_window_close"}
+        outcome = dict(self._fields["outcome"]._description_selection(self.env))[
+            self.close_reason_id.outcome
+        ]
+        return notification(
+            self.env,
+            self.env._("Deals closed"),
+            self.env._(
+                "%(count)s contacts closed as %(outcome)s (%(reason)s).",
+                count=len(partners),
+                outcome=outcome,
+                reason=self.close_reason_id.name,
+            ),
+        )

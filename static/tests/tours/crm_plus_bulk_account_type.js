@@ -77,6 +77,10 @@ registry.category("web_tour.tours").add("crm_plus_tour_bulk_account_type", {
             trigger: ".modal button[name=action_apply]",
             run: "click",
         },
+        {
+            content: "It says what it did, and to how many contacts",
+            trigger: ".o_notification:contains(Lead set on the 3 selected contacts)",
+        },
         ...["Tour Bulk A", "Tour Bulk B", "Tour Bulk C"].map((name) => ({
             content: `${name} is a Lead in the list`,
             trigger: `.o_list_view ${ROW(name)} td[name=account_type_id]:contains(Lead)`,

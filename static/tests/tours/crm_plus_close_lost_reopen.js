@@ -9,6 +9,7 @@ import {
     fieldShows,
     openCloseDialog,
     openOverview,
+    reopen,
     selectMany2one,
 } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 
@@ -41,11 +42,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_close_lost_reopen", {
             trigger:
                 ".o_form_view:not(:has(button[name=action_advance_phase])):not(:has(button[name=action_open_close_wizard]))",
         },
-        {
-            content: "Reopen",
-            trigger: "button[name=action_reopen]",
-            run: "click",
-        },
+        ...reopen(),
         {
             content: "The ribbon is gone",
             trigger: ".o_form_view:not(:has(.ribbon))",

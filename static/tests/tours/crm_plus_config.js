@@ -253,8 +253,19 @@ registry.category("web_tour.tours").add("crm_plus_tour_close_reason_outcome", {
             run: "edit o",
         },
         {
-            content: "Won and lost reasons say which they are",
+            content: "Won and lost reasons say which they are, the won ones first",
             trigger: ".o-autocomplete--dropdown-menu:has(a:contains('First order placed (Won)')):has(a:contains('No response (Lost)'))",
+            run() {
+                const outcomes = [
+                    ...document.querySelectorAll(".o-autocomplete--dropdown-item > a"),
+                ]
+                    .map((a) => a.textContent.match(/\((Won|Lost)\)/)?.[1])
+                    .filter(Boolean);
+                const firstLost = outcomes.indexOf("Lost");
+                if (firstLost < 0 || outcomes.slice(firstLost).includes("Won")) {
+                    throw new Error(`Won and lost reasons are mixed: ${outcomes.join(", ")}`);
+                }
+            },
         },
         {
             content: "Choose Too expensive (Lost)",

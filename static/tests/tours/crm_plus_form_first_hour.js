@@ -16,6 +16,7 @@ import {
     currentPhaseIs,
     fieldShows,
     fillCurrentLine,
+    reopen,
     saveForm,
     selectMany2one,
 } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
@@ -135,11 +136,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_form_first_hour", {
             content: "A closed funnel offers no suggested score to use",
             trigger: ".o_form_view:not(:has(button[name=action_use_suggested_score]))",
         },
-        {
-            content: "Reopen",
-            trigger: "button[name=action_reopen]",
-            run: "click",
-        },
+        ...reopen(),
         {
             content: "Back on Lead",
             trigger: ".o_field_widget[name=account_type_id] input:value(Lead)",

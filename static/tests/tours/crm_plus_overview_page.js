@@ -33,6 +33,10 @@ registry.category("web_tour.tours").add("crm_plus_tour_overview_page", {
             trigger: OVERVIEW_TAB,
         },
         ...saveForm(),
+        {
+            content: "…and shown, without a click on its tab",
+            trigger: `${OVERVIEW_TAB}.active`,
+        },
         ...openOverview(),
         currentPhaseIs("First contact"),
         {

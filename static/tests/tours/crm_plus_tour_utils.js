@@ -94,10 +94,19 @@ export function openCloseDialog() {
 /** Close… in the closing phase: the dialog allows won reasons; `reason` chosen. */
 export function closeWithWonReason(reason) {
     return [
+        {
+            content: "In the closing phase, Close… is the primary action",
+            trigger: "button[name=action_open_close_wizard].btn-primary",
+        },
         openCloseDialog(),
         {
             content: "The close dialog opens, won reasons allowed",
             trigger: ".modal:not(:has(.alert-info)) .o_field_widget[name=close_reason_id]",
+        },
+        {
+            content: "It is titled for what it does, and so is its button",
+            trigger:
+                ".modal:has(.modal-title:contains(Close the Deal)) button[name=action_confirm]:contains(Confirm Close)",
         },
         ...selectMany2one("close_reason_id", reason, ".modal"),
     ];
@@ -114,6 +123,22 @@ export function confirmClose(outcome) {
         {
             content: `The contact shows the ${outcome} ribbon`,
             trigger: `.o_form_view:not(:has(.modal)) .ribbon:contains(${outcome})`,
+        },
+    ];
+}
+
+/** Reopen, confirmed in the dialog it asks first. */
+export function reopen() {
+    return [
+        {
+            content: "Reopen",
+            trigger: "button[name=action_reopen]",
+            run: "click",
+        },
+        {
+            content: "Reopen asks first: confirm",
+            trigger: ".modal:contains(Reopen this deal?) .modal-footer .btn-primary",
+            run: "click",
         },
     ];
 }
