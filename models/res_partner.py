@@ -555,8 +555,9 @@ class ResPartner(models.Model):
     @api.model
     def default_get(self, fields_list):
         """A user without CRM+ rights creates contacts outside any funnel: a default for a
-        funnel field (a context key such as default_account_type_id, a user-defined default)
-        does not apply to them, as they cannot set those fields themselves."""
+        funnel field (a user-defined default, a context key) does not apply to them, as they
+        cannot set those fields themselves (a create given such a context key is refused:
+        _funnel_check_field_access)."""
         defaults = super().default_get(fields_list)
         if not self._funnel_may_set() and not defaults.keys().isdisjoint(FUNNEL_INPUT_FIELDS):
             defaults = {k: v for k, v in defaults.items() if k not in FUNNEL_INPUT_FIELDS}
@@ -586,8 +587,8 @@ class ResPartner(models.Model):
             vals_list = [
                 checked_client_values(self.browse(), vals, FUNNEL_MANY2ONES) for vals in vals_list
             ]
-            vals_list = self._funnel_with_defaults(vals_list)
             self._funnel_check_field_access(vals_list)
+            vals_list = self._funnel_with_defaults(vals_list)
             self._funnel_check_computed(vals_list)
             vals_list = self._funnel_enter_at_create(vals_list)
             partners = super().create(vals_list)
@@ -673,14 +674,16 @@ class ResPartner(models.Model):
 
     @api.model
     def _funnel_check_field_access(self, vals_list):
-        """Odoo enforces field groups on write, not on create: a create must not let a user
-        outside CRM+ put a contact in a funnel."""
+        """Odoo 18 enforces field groups on write, not on create: a create must not let a user
+        outside CRM+ put a contact in a funnel, by a value or by a context default (refused as
+        Odoo 19 refuses a default for a field the user may not write). Called before the
+        defaults are added: a user-defined default does not apply to them (default_get)."""
         given = {
             fname
             for vals in vals_list
             for fname in FUNNEL_INPUT_FIELDS
             if vals.get(fname)
-        }
+        } | {fname for fname in FUNNEL_INPUT_FIELDS if f"default_{fname}" in self.env.context}
         if given and not self._funnel_may_set():
             raise AccessError(
                 self.env._(

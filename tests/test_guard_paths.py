@@ -127,7 +127,7 @@ class TestGuardPaths(CrmPlusCase):
 
     # ------------------------------------------------------------------ item 13
 
-    def test_context_defaults_of_a_user_without_crm_plus_do_not_apply(self):
+    def test_context_defaults_of_a_user_without_crm_plus_are_refused(self):
         defaults = {
             "default_account_type_id": self.lead_type.id,
             "default_lead_phase_id": self.phase_closing.id,
@@ -137,28 +137,34 @@ class TestGuardPaths(CrmPlusCase):
             "default_funnel_phase_date_start": "2020-01-01 09:00:00",
             "default_expected_close_date": "2020-01-31",
         }
-        Partner = self.Partner.with_user(self.user_contacts).with_context(**defaults)
-        created = Partner.create({"name": "T-Forged by context"})
-        created |= Partner.browse(Partner.name_create("T-Forged by name_create")[0])
-        created |= Partner.browse(
-            Partner.web_save({"name": "T-Forged by web_save"}, {"display_name": {}})[0]["id"]
+        Partner = self.Partner.with_user(self.user_contacts)
+        for key, value in defaults.items():
+            keyed = Partner.with_context(**{key: value})
+            for path, call in [
+                ("create", lambda p=keyed: p.create({"name": "T-Forged by context"})),
+                ("name_create", lambda p=keyed: p.name_create("T-Forged by name_create")),
+                (
+                    "web_save",
+                    lambda p=keyed: p.web_save({"name": "T-Forged"}, {"display_name": {}}),
+                ),
+            ]:
+                with self.subTest(key=key, path=path):
+                    self.assertRefusedUnchanged(AccessError, call)
+        # All of them at once, the close-won-in-the-past forgery of the issue.
+        self.assertRefusedUnchanged(
+            AccessError, lambda: Partner.with_context(**defaults).create({"name": "T-Won"})
         )
         # Defaults asked for a form: none for the funnel.
-        self.assertFalse(set(Partner.default_get(list(FUNNEL_FIELDS))) & set(FUNNEL_FIELDS))
-        for partner in created.sudo():
-            self.assertFalse(partner.account_type_id, partner.name)
-            self.assertFalse(partner.funnel_state, partner.name)
-            self.assertFalse(partner.close_reason_id, partner.name)
-            self.assertFalse(partner.close_date, partner.name)
-            self.assertFalse(partner.expected_close_date, partner.name)
-            self.assertFalse(partner.phase_line_ids, partner.name)
-        # The same values given explicitly stay refused.
+        self.assertFalse(
+            set(Partner.with_context(**defaults).default_get(list(FUNNEL_FIELDS)))
+            & set(FUNNEL_FIELDS)
+        )
+        # The same values given explicitly stay refused; a contact without them is fine.
         self.assertRefusedUnchanged(
             AccessError,
-            lambda: self.Partner.with_user(self.user_contacts).create(
-                {"name": "T-Explicit", "account_type_id": self.lead_type.id}
-            ),
+            lambda: Partner.create({"name": "T-Explicit", "account_type_id": self.lead_type.id}),
         )
+        self.assertFalse(Partner.create({"name": "T-Plain"}).sudo().account_type_id)
 
     def test_user_defaults_of_a_user_without_crm_plus_do_not_apply(self):
         """A default set for everyone (ir.default) is a CRM+ user's only."""
@@ -285,7 +291,7 @@ class TestGuardPaths(CrmPlusCase):
         line = partner.funnel_line_ids.filtered(lambda line: line.state == "current")
         line.write({"score": 70.0, "forecast_value": 10})
         self.assertEqual(partner.funnel_score, 70)
-        partner.write({"close_reason_id": self.reason_lost.id})
+        partner.action_close(self.reason_lost)
         self.assertEqual(partner.funnel_state, "lost")
         partner.write({"account_type_id": False})
         self.assertFalse(partner.account_type_id)
