@@ -280,9 +280,7 @@ class CrmPlusPhaseLine(models.Model):
 
     def _guard_labels(self):
         """How a refused value names the lines (funnel_guard): their contact and phase."""
-        return [
-            f"{line.partner_id.display_name} ({line.phase_id.name})" for line in self.sudo()
-        ]
+        return [f"{line.partner_id.display_name} ({line.phase_id.name})" for line in self.sudo()]
 
     @api.depends_context("uid")
     def _compute_can_correct_dates(self):

@@ -76,10 +76,10 @@ def checked_client_values(records, vals, strict_many2ones=()):
     the ORM would store wrongly or crash on: a NUL character in a string (PostgreSQL refuses
     it when the request ends: a traceback), an infinite or NaN number, an integer beyond
     PostgreSQL's integer, a fraction for an integer (the ORM would cut it). The many2one
-    fields named in ``strict_many2ones`` (True: every many2one) take a record id (a positive whole number, never a
-    float or a boolean), False or a record only: the ORM reads a float, a string, True or 0
-    there as "no record" and would silently empty the field. Returns ``vals``, with a record
-    given for one of those turned into its id."""
+    fields named in ``strict_many2ones`` (True: every many2one) take a record id (a positive
+    whole number, never a float or a boolean), False or a record only: the ORM reads a float,
+    a string, True or 0 there as "no record" and would silently empty the field. Returns
+    ``vals``, with a record given for one of those turned into its id."""
     env = records.env
     result = vals
     for fname, value in vals.items():

@@ -679,10 +679,7 @@ class ResPartner(models.Model):
         Odoo 19 refuses a default for a field the user may not write). Called before the
         defaults are added: a user-defined default does not apply to them (default_get)."""
         given = {
-            fname
-            for vals in vals_list
-            for fname in FUNNEL_INPUT_FIELDS
-            if vals.get(fname)
+            fname for vals in vals_list for fname in FUNNEL_INPUT_FIELDS if vals.get(fname)
         } | {fname for fname in FUNNEL_INPUT_FIELDS if f"default_{fname}" in self.env.context}
         if given and not self._funnel_may_set():
             raise AccessError(
@@ -711,7 +708,7 @@ class ResPartner(models.Model):
                     "the current line, or move the contact through its funnel, instead.",
                     contact=records_label(self, vals_list[0]),
                     fields=", ".join(
-                        sorted(self._fields[fname]._description_string(self.env) for fname in given)
+                        sorted(self._fields[f]._description_string(self.env) for f in given)
                     ),
                 )
             )

@@ -109,9 +109,11 @@ class TestGuardPaths(CrmPlusCase):
         self.assertEqual(partner.funnel_state, "open")
         self.assertEqual(partner.lead_phase_id, self.phase_closing)
         # The close wizard and a lost close, on a contact created with a context default.
-        other = self.Partner.with_user(user).with_context(
-            default_account_type_id=self.lead_type.id
-        ).create({"name": "T-Sally's second deal"})
+        other = (
+            self.Partner.with_user(user)
+            .with_context(default_account_type_id=self.lead_type.id)
+            .create({"name": "T-Sally's second deal"})
+        )
         wizard = (
             self.env["crm.plus.close.wizard"]
             .with_user(user)
