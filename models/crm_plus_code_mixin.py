@@ -4,7 +4,7 @@ by name or code wherever a record is picked or imported."""
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from .funnel_guard import values_checked_by_the_orm
+from .funnel_guard import checked_client_values, values_checked_by_the_orm
 
 
 def _escape_like(value):
@@ -29,11 +29,12 @@ class CrmPlusCodeMixin(models.AbstractModel):
     @api.model_create_multi
     def create(self, vals_list):
         with values_checked_by_the_orm():
+            vals_list = [checked_client_values(self.browse(), vals, True) for vals in vals_list]
             return super().create(vals_list)
 
     def write(self, vals):
         with values_checked_by_the_orm():
-            return super().write(vals)
+            return super().write(checked_client_values(self, vals, True))
 
     def _code_company(self):
         return self.company_id

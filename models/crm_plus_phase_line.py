@@ -12,7 +12,7 @@ from odoo.tools import SQL, format_datetime
 from odoo.tools.sql import create_index
 
 from ..compat import sql_constraints
-from .funnel_guard import is_funnel_op, values_checked_by_the_orm
+from .funnel_guard import checked_client_values, is_funnel_op, values_checked_by_the_orm
 
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 
@@ -278,6 +278,10 @@ class CrmPlusPhaseLine(models.Model):
         write_grouped(self, {line.id: {"score": line.suggested_score} for line in self})
         return True
 
+    def _guard_labels(self):
+        """How a refused value names the lines (funnel_guard): their contact and phase."""
+        return [f"{line.partner_id.display_name} ({line.phase_id.name})" for line in self.sudo()]
+
     @api.depends_context("uid")
     def _compute_can_correct_dates(self):
         self.can_correct_dates = self.env.user.has_group(DATES_GROUP)
@@ -484,6 +488,7 @@ class CrmPlusPhaseLine(models.Model):
 
     def write(self, vals):
         with values_checked_by_the_orm():
+            vals = checked_client_values(self, vals, True)
             dates = (
                 {}
                 if is_funnel_op(self.env)

@@ -23,10 +23,14 @@ from ..compat import (
 )
 from .crm_plus_funnel_import import HISTORY_FIELDS
 from .crm_plus_phase_line import current_and_last_close, set_funnel_currency
-from .funnel_guard import values_checked_by_the_orm
+from .funnel_guard import checked_client_values, records_label, values_checked_by_the_orm
 
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 MANAGER_GROUP = "crm_plus.group_crm_plus_manager"
+# The contact's funnel fields a create or a write may give (CRM+ users only); their many2ones
+# take record ids only.
+FUNNEL_INPUT_FIELDS = ("account_type_id", "expected_close_date", *HISTORY_FIELDS)
+FUNNEL_MANY2ONES = ("account_type_id", "lead_phase_id", "close_reason_id")
 # Partial indexes on open funnel contacts (see init): name -> key columns.
 BOARD_INDEXES = {
     "res_partner_crm_plus_open_funnel_index": ["account_type_id", "lead_phase_id"],
@@ -548,10 +552,44 @@ class ResPartner(models.Model):
             return super(ResPartner, web_form).onchange(values, field_names, fields_spec)
         return super().onchange(values, field_names, fields_spec)
 
+    @api.model
+    def default_get(self, fields_list):
+        """A user without CRM+ rights creates contacts outside any funnel: a default for a
+        funnel field (a user-defined default, a context key) does not apply to them, as they
+        cannot set those fields themselves (a create given such a context key is refused:
+        _funnel_check_field_access)."""
+        defaults = super().default_get(fields_list)
+        if not self._funnel_may_set() and not defaults.keys().isdisjoint(FUNNEL_INPUT_FIELDS):
+            defaults = {k: v for k, v in defaults.items() if k not in FUNNEL_INPUT_FIELDS}
+        return defaults
+
+    @api.model
+    def _funnel_may_set(self):
+        return self.env.su or self.env.user.has_group(FUNNEL_GROUP)
+
+    @api.model
+    def _funnel_with_defaults(self, vals_list):
+        """The funnel fields' values a create will write, defaults included (the ORM adds them
+        later, in its own create): the checks and the funnel entry below see what is written,
+        whichever path gave it (a value, a context default of a quick create, name_create,
+        web_save...)."""
+        missing = [
+            fname for fname in FUNNEL_INPUT_FIELDS if any(fname not in vals for vals in vals_list)
+        ]
+        defaults = missing and {k: v for k, v in self.default_get(missing).items() if v}
+        if not defaults:
+            return vals_list
+        return [dict(defaults, **vals) for vals in vals_list]
+
     @api.model_create_multi
     def create(self, vals_list):
         with values_checked_by_the_orm():
+            vals_list = [
+                checked_client_values(self.browse(), vals, FUNNEL_MANY2ONES) for vals in vals_list
+            ]
             self._funnel_check_field_access(vals_list)
+            vals_list = self._funnel_with_defaults(vals_list)
+            self._funnel_check_computed(vals_list)
             vals_list = self._funnel_enter_at_create(vals_list)
             vals_list = self.env["crm.plus.funnel"]._with_salesperson(vals_list)
             partners = super().create(vals_list)
@@ -600,6 +638,8 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         with values_checked_by_the_orm():
+            vals = checked_client_values(self, vals, FUNNEL_MANY2ONES)
+            self._funnel_check_computed([vals])
             type_changed = were_open = self.browse()
             if "account_type_id" in vals:
                 type_changed = self.browse(
@@ -640,19 +680,42 @@ class ResPartner(models.Model):
 
     @api.model
     def _funnel_check_field_access(self, vals_list):
-        """Odoo enforces field groups on write, not on create: a create must not let a user
-        outside CRM+ put a contact in a funnel."""
+        """Odoo 18 enforces field groups on write, not on create: a create must not let a user
+        outside CRM+ put a contact in a funnel, by a value or by a context default (refused as
+        Odoo 19 refuses a default for a field the user may not write). Called before the
+        defaults are added: a user-defined default does not apply to them (default_get)."""
         given = {
-            fname
-            for vals in vals_list
-            for fname in ("account_type_id", "expected_close_date", *HISTORY_FIELDS)
-            if vals.get(fname)
-        }
-        if given and not self.env.su and not self.env.user.has_group(FUNNEL_GROUP):
+            fname for vals in vals_list for fname in FUNNEL_INPUT_FIELDS if vals.get(fname)
+        } | {fname for fname in FUNNEL_INPUT_FIELDS if f"default_{fname}" in self.env.context}
+        if given and not self._funnel_may_set():
             raise AccessError(
                 self.env._(
                     "Only CRM+ users can set the funnel fields of a contact (%s).",
                     ", ".join(sorted(given)),
+                )
+            )
+
+    def _funnel_check_computed(self, vals_list):
+        """The funnel's figures are computed from the lines: a value written for one would
+        stand until the next change of the lines (a forged score, forecast, stale date...)."""
+        given = {
+            fname
+            for vals in vals_list
+            for fname in vals
+            if (field := self._fields.get(fname))
+            and field._module == "crm_plus"
+            and field.compute
+            and not field.inverse
+        }
+        if given:
+            raise UserError(
+                self.env._(
+                    "%(contact)s: these figures come from the funnel lines (%(fields)s): edit "
+                    "the current line, or move the contact through its funnel, instead.",
+                    contact=records_label(self, vals_list[0]),
+                    fields=", ".join(
+                        sorted(self._fields[f]._description_string(self.env) for f in given)
+                    ),
                 )
             )
 

@@ -43,6 +43,7 @@ class Ctx:
     sales: object = None
     internal: object = None
     portal: object = None
+    contacts: object = None
     other_company: object = None
     ids: dict = field(default_factory=dict)
 
@@ -178,6 +179,8 @@ def _set_up(server, db):
     ctx.sales = user("rpc_sales", ["crm_plus.group_crm_plus_user", "base.group_partner_manager"])
     ctx.internal = user("rpc_internal", ["base.group_user"])
     ctx.portal = user("rpc_portal", ["base.group_portal"])
+    # Creates contacts, without CRM+ (issue 30 item 13).
+    ctx.contacts = user("rpc_contacts", ["base.group_user", "base.group_partner_manager"])
     ctx.other_company = user(
         "rpc_other_company",
         ["crm_plus.group_crm_plus_user", "base.group_partner_manager"],
@@ -195,6 +198,7 @@ CLIENTS = {
     "sales": "rpc_sales",
     "internal": "rpc_internal",
     "portal": "rpc_portal",
+    "contacts": "rpc_contacts",
     "other_company": "rpc_other_company",
 }
 
@@ -219,16 +223,23 @@ def ctx(request, pytestconfig):
 # (case id, what it does): each function makes one call that must be refused.
 
 
-def _admin(model, method, *args, **kwargs):
-    return lambda c: c.admin.call(
-        model, method, *(a(c) if callable(a) else a for a in args), **kwargs
+def _resolved(c, args, kwargs):
+    return (
+        [a(c) if callable(a) else a for a in args],
+        {k: (v(c) if callable(v) else v) for k, v in kwargs.items()},
     )
+
+
+def _admin(model, method, *args, **kwargs):
+    return _as("admin", model, method, *args, **kwargs)
 
 
 def _as(who, model, method, *args, **kwargs):
-    return lambda c: getattr(c, who).call(
-        model, method, *(a(c) if callable(a) else a for a in args), **kwargs
-    )
+    def call(c):
+        resolved_args, resolved_kwargs = _resolved(c, args, kwargs)
+        return getattr(c, who).call(model, method, *resolved_args, **resolved_kwargs)
+
+    return call
 
 
 def ids(*keys):
@@ -237,6 +248,25 @@ def ids(*keys):
 
 def one(key):
     return lambda c: c[key]
+
+
+def big(c):
+    """An integer beyond PostgreSQL's integer: XML-RPC cannot carry one (the client refuses
+    ints beyond 32 bits), so it goes as a double there."""
+    return 2**40 if c.protocol == "json2" else float(2**40)
+
+
+def as_float(key):
+    return lambda c: float(c[key])
+
+
+# XML 1.0 cannot carry a NUL character: these go over JSON-2 only.
+JSON2_ONLY = set()
+
+
+def json2_only(case, function):
+    JSON2_ONLY.add(case)
+    return case, function
 
 
 def vals(**values):
@@ -538,6 +568,118 @@ CASES = {
     "a private funnel method over RPC": _admin(
         PARTNER, "_funnel_assign_account_type", ids("p_open"), one("prospect")
     ),
+    # --- issue 30 item 15: values a JSON client sends, which the ORM would read as "no record"
+    "write a float as account_type_id": _admin(
+        PARTNER, "write", ids("p_open"), vals(account_type_id=as_float("lead"))
+    ),
+    "write another type's id as a float": _admin(
+        PARTNER, "write", ids("p_open"), vals(account_type_id=as_float("prospect"))
+    ),
+    "write True as account_type_id": _admin(
+        PARTNER, "write", ids("p_open"), {"account_type_id": True}
+    ),
+    "write 0 as account_type_id": _admin(PARTNER, "write", ids("p_open"), {"account_type_id": 0}),
+    "write an account_type_id beyond PostgreSQL's integer": _admin(
+        PARTNER, "write", ids("p_open"), vals(account_type_id=big)
+    ),
+    "write a close reason's name as close_reason_id": _admin(
+        PARTNER, "write", ids("p_open"), {"close_reason_id": "Too expensive"}
+    ),
+    "write a float as close_reason_id": _admin(
+        PARTNER, "write", ids("p_closing"), vals(close_reason_id=as_float("won"))
+    ),
+    "write a float as lead_phase_id": _admin(
+        PARTNER, "write", ids("p_open"), vals(lead_phase_id=as_float("lead_second"))
+    ),
+    "create with a float as account_type_id": _admin(
+        PARTNER, "create", vals(name="RPC float type", account_type_id=as_float("lead"))
+    ),
+    "write a partner's score directly": _admin(
+        PARTNER, "write", ids("p_open"), {"funnel_score": 99}
+    ),
+    "write a partner's weighted forecast directly": _admin(
+        PARTNER, "write", ids("p_open"), {"funnel_weighted_value": 1e6}
+    ),
+    "line score infinity": _admin(LINE, "write", ids("line_open"), {"score": float("inf")}),
+    "line score NaN": _admin(LINE, "write", ids("line_open"), {"score": float("nan")}),
+    "line score beyond PostgreSQL's integer": _admin(
+        LINE, "write", ids("line_open"), vals(score=big)
+    ),
+    "line score 50.5": _admin(LINE, "write", ids("line_open"), {"score": 50.5}),
+    "line forecast infinity": _admin(
+        LINE, "write", ids("line_open"), {"forecast_value": float("inf")}
+    ),
+    "line forecast NaN": _admin(LINE, "write", ids("line_open"), {"forecast_value": float("nan")}),
+    "line recurring value -infinity": _admin(
+        LINE, "write", ids("line_open"), {"recurring_value": float("-inf")}
+    ),
+    "phase default_score infinity": _admin(
+        PHASE, "write", ids("lead_first"), {"default_score": float("inf")}
+    ),
+    "phase default_score beyond PostgreSQL's integer": _admin(
+        PHASE, "write", ids("lead_first"), vals(default_score=big)
+    ),
+    "type switching to a float id when won": _admin(
+        TYPE, "write", ids("lead"), vals(won_account_type_id=as_float("prospect"))
+    ),
+    **dict(
+        [
+            json2_only(
+                "a NUL character in a partner's name",
+                _admin(PARTNER, "write", ids("p_open"), {"name": "RPC \x00 name"}),
+            ),
+            json2_only(
+                "create a partner with a NUL character in its name",
+                _admin(PARTNER, "create", vals(name="RPC \x00", account_type_id=one("lead"))),
+            ),
+            json2_only(
+                "a NUL character in a type's name",
+                _admin(TYPE, "write", ids("lead"), {"name": "Lead\x00"}),
+            ),
+            json2_only(
+                "a NUL character in a close reason's code",
+                _admin(REASON, "write", ids("lost"), {"code": "L\x00"}),
+            ),
+            json2_only(
+                "a NUL character in a line's note",
+                _admin(LINE, "write", ids("line_open"), {"note": "\x00"}),
+            ),
+        ]
+    ),
+    # --- issue 30 item 13: a user without CRM+ rights, funnel values as context defaults
+    "user without CRM+ creates a partner won in the past by context defaults": _as(
+        "contacts",
+        PARTNER,
+        "create",
+        {"name": "RPC forged won"},
+        context=lambda c: {
+            "default_account_type_id": c["lead"],
+            "default_lead_phase_id": c["lead_closing"],
+            "default_close_reason_id": c["won"],
+            "default_funnel_phase_date_start": "2020-01-01 09:00:00",
+        },
+    ),
+    "user without CRM+ creates an open partner by a context default": _as(
+        "contacts",
+        PARTNER,
+        "create",
+        {"name": "RPC forged open"},
+        context=lambda c: {"default_account_type_id": c["lead"]},
+    ),
+    "user without CRM+ name_creates a partner with a type as context default": _as(
+        "contacts",
+        PARTNER,
+        "name_create",
+        "RPC forged name_create",
+        context=lambda c: {"default_account_type_id": c["lead"]},
+    ),
+    "user without CRM+ creates a closed partner by context defaults": _as(
+        "contacts",
+        PARTNER,
+        "create",
+        {"name": "RPC forged closed"},
+        context={"default_funnel_state": "won", "default_close_date": "2020-01-15"},
+    ),
     # --- last: calls that, when wrongly accepted, change data the cases above rely on
     "write funnel_state with the funnel's own context key": _as(
         "sales",
@@ -598,6 +740,8 @@ def _readable(message):
 
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_bad_input_is_refused(ctx, case):
+    if case in JSON2_ONLY and ctx.protocol != "json2":
+        pytest.skip("XML 1.0 cannot carry a NUL character: this case goes over JSON-2 only")
     before = table_snapshot(ctx.db)
     broken_before = funnel_invariant_violations(ctx.db)
     started = time.monotonic()
