@@ -609,11 +609,8 @@ class ResPartner(models.Model):
         """A contact created with a type that has phases, and no funnel columns of its own, is
         created in the type's first phase, open: one event for Automation Rules, not a create
         then a change; the inverse then gives it its lines. A default type (the Pipeline's
-        New or a quick create, ``default_account_type_id``) counts as given."""
-        if any("account_type_id" not in vals for vals in vals_list):
-            default_type = self.default_get(["account_type_id"]).get("account_type_id")
-            if default_type:
-                vals_list = [dict({"account_type_id": default_type}, **vals) for vals in vals_list]
+        New or a quick create, ``default_account_type_id``) counts as given: the defaults are
+        in ``vals_list`` already (_funnel_with_defaults)."""
         type_ids = {
             vals["account_type_id"]
             for vals in vals_list
