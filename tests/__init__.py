@@ -20,3 +20,4 @@ from . import test_tours_cfg
 from . import test_tours_rep
 from . import test_tours_imp
 from . import test_tours_form
+from . import test_merge_paths
