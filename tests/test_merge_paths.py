@@ -161,6 +161,22 @@ class TestMergePaths(CrmPlusCase):
         self.assertEqual(survivor.lead_phase_id, self.phase_closing)
         self.assertStatsEqualRecount()
 
+    def test_merge_open_deal_into_a_customer_without_funnel(self):
+        """The survivor has a type without phases: the funnel comes with its type, the deal
+        stays open where it was (not a current line left in a history)."""
+        deal = self.open_in(self.phase_qualif, name="T-Deal", email="d@example.com")
+        survivor = self.make_partners(
+            account_type=self.customer_type, name="T-Customer", email="d@example.com"
+        )
+        self.merge(deal | survivor, survivor, user=self.user_sales)
+        self.assertEqual(survivor.account_type_id, self.lead_type)
+        self.assertEqual(survivor.funnel_state, "open")
+        self.assertEqual(survivor.lead_phase_id, self.phase_qualif)
+        self.assertEqual(len(survivor.funnel_line_ids), 4)
+        self.assertFalse(survivor.funnel_history_line_ids)
+        self.assertFieldsEqualLines(survivor)
+        self.assertStatsEqualRecount()
+
     def test_merge_only_survivor_has_funnel(self):
         self.history()
         won = self.won(name="T-Won", email="w@example.com")
@@ -182,9 +198,12 @@ class TestMergePaths(CrmPlusCase):
         # A contact manager without CRM+ rights (Odoo's Contact Creation, no CRM+ group).
         contact_manager = self.user_internal
         contact_manager.write(
-            {USER_GROUPS_FIELD: [Command.link(self.env.ref("base.group_partner_manager").id)]}
+            {
+                USER_GROUPS_FIELD: [Command.link(self.env.ref("base.group_partner_manager").id)],
+                "email": "contacts@example.com",
+            }
         )
-        with self.assertRaises(AccessError):
+        with self.assertRaisesRegex(AccessError, "Only CRM\\+ users can merge"):
             self.merge(deal | survivor, survivor, user=contact_manager)
         self.assertEqual(deal.funnel_state, "open")
         self.assertFalse(survivor.phase_line_ids)
@@ -231,8 +250,15 @@ class TestMergePaths(CrmPlusCase):
         self.assertStatsEqualRecount()
 
     def test_lines_deleted_by_the_funnel_keep_stats(self):
-        """Archiving a phase drops its to-do lines (a deletion of lines): still a recount."""
-        lost = self.open_in(self.phase_first, name="T-Lost early")
-        lost.action_close(self.reason_lost.id)
+        """Archiving a phase drops its to-do lines (a deletion of lines): the statistics follow.
+        Here the phase was moved first in the type after the contact's close, so its to-do
+        line counts as reached in a recount, until it is deleted."""
+        for _i in range(3):
+            lost = self.open_in(self.phase_qualif, name="T-Lost")
+            lost.action_close(self.reason_lost.id)
+        self.phase_proposal.sequence = 0
+        self.Stat._refresh()
+        self.assertEqual(self.Stat._read_counts()[(None, self.phase_proposal.id)], (3, 0))
         self.phase_proposal.active = False
+        self.assertNotIn((None, self.phase_proposal.id), self.Stat._read_counts())
         self.assertStatsEqualRecount()
