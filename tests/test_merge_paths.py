@@ -262,3 +262,11 @@ class TestMergePaths(CrmPlusCase):
         self.phase_proposal.active = False
         self.assertNotIn((None, self.phase_proposal.id), self.Stat._read_counts())
         self.assertStatsEqualRecount()
+
+    def test_nested_follow_counts_once(self):
+        """A block that follows contacts (a merge) around an action that follows them too (a
+        close): the statistics move once."""
+        deal = self.open_in(self.phase_proposal)
+        with self.Stat._follow_contacts(deal.ids):
+            deal.action_close(self.reason_lost.id)
+        self.assertStatsEqualRecount()
