@@ -7,7 +7,6 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from ..compat import USER_GROUPS_FIELD
-
 from .common import CrmPlusCase
 
 
@@ -63,7 +62,8 @@ class TestMergePaths(CrmPlusCase):
     def won(self, name="T-Won", **vals):
         partner = self.make_partners(name=name, **vals)
         partner.write({"lead_phase_id": self.phase_closing.id})
-        partner.funnel_line_ids.filtered(lambda line: line.state == "current").forecast_value = 1000
+        current = partner.funnel_line_ids.filtered(lambda line: line.state == "current")
+        current.forecast_value = 1000
         partner.action_close(self.reason_won.id)
         return partner
 
