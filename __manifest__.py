@@ -19,6 +19,7 @@
         "views/crm_plus_close_reason_views.xml",
         "views/res_partner_views.xml",
         "wizard/crm_plus_wizard_views.xml",
+        "wizard/base_partner_merge_views.xml",
         "views/res_config_settings_views.xml",
         "views/crm_plus_menus.xml",
         "views/crm_plus_funnel_job_views.xml",

@@ -68,9 +68,11 @@ class CrmPlusFunnel(models.AbstractModel):
     @api.model
     def _load(self, partner_ids):
         """``({partner id: row}, {partner id: [line rows]})``: each contact's type settings and
-        all its lines whose phase is active, in phase order per type; one query each. The
-        contacts' fields computed from the lines are not flushed: the inverse reads them before
-        they are checked (see _set_from_contacts)."""
+        all its lines whose phase is active, and its closes in archived phases (the contact's
+        state shows them, Reopen refuses them), in phase order per type; one query each. Only
+        lines of active phases make a funnel (``_funnel_of``, ``phase_active``). The contacts'
+        fields computed from the lines are not flushed: the inverse reads them before they are
+        checked (see _set_from_contacts)."""
         self.env["crm.plus.phase.line"].flush_model()
         self.env["crm.plus.lead.phase"].flush_model(["active", "phase_type", "activity_type_id"])
         self.env["crm.plus.account.type"].flush_model(["has_phases", "won_account_type_id"])
@@ -95,10 +97,10 @@ class CrmPlusFunnel(models.AbstractModel):
                        l.is_active_funnel, l.sequence, l.date_start, l.date_done,
                        l.score, l.forecast_value, l.recurring_value, l.recurring_interval,
                        l.close_outcome, l.close_date, l.close_reason_id,
-                       ph.phase_type, ph.activity_type_id
+                       ph.phase_type, ph.activity_type_id, ph.active AS phase_active
                   FROM crm_plus_phase_line AS l
                   JOIN crm_plus_lead_phase AS ph ON ph.id = l.phase_id
-                 WHERE l.partner_id = ANY(%s) AND ph.active
+                 WHERE l.partner_id = ANY(%s) AND (ph.active OR l.close_outcome IS NOT NULL)
                  ORDER BY l.partner_id, l.sequence, l.phase_id
                 """,
                 list(partner_ids),
@@ -111,8 +113,13 @@ class CrmPlusFunnel(models.AbstractModel):
 
     @staticmethod
     def _funnel_of(partner, lines):
-        """The lines of the contact's own account type: its funnel (the others are history)."""
-        return [line for line in lines if line["account_type_id"] == partner["account_type_id"]]
+        """The lines of the contact's own account type whose phase is active: its funnel (the
+        others are history)."""
+        return [
+            line
+            for line in lines
+            if line["account_type_id"] == partner["account_type_id"] and line["phase_active"]
+        ]
 
     def _name_of(self, partner_id):
         return self.env["res.partner"].browse(partner_id).sudo().display_name
@@ -483,8 +490,23 @@ class CrmPlusFunnel(models.AbstractModel):
                         self._name_of(partner_id),
                     )
                 )
+            if not last_close["phase_active"]:
+                raise UserError(
+                    self.env._(
+                        "%(partner)s was closed in the lead phase %(phase)s, which is archived: "
+                        "restore the phase (Configuration → Lead phases) to reopen it.",
+                        partner=self._name_of(partner_id),
+                        phase=self.env["crm.plus.lead.phase"]
+                        .sudo()
+                        .browse(last_close["phase_id"])
+                        .name,
+                    )
+                )
             funnel = [
-                line for line in lines if line["account_type_id"] == last_close["account_type_id"]
+                line
+                for line in lines
+                if line["account_type_id"] == last_close["account_type_id"]
+                and line["phase_active"]
             ]
             updates.update(self._towards(funnel, last_close, now, keep_start=True))
             if partner["account_type_id"] != last_close["account_type_id"]:

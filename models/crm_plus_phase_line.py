@@ -594,6 +594,13 @@ class CrmPlusPhaseLine(models.Model):
                 author_id=self.env.user.partner_id.id,
             )
 
+    def unlink(self):
+        # A deleted line may hold a close or a phase a close reached: the statistics move by
+        # its contacts' change (crm.plus.phase.stat._follow_contacts), as for a close.
+        stats = self.env["crm.plus.phase.stat"]
+        with stats._follow_contacts(stats._with_closes(self.sudo().partner_id.ids)):
+            return super().unlink()
+
     @api.ondelete(at_uninstall=False)
     def _unlink_except_funnel(self):
         if not is_funnel_op(self.env):

@@ -26,6 +26,10 @@ FULL_RECOUNT_DAYS = 7
 AGE_OUT_MAX = 50000
 # {"on": day counted, "since": first close day counted, "full": day of the last recount}
 COUNTED = "crm_plus.suggestion_counted"
+# {id(cursor): partner ids} of the contacts a _follow_contacts block follows on that cursor: a
+# block within it (a merge writes a type, which moves the funnel) leaves them to the outer one,
+# which would otherwise count their change twice. Emptied as each block ends.
+_FOLLOWED = {}
 
 
 def baseline_score(won, closed):
@@ -201,12 +205,36 @@ class CrmPlusPhaseStat(models.Model):
         is counted before and after it, and the stats move by the difference, as Odoo CRM's
         ``crm.lead.scoring.frequency`` moves by one lead. A close or a reopen thus costs that
         contact's lines, never a recount of its type's whole history; the daily ``_refresh``
-        stays the safety net (closes leaving the window, deleted contacts)."""
-        partner_ids = list(partner_ids)
-        before = self._read_counts(partner_ids=partner_ids) if partner_ids else {}
-        yield
-        if partner_ids:
-            self._add_counts(before, self._read_counts(partner_ids=partner_ids))
+        stays the safety net (closes leaving the window, SQL edits). A block within another
+        follows only the contacts the outer one does not."""
+        followed = _FOLLOWED.setdefault(id(self.env.cr), set())
+        partner_ids = [pid for pid in dict.fromkeys(partner_ids) if pid not in followed]
+        followed.update(partner_ids)
+        try:
+            before = self._read_counts(partner_ids=partner_ids) if partner_ids else {}
+            yield
+            if partner_ids:
+                self._add_counts(before, self._read_counts(partner_ids=partner_ids))
+        finally:
+            followed.difference_update(partner_ids)
+            if not followed:
+                _FOLLOWED.pop(id(self.env.cr), None)
+
+    @api.model
+    def _with_closes(self, partner_ids):
+        """The contacts of ``partner_ids`` that have a close on a line (the only ones the stats
+        count): what a deletion of lines must follow, one read."""
+        if not partner_ids:
+            return []
+        self.env["crm.plus.phase.line"].flush_model(["partner_id", "close_outcome"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT DISTINCT partner_id FROM crm_plus_phase_line
+                    WHERE partner_id = ANY(%s) AND close_outcome IS NOT NULL""",
+                list(partner_ids),
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
     def _add_counts(self, before, after):

@@ -254,6 +254,13 @@ class ResPartner(models.Model):
         compute="_compute_funnel_shown",
         groups=FUNNEL_GROUP,
     )
+    funnel_can_reopen = fields.Boolean(
+        string="Can Reopen",
+        compute="_compute_funnel_can_reopen",
+        groups=FUNNEL_GROUP,
+        help="The contact is closed in a lead phase that is still active: Reopen goes back "
+        "to it.",
+    )
     funnel_earlier_line_ids = fields.Many2many(
         "crm.plus.phase.line",
         string="Earlier funnels",
@@ -332,6 +339,18 @@ class ResPartner(models.Model):
                     lambda line, own=partner.account_type_id: line.account_type_id != own
                 )
                 - closed_lines
+            )
+
+    @api.depends("funnel_state", "phase_line_ids.close_outcome", "phase_line_ids.phase_id.active")
+    def _compute_funnel_can_reopen(self):
+        """Reopen goes back to the phase of the last close: not when that phase is archived
+        (the state machine refuses it, _reopen)."""
+        for partner in self:
+            _current, last_close = current_and_last_close(partner.phase_line_ids)
+            partner.funnel_can_reopen = bool(
+                partner.funnel_state in ("won", "lost")
+                and last_close
+                and last_close.phase_id.active
             )
 
     @api.depends("funnel_state", "lead_phase_id", "company_id")
@@ -659,6 +678,14 @@ class ResPartner(models.Model):
                 partners._funnel_check_company()
                 self._funnel_recompute(partners)
             return result
+
+    def unlink(self):
+        # The contacts' lines go with them (ondelete cascade): their closes leave the
+        # suggested-score statistics now, as a reopen's would, not at the weekly recount.
+        # (An archived contact stays in them: its history still teaches.)
+        stats = self.env["crm.plus.phase.stat"]
+        with stats._follow_contacts(stats._with_closes(self.ids)):
+            return super().unlink()
 
     def _funnel_check_company(self):
         """check_company on the funnel's fields: 19.0's contacts check it themselves (as Odoo
