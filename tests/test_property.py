@@ -71,7 +71,12 @@ def hypothesis_settings():
         database=None,
         derandomize=not long_run,
         print_blob=True,
-        suppress_health_check=list(HealthCheck),
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
     )
 
 
@@ -311,9 +316,10 @@ class FunnelStateMachine(RuleBasedStateMachine):
             return multiple()
         if forecast and partner.sudo().funnel_state == "open":
             line = partner.sudo().funnel_line_ids.filtered(lambda line: line.state == "current")
-            self.attempt(actor, lambda: line.with_user(self.actors[actor]).write(
-                {"forecast_value": forecast}
-            ))
+            self.attempt(
+                actor,
+                lambda: line.with_user(self.actors[actor]).write({"forecast_value": forecast}),
+            )
         return partner.id
 
     @rule(
@@ -494,14 +500,14 @@ class FunnelStateMachine(RuleBasedStateMachine):
                 assert sorted(line["phase_id"] for line in own) == sorted(
                     self.phased_types[type_id]
                 ), f"{where}: not one funnel of its type's phases"
-                assert len(current) == 1 or any(line["close_outcome"] for line in own), (
-                    f"{where}: in a funnel, neither open (one current line) nor closed"
-                )
+                assert len(current) == 1 or any(
+                    line["close_outcome"] for line in own
+                ), f"{where}: in a funnel, neither open (one current line) nor closed"
             assert len(current) <= 1, f"{where}: {len(current)} current lines"
             if current:
-                assert not any(line["close_outcome"] for line in own), (
-                    f"{where}: open and closed at once"
-                )
+                assert not any(
+                    line["close_outcome"] for line in own
+                ), f"{where}: open and closed at once"
                 order = {"done": 0, "current": 1, "todo": 2}
                 states = [order[line["state"]] for line in own]
                 assert states == sorted(states), f"{where}: line states out of phase order"
@@ -513,7 +519,11 @@ class FunnelStateMachine(RuleBasedStateMachine):
         last_close = (
             max(
                 closes,
-                key=lambda line: (line["close_date"], line["date_done"] or datetime.min, line["id"]),
+                key=lambda line: (
+                    line["close_date"],
+                    line["date_done"] or datetime.min,
+                    line["id"],
+                ),
             )
             if closes
             else None
@@ -526,7 +536,10 @@ class FunnelStateMachine(RuleBasedStateMachine):
                 "close_reason_id": None,
                 "close_date": None,
             }
-            money = {"funnel_score": line["score"], "funnel_forecast_value": line["forecast_value"]}
+            money = {
+                "funnel_score": line["score"],
+                "funnel_forecast_value": line["forecast_value"],
+            }
         elif last_close:
             expected = {
                 "lead_phase_id": last_close["phase_id"]
@@ -569,12 +582,10 @@ class FunnelStateMachine(RuleBasedStateMachine):
         stats = self.env["crm.plus.phase.stat"]
         recount = {
             key: counts
-            for key, counts in stats._read_counts(
-                account_type_ids=list(self.phased_types)
-            ).items()
+            for key, counts in stats._read_counts(account_type_ids=list(self.phased_types)).items()
             if counts != (0, 0)
         }
         stored = self.stat_rows()
-        assert stored == recount, (
-            f"suggested-score statistics {stored} but a recount says {recount}"
-        )
+        assert (
+            stored == recount
+        ), f"suggested-score statistics {stored} but a recount says {recount}"
