@@ -58,8 +58,18 @@ class TestClickbot(CrmPlusTourCase):
             success_signal="clickbot test succeeded",
         )
 
+    # KNOWN FAILURE, 19.0 (issue 30 item 1, fixed by the "money" stream): Pipeline → Pivot shows
+    # "Oops!": No aggregate function has been provided for the measure 'funnel_forecast_value'
+    # (19.0 gives a Monetary field no aggregator when its currency field, funnel_currency_id,
+    # is not stored). Clean on 18.0.
     def test_clickbot_as_admin(self):
         self.click_everywhere("admin")
 
+    # KNOWN FAILURES (issue 30 item 4, fixed by the "guard" stream: the CRM+ User group must
+    # carry the contact rights its work needs):
+    # - 18.0: opening CRM+ (its Pipeline server action) raises "You are not allowed to modify
+    #   'Contact' (res.partner) records": ir.actions.server.run checks write access on the model
+    #   of a server action that has no groups;
+    # - 19.0: first the Pipeline pivot's missing aggregator, as for admin above.
     def test_clickbot_as_salesperson(self):
         self.click_everywhere(self.salesperson.login)
