@@ -306,7 +306,7 @@ class FunnelStateMachine(RuleBasedStateMachine):
         type_name=types_st,
         forecast=st.sampled_from([0, 1000, 2500.5]),
     )
-    def create(self, actor, type_name, forecast):
+    def create_contact(self, actor, type_name, forecast):
         account_type = self.types[type_name]
         vals = {"name": self.new_name(), "email": "hp@example.com"}
         if account_type:
@@ -438,7 +438,7 @@ class FunnelStateMachine(RuleBasedStateMachine):
             assert partner.sudo().funnel_state == "open", "the reopen did not reopen"
 
     @rule(target=partners, actor=actors_st, partner_id=partners)
-    def copy(self, actor, partner_id):
+    def copy_contact(self, actor, partner_id):
         if not self.exists(partner_id):
             return multiple()
         partner = self.as_user(actor).browse(partner_id)
@@ -454,7 +454,7 @@ class FunnelStateMachine(RuleBasedStateMachine):
         self.attempt(actor, lambda: partner.write({"active": not active}))
 
     @rule(actor=actors_st, partner_id=consumes(partners))
-    def unlink(self, actor, partner_id):
+    def unlink_contact(self, actor, partner_id):
         if not self.exists(partner_id):
             return
         partner = self.as_user(actor).browse(partner_id)
