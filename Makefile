@@ -2,13 +2,21 @@
 ODOO_SERIES ?= 18.0
 export ODOO_SERIES
 
-.PHONY: run test stress lint bench bench-scale load screenshots i18n wheel wheel-test clean
+.PHONY: run test property stress lint bench bench-scale load screenshots i18n wheel wheel-test clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
 
 test:  ## Odoo's runner, the live-server suites, the wheel, lint (on ODOO_SERIES)
 	@bash tools/test.sh
+
+# The number of examples (and steps of each) of the long run of the property test.
+PROPERTY_EXAMPLES ?= 500
+PROPERTY_STEPS ?= 30
+
+property:  ## the stateful property test (Hypothesis) run long: PROPERTY_EXAMPLES random examples
+	@CRM_PLUS_HYPOTHESIS_EXAMPLES=$(PROPERTY_EXAMPLES) CRM_PLUS_HYPOTHESIS_STEPS=$(PROPERTY_STEPS) \
+		TEST_TAGS=/crm_plus:TestFunnelProperties bash tools/test.sh
 
 stress:  ## long soak outside make test: concurrency, bad input, life cycle on 10,000 contacts
 	@bash tools/stress.sh

@@ -4,6 +4,7 @@
 from . import test_access
 from . import test_automation
 from . import test_bulk_jobs
+from . import test_clickbot
 from . import test_config
 from . import test_demo
 from . import test_funnel
@@ -13,6 +14,7 @@ from . import test_import
 from . import test_install
 from . import test_merge_paths
 from . import test_parity
+from . import test_property
 from . import test_query_count
 from . import test_report_truth
 from . import test_reports
