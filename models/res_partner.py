@@ -680,6 +680,22 @@ class ResPartner(models.Model):
             return result
 
     def unlink(self):
+        # A contact's funnel (its deals, its closes) goes with it: deleting one is a funnel
+        # change, which only CRM+ users make. Others may still archive it, as any contact.
+        if not self._funnel_may_set() and self.ids:
+            in_funnel = (
+                self.env["crm.plus.phase.line"]
+                .sudo()
+                .search_fetch([("partner_id", "in", self.ids)], ["partner_id"], limit=1)
+            )
+            if in_funnel:
+                raise AccessError(
+                    self.env._(
+                        "Only CRM+ users can delete a contact with a sales funnel (%s): "
+                        "archive it instead.",
+                        in_funnel.partner_id.sudo().display_name,
+                    )
+                )
         # The contacts' lines go with them (ondelete cascade): their closes leave the
         # suggested-score statistics now, as a reopen's would, not at the weekly recount.
         # (An archived contact stays in them: its history still teaches.)
