@@ -10,6 +10,7 @@ from . import test_funnel
 from . import test_i18n
 from . import test_import
 from . import test_install
+from . import test_money
 from . import test_parity
 from . import test_query_count
 from . import test_reports
