@@ -106,10 +106,14 @@ class TestMoney(CrmPlusCase):
                 "funnel_lost_value": 0.0,
             },
         )
-        won, lost, none = deal_money("won", 1000, 40), deal_money("lost", 1000, 40), deal_money(
-            False, 1000, 40
+        won, lost, none = (
+            deal_money("won", 1000, 40),
+            deal_money("lost", 1000, 40),
+            deal_money(False, 1000, 40),
         )
-        self.assertEqual((won["probability"], won["weighted"], won["funnel_won_value"]), (100, 1000, 1000))
+        self.assertEqual(
+            (won["probability"], won["weighted"], won["funnel_won_value"]), (100, 1000, 1000)
+        )
         self.assertEqual(
             (lost["probability"], lost["weighted"], lost["amount"], lost["funnel_lost_value"]),
             (0, 0, 1000, 1000),
@@ -140,7 +144,9 @@ class TestMoney(CrmPlusCase):
         totals = {}
         for partner in partners:
             lines = partner.phase_line_ids
-            current = lines.filtered(lambda line: line.state == "current" and line.is_active_funnel)
+            current = lines.filtered(
+                lambda line: line.state == "current" and line.is_active_funnel
+            )
             closes = lines.filtered("close_outcome").sorted(
                 lambda line: (line.close_date, line.date_done or line.create_date, line.id)
             )
@@ -312,9 +318,7 @@ class TestMoney(CrmPlusCase):
             groups = self.Partner.read_group(
                 [("id", "in", partners.ids)], ["funnel_currency_id:array_agg"], []
             )
-            self.assertEqual(
-                set(groups[0]["funnel_currency_id"]), {self.company.currency_id.id}
-            )
+            self.assertEqual(set(groups[0]["funnel_currency_id"]), {self.company.currency_id.id})
 
     # ------------------------------------------------------------------ upgrade
 
