@@ -320,6 +320,17 @@ class TestMoney(CrmPlusCase):
             )
             self.assertEqual(set(groups[0]["funnel_currency_id"]), {self.company.currency_id.id})
 
+    def test_group_by_funnel_currency(self):
+        """A grouping the search view offers once the currency is readable in SQL."""
+        partners = self.make_partners(2) | self.make_partners(company_id=self.company.id)
+        rows = grouped_rows(
+            self.Partner.with_user(self.user_sales),
+            [("id", "in", partners.ids)],
+            "funnel_currency_id",
+            ["funnel_open_value:sum"],
+        )
+        self.assertEqual([(row[0], row[1]) for row in rows], [(self.company.currency_id.id, 3)])
+
     # ------------------------------------------------------------------ upgrade
 
     def test_migration_fills_the_figures_of_existing_contacts(self):
