@@ -85,6 +85,44 @@ def weighted(forecast_value, score):
     return (forecast_value or 0.0) * (score or 0) / 100.0
 
 
+# The money a manager reads, as Odoo CRM means it. A deal's amount is the forecast of its line
+# (the current one while open, the one it was closed in once closed); its probability is the
+# score while open, 100 once won, 0 once lost; its weighted value is amount × probability / 100.
+# Four totals, never mixed: open pipeline, weighted pipeline, won revenue, lost.
+CLOSED_PROBABILITY = {"won": 100, "lost": 0}
+# The contact's state-pure fields: {field: (the state it counts, the figure it carries)}.
+STATE_PURE_FIELDS = {
+    "funnel_open_value": ("open", "amount"),
+    "funnel_open_weighted_value": ("open", "weighted"),
+    "funnel_won_value": ("won", "amount"),
+    "funnel_lost_value": ("lost", "amount"),
+}
+
+
+def deal_probability(funnel_state, score):
+    """The probability of a deal in ``funnel_state`` (open, won, lost, or none) whose line has
+    ``score``: the score while open, 100 won, 0 lost; 0 outside a funnel."""
+    if funnel_state in CLOSED_PROBABILITY:
+        return CLOSED_PROBABILITY[funnel_state]
+    return (score or 0) if funnel_state == "open" else 0
+
+
+def deal_money(funnel_state, amount, score):
+    """The figures of a deal in ``funnel_state`` whose line has ``amount`` (forecast value) and
+    ``score``: {"probability", "amount", "weighted"} and each state-pure field of
+    ``STATE_PURE_FIELDS`` (0 for a deal in another state)."""
+    amount = (amount or 0.0) if funnel_state else 0.0
+    probability = deal_probability(funnel_state, score)
+    figures = {
+        "probability": probability,
+        "amount": amount,
+        "weighted": weighted(amount, probability),
+    }
+    for fname, (state, figure) in STATE_PURE_FIELDS.items():
+        figures[fname] = figures[figure] if funnel_state == state else 0.0
+    return figures
+
+
 # The same rule over a phase line's columns, for the reports' SQL (alias ``l``).
 WEIGHTED_SQL = "COALESCE(l.forecast_value, 0) * l.score / 100.0"
 

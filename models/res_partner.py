@@ -22,7 +22,12 @@ from ..compat import (
     groupby_args,
 )
 from .crm_plus_funnel_import import HISTORY_FIELDS
-from .crm_plus_phase_line import current_and_last_close, set_funnel_currency
+from .crm_plus_phase_line import (
+    STATE_PURE_FIELDS,
+    current_and_last_close,
+    deal_money,
+    set_funnel_currency,
+)
 from .funnel_guard import checked_client_values, records_label, values_checked_by_the_orm
 
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
@@ -47,6 +52,9 @@ BOARD_INDEX_INCLUDE = [
     "funnel_forecast_value",
     "funnel_weighted_value",
     "funnel_recurring_value",
+    # The board's column sums (its progress bar's sum_field) and the forecast's totals.
+    "funnel_open_value",
+    "funnel_open_weighted_value",
 ]
 # Score bands of the pipeline board's progress bar.
 HOT_SCORE = 70
@@ -58,6 +66,7 @@ DERIVED_FIELDS = (
     "funnel_forecast_value",
     "funnel_recurring_value",
     "funnel_weighted_value",
+    *STATE_PURE_FIELDS,
 )
 # The contact's fields that the lines decide (_compute_funnel), and those a user writes too:
 # their inverse hands the change to the state machine.
@@ -163,26 +172,69 @@ class ResPartner(models.Model):
     funnel_currency_id = fields.Many2one(
         "res.currency", compute="_compute_funnel_currency_id", groups=FUNNEL_GROUP
     )
-    funnel_score = fields.Integer(string="Score", **FROM_LINES, groups=FUNNEL_GROUP)
+    funnel_score = fields.Integer(
+        string="Score",
+        **FROM_LINES,
+        groups=FUNNEL_GROUP,
+        help="The deal's probability: its phase's score while open, 100 when won, 0 when lost.",
+    )
+    # The deal's own figures, whatever its state: shown, never summed (a total of them would
+    # mix the open pipeline with closed deals); the state-pure fields below are the totals.
     funnel_forecast_value = fields.Monetary(
         string="Forecast",
         **FROM_LINES,
         currency_field="funnel_currency_id",
+        aggregator=None,
         groups=FUNNEL_GROUP,
+        help="The deal's amount: the forecast of its current phase while open, of the phase "
+        "it was closed in once won or lost.",
     )
     funnel_recurring_value = fields.Monetary(
         string="Recurring (monthly)",
         **FROM_LINES,
         currency_field="funnel_currency_id",
+        aggregator=None,
         groups=FUNNEL_GROUP,
-        help="Monthly equivalent of the current phase's recurring value.",
+        help="Monthly equivalent of the recurring value of the deal's phase (the current one "
+        "while open, the one it was closed in once won or lost).",
     )
     funnel_weighted_value = fields.Monetary(
         string="Weighted Forecast",
         **FROM_LINES,
         currency_field="funnel_currency_id",
+        aggregator=None,
         groups=FUNNEL_GROUP,
-        help="Forecast × score / 100.",
+        help="Forecast × score / 100: the forecast itself when won, 0 when lost.",
+    )
+    # The four totals a manager reads, each of one state (0 for a contact in another state).
+    funnel_open_value = fields.Monetary(
+        string="Open Pipeline",
+        **FROM_LINES,
+        currency_field="funnel_currency_id",
+        groups=FUNNEL_GROUP,
+        help="The forecast of an open deal (0 when won, lost or outside a funnel).",
+    )
+    funnel_open_weighted_value = fields.Monetary(
+        string="Weighted Pipeline",
+        **FROM_LINES,
+        currency_field="funnel_currency_id",
+        groups=FUNNEL_GROUP,
+        help="The weighted forecast (forecast × score / 100) of an open deal (0 when won, lost "
+        "or outside a funnel).",
+    )
+    funnel_won_value = fields.Monetary(
+        string="Won Revenue",
+        **FROM_LINES,
+        currency_field="funnel_currency_id",
+        groups=FUNNEL_GROUP,
+        help="The forecast of a won deal (0 when open, lost or outside a funnel).",
+    )
+    funnel_lost_value = fields.Monetary(
+        string="Lost",
+        **FROM_LINES,
+        currency_field="funnel_currency_id",
+        groups=FUNNEL_GROUP,
+        help="The forecast of a lost deal (0 when open, won or outside a funnel).",
     )
     funnel_phase_date_start = fields.Datetime(
         string="In Phase Since",
@@ -273,6 +325,21 @@ class ResPartner(models.Model):
     def _compute_funnel_currency_id(self):
         set_funnel_currency(self, "funnel_currency_id")
 
+    def _field_to_sql(self, alias, field_expr, query=None, *args, **kwargs):
+        """The funnel's currency in SQL, the rule of ``set_funnel_currency``: the contact's
+        company's currency, else the user's company's. Grouped reads can then aggregate it,
+        and 19.0 gives the funnel's monetary fields an aggregator (it gives none to an amount
+        whose currency cannot be aggregated), for the pivot, the graph, the list's sums and
+        the board's column sums (read with the currencies of each group)."""
+        if field_expr != "funnel_currency_id":
+            return super()._field_to_sql(alias, field_expr, query, *args, **kwargs)
+        check_field_read_access(self, "funnel_currency_id")
+        return SQL(
+            "COALESCE((SELECT c.currency_id FROM res_company AS c WHERE c.id = %s), %s)",
+            super()._field_to_sql(alias, "company_id", query, *args, **kwargs),
+            self.env.company.currency_id.id,
+        )
+
     @api.depends("account_type_id", *LINE_DEPENDENCIES)
     def _compute_funnel(self):
         """What the lines say: open in the current phase of the contact's own funnel; else won
@@ -296,10 +363,16 @@ class ResPartner(models.Model):
             partner.close_reason_id = close.close_reason_id
             partner.close_date = close.close_date
             partner.funnel_phase_date_start = line.date_start
-            partner.funnel_score = line.score
-            partner.funnel_forecast_value = line.forecast_value
-            partner.funnel_recurring_value = line.recurring_value_monthly
-            partner.funnel_weighted_value = line.weighted_value
+            # The deal's money: that of its current line while open, of the line it was closed
+            # in once closed, also after a won close switched it to a type without phases.
+            deal = current or close
+            money = deal_money(partner.funnel_state, deal.forecast_value, deal.score)
+            partner.funnel_score = money["probability"]
+            partner.funnel_forecast_value = money["amount"]
+            partner.funnel_weighted_value = money["weighted"]
+            partner.funnel_recurring_value = deal.recurring_value_monthly
+            for fname in STATE_PURE_FIELDS:
+                partner[fname] = money[fname]
 
     def _inverse_funnel(self):
         """A written lead phase, state, close or phase start goes to the lines, by the state
@@ -784,6 +857,8 @@ class ResPartner(models.Model):
             ("funnel_forecast_value", "numeric"),
             ("funnel_recurring_value", "numeric"),
             ("funnel_weighted_value", "numeric"),
+            # Filled on upgrade by migrations/1.1.0 for the contacts already in a funnel.
+            *((fname, "numeric") for fname in STATE_PURE_FIELDS),
             ("funnel_phase_date_start", "timestamp"),
             ("funnel_stale_deadline", "timestamp"),
         ):

@@ -13,6 +13,7 @@ from . import test_i18n
 from . import test_import
 from . import test_install
 from . import test_merge_paths
+from . import test_money
 from . import test_parity
 from . import test_property
 from . import test_query_count

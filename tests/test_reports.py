@@ -9,7 +9,7 @@ from odoo.addons.crm_plus.models.funnel_guard import FUNNEL_OP
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from ..compat import grouped_rows
+from ..compat import AT_LEAST_19, grouped_rows
 from .common import CrmPlusCase
 
 BASE = datetime(2024, 1, 8, 9, 0, 0)
@@ -492,11 +492,9 @@ class TestReports(CrmPlusCase):
             partners = partners.with_context(default_account_type_id=self.lead_type.id)
         domain = [("account_type_id", "=", self.lead_type.id), ("funnel_state", "=", "open")]
         rows = grouped_rows(
-            partners, domain + (domain_extra or []), "lead_phase_id", ["funnel_forecast_value:sum"]
+            partners, domain + (domain_extra or []), "lead_phase_id", ["funnel_open_value:sum"]
         )
-        return {
-            phase_id: (count, sums["funnel_forecast_value:sum"]) for phase_id, count, sums in rows
-        }
+        return {phase_id: (count, sums["funnel_open_value:sum"]) for phase_id, count, sums in rows}
 
     def explain(self, query):
         self.env.flush_all()
@@ -535,8 +533,16 @@ class TestReports(CrmPlusCase):
             ("lead_phase_id", "!=", False),
             ("account_type_id", "=", self.lead_type.id),
         ]
+        # The column sums as the board asks them (the progress bar's sum_field; 19.0 asks its
+        # currencies and its converted sum too).
+        aggregates = ["funnel_open_value:sum"]
+        if AT_LEAST_19:
+            aggregates += [
+                "funnel_currency_id:array_agg_distinct",
+                "funnel_open_value:sum_currency",
+            ]
         queries = self._grouped_queries(
-            lambda: grouped_rows(partners, domain, "lead_phase_id", ["funnel_forecast_value:sum"])
+            lambda: grouped_rows(partners, domain, "lead_phase_id", aggregates)
         ) + self._grouped_queries(
             lambda: partners.read_progress_bar(
                 domain,

@@ -39,6 +39,11 @@ class TestCrmPlusTours(CrmPlusTourCase):
         self.assertEqual(closing_line.close_outcome, "won")
         self.assertEqual(closing_line.forecast_value, 12000.0, "the forecast carried over")
         self.assertEqual(
+            (partner.funnel_score, partner.funnel_weighted_value, partner.funnel_won_value),
+            (100, 12000.0, 12000.0),
+            "won: 100 % of its amount, also as a Customer",
+        )
+        self.assertEqual(
             partner.phase_line_ids.filtered(
                 lambda line: line.account_type_id == self.type_lead
             ).mapped("state"),
@@ -70,6 +75,7 @@ class TestCrmPlusTours(CrmPlusTourCase):
 
     def test_tour_pipeline_board_and_winloss(self):
         partner = self.lead("Tour Pipeline Ltd")
+        self.current_line(partner).forecast_value = 47500  # its column's sum is not 0
         # A closed partner, so the win/loss report has a row.
         closed = self.lead("Tour Closed Ltd")
         closed.action_close(self.reason_lost.id)

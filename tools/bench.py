@@ -418,6 +418,9 @@ class Bench:
                    funnel_forecast_value = l.forecast_value,
                    funnel_recurring_value = l.recurring_value_monthly,
                    funnel_weighted_value = l.forecast_value * l.score / 100.0,
+                   funnel_open_value = l.forecast_value,
+                   funnel_open_weighted_value = l.forecast_value * l.score / 100.0,
+                   funnel_won_value = 0, funnel_lost_value = 0,
                    funnel_phase_date_start = l.date_start,
                    expected_close_date = (l.date_start + interval '60 days')::date
               FROM crm_plus_phase_line l
@@ -431,10 +434,12 @@ class Bench:
             UPDATE res_partner p
                SET account_type_id = %(lead)s, lead_phase_id = l.phase_id,
                    funnel_state = 'lost', close_reason_id = l.close_reason_id,
-                   close_date = l.close_date, funnel_score = l.score,
+                   close_date = l.close_date, funnel_score = 0,
                    funnel_forecast_value = l.forecast_value,
                    funnel_recurring_value = l.recurring_value_monthly,
-                   funnel_weighted_value = l.forecast_value * l.score / 100.0,
+                   funnel_weighted_value = 0, funnel_open_value = 0,
+                   funnel_open_weighted_value = 0, funnel_won_value = 0,
+                   funnel_lost_value = l.forecast_value,
                    funnel_phase_date_start = l.date_start
               FROM crm_plus_phase_line l
              WHERE l.partner_id = p.id AND l.close_outcome IS NOT NULL AND p.id = ANY(%(ids)s)
@@ -445,7 +450,12 @@ class Bench:
             """
             UPDATE res_partner p
                SET account_type_id = %(customer)s, funnel_state = 'won',
-                   close_reason_id = l.close_reason_id, close_date = l.close_date
+                   close_reason_id = l.close_reason_id, close_date = l.close_date,
+                   funnel_score = 100, funnel_forecast_value = l.forecast_value,
+                   funnel_recurring_value = l.recurring_value_monthly,
+                   funnel_weighted_value = l.forecast_value, funnel_open_value = 0,
+                   funnel_open_weighted_value = 0, funnel_won_value = l.forecast_value,
+                   funnel_lost_value = 0
               FROM crm_plus_phase_line l
              WHERE l.partner_id = p.id AND l.close_outcome IS NOT NULL AND p.id = ANY(%(ids)s)
             """,
@@ -873,7 +883,9 @@ class Bench:
                SET account_type_id = %(type)s, lead_phase_id = l.phase_id, funnel_state = 'open',
                    close_reason_id = NULL, close_date = NULL, funnel_score = l.score,
                    funnel_forecast_value = 0, funnel_recurring_value = 0,
-                   funnel_weighted_value = 0, funnel_phase_date_start = l.date_start,
+                   funnel_weighted_value = 0, funnel_open_value = 0,
+                   funnel_open_weighted_value = 0, funnel_won_value = 0, funnel_lost_value = 0,
+                   funnel_phase_date_start = l.date_start,
                    write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
               FROM crm_plus_phase_line l
              WHERE l.partner_id = p.id AND l.state = 'current' AND l.account_type_id = %(type)s
@@ -1003,6 +1015,8 @@ class Bench:
                    funnel_forecast_value = cur.forecast_value,
                    funnel_recurring_value = cur.recurring_value_monthly,
                    funnel_weighted_value = cur.forecast_value * cur.score / 100.0,
+                   funnel_open_value = cur.forecast_value,
+                   funnel_open_weighted_value = cur.forecast_value * cur.score / 100.0,
                    funnel_phase_date_start = cur.date_start,
                    write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
               FROM cur WHERE p.id = cur.partner_id
@@ -1117,13 +1131,16 @@ class Bench:
                    close_date = (now() AT TIME ZONE 'UTC')::date,
                    account_type_id = coalesce(%(switch)s, p.account_type_id),
                    lead_phase_id = CASE WHEN %(switch)s IS NULL THEN p.lead_phase_id END,
-                   funnel_score = CASE WHEN %(switch)s IS NULL THEN p.funnel_score ELSE 0 END,
-                   funnel_forecast_value = CASE WHEN %(switch)s IS NULL
+                   -- Won: 100 %% of the amount; lost: 0 %%, the amount kept (also when
+                   -- the won close switches the type).
+                   funnel_score = CASE WHEN %(outcome)s = 'won' THEN 100 ELSE 0 END,
+                   funnel_weighted_value = CASE WHEN %(outcome)s = 'won'
                                                 THEN p.funnel_forecast_value ELSE 0 END,
-                   funnel_weighted_value = CASE WHEN %(switch)s IS NULL
-                                                THEN p.funnel_weighted_value ELSE 0 END,
-                   funnel_recurring_value = CASE WHEN %(switch)s IS NULL
-                                                 THEN p.funnel_recurring_value ELSE 0 END,
+                   funnel_open_value = 0, funnel_open_weighted_value = 0,
+                   funnel_won_value = CASE WHEN %(outcome)s = 'won'
+                                           THEN p.funnel_forecast_value ELSE 0 END,
+                   funnel_lost_value = CASE WHEN %(outcome)s = 'lost'
+                                            THEN p.funnel_forecast_value ELSE 0 END,
                    funnel_phase_date_start = CASE WHEN %(switch)s IS NULL
                                                   THEN p.funnel_phase_date_start END,
                    write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'

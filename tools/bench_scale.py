@@ -333,7 +333,7 @@ def measure_board_and_calibration(bench):
             {
                 "field": "funnel_health",
                 "colors": {"stale": "danger", "hot": "success", "warm": "warning", "cold": "info"},
-                "sum_field": "funnel_forecast_value",
+                "sum_field": "funnel_open_value",
             },
         ),
     )

@@ -13,7 +13,7 @@ tool_venv whool "${WHOOL_PINS[@]}"
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 stage_addon "$STAGE" "$DEV_ONLY_RE"
-# The manifest's version is three-part (1.0.0) so that one manifest installs on 18.0 and 19.0:
+# The manifest's version is three-part (1.1.0) so that one manifest installs on 18.0 and 19.0:
 # Odoo prefixes its series. whool needs the series in the version (it derives the wheel's
 # `odoo==<series>.*` requirement from it): the staged copy gets <ODOO_SERIES>.<version>.
 sed -i -E "s/(\"version\": \")([0-9]+\.[0-9]+\.[0-9]+)\"/\1$ODOO_SERIES.\2\"/" \

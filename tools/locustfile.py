@@ -57,7 +57,7 @@ MEASURE_START = [time.perf_counter()]
 PLUS_PROGRESS = {
     "field": "funnel_health",
     "colors": {"stale": "danger", "hot": "success", "warm": "warning", "cold": "info"},
-    "sum_field": "funnel_forecast_value",
+    "sum_field": "funnel_open_value",
 }
 CRM_PROGRESS = {
     "field": "activity_state",

@@ -32,6 +32,7 @@ missing = [p for p in (
     "__manifest__.py", "__init__.py", "models/res_partner.py", "views/res_partner_views.xml",
     "data/crm_plus_data.xml", "security/ir.model.access.csv", "i18n/crm_plus.pot",
     "static/description/icon.png", "report/__init__.py", "wizard/__init__.py", "demo/__init__.py",
+    "migrations/1.1.0/post-migration.py",
 ) if root + p not in names]
 junk = [n for n in names if n.startswith(tuple(
     root + p for p in (".build/", ".ci/", "tools/", ".git", "doc/", "Makefile", "pyproject.toml")

@@ -50,6 +50,11 @@ registry.category("web_tour.tours").add("crm_plus_tour_close_won", {
             content: "Customer has no phases, yet the closed funnel stays on the Overview page",
             trigger: `${OVERVIEW_TAB}.active`,
         },
+        // Won: the deal counts 100 % of its amount, also once its type has no phases.
+        fieldShows("funnel_score", "100"),
+        fieldShows("funnel_forecast_value", "12,000.00"),
+        fieldShows("funnel_weighted_value", "12,000.00"),
+        fieldShows("funnel_recurring_value", "500.00"),
         {
             content: "The Closing line holds the won close",
             trigger: `${CLOSED_LINES} .o_data_row:has(td[name=phase_id]:contains(Closing)) td[name=close_reason_id]:contains(Contract signed)`,

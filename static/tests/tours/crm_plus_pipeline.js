@@ -1,6 +1,6 @@
 /** @odoo-module **/
-// CRM+ → Pipeline: the columns of the account type, a card dragged to the next phase;
-// Reporting → Win/Loss Analysis opens its pivot.
+// CRM+ → Pipeline: the columns of the account type, a card dragged to the next phase, the
+// column's sum, the pivot and graph of the board; Reporting → Win/Loss Analysis opens its pivot.
 
 import { registry } from "@web/core/registry";
 import { openCrmPlusApp } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
@@ -47,6 +47,43 @@ registry.category("web_tour.tours").add("crm_plus_tour_pipeline", {
         {
             content: "…with Qualification's default score",
             trigger: `${COLUMN("Qualification")} ${CARD}:contains(Score 25)`,
+        },
+        {
+            content: "Qualification's header sums its open pipeline, with the card's forecast",
+            trigger: `${COLUMN("Qualification")} .o_kanban_counter .o_animated_number`,
+            async run() {
+                // The number counts up from 0: it settles within a second.
+                const deadline = Date.now() + 5000;
+                let text = this.anchor.textContent;
+                while (!/[1-9]/.test(text) && Date.now() < deadline) {
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                    text = this.anchor.textContent;
+                }
+                if (!/[1-9]/.test(text)) {
+                    throw new Error(`Qualification's column sum reads ${text.trim()}`);
+                }
+            },
+        },
+        {
+            content: "Switch the board to the pivot",
+            trigger: ".o_switch_view.o_pivot",
+            run: "click",
+        },
+        {
+            content: "The pivot sums the open pipeline, without an error",
+            trigger: ".o_pivot th:contains(Open Pipeline)",
+        },
+        {
+            trigger: ".o_pivot:not(:has(.o_view_sample_data)) td.o_pivot_cell_value",
+        },
+        {
+            content: "Switch to the graph",
+            trigger: ".o_switch_view.o_graph",
+            run: "click",
+        },
+        {
+            content: "The graph draws the weighted pipeline",
+            trigger: ".o_graph_renderer canvas",
         },
         {
             content: "Open Reporting",
