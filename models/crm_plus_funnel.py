@@ -611,7 +611,10 @@ class CrmPlusFunnel(models.AbstractModel):
                     reason.id != last_close["close_reason_id"]
                     or partner.close_date != last_close["close_date"]
                     or state != last_close["close_outcome"]
-                    or partner.lead_phase_id.id not in (last_close["phase_id"], False)
+                    # The phase it shows: the one it was closed in, while that funnel is its
+                    # own (none after a won close switched its type).
+                    or partner.lead_phase_id.id
+                    not in (last_close["is_active_funnel"] and last_close["phase_id"], False)
                 ):
                     raise UserError(
                         self.env._(

@@ -127,13 +127,44 @@ def deal_money(funnel_state, amount, score):
 WEIGHTED_SQL = "COALESCE(l.forecast_value, 0) * l.score / 100.0"
 
 
+# The currency of the funnel's amounts (contacts, lines, every report): the contact's company's,
+# else the main company's (base.main_company, else the first company). Not the company the user
+# works in: a report is one query for every user, and a contact must show the same currency in
+# its form, in the lists' sums and in the reports. In Python and in SQL, the same rule.
+MAIN_COMPANY_CURRENCY_SQL = (
+    "(SELECT mc.currency_id FROM res_company mc"
+    " LEFT JOIN ir_model_data md ON md.model = 'res.company' AND md.res_id = mc.id"
+    " AND md.module = 'base' AND md.name = 'main_company'"
+    " ORDER BY md.id IS NULL, mc.id LIMIT 1)"
+)
+
+
+def currency_sql(company_expr):
+    """The funnel's currency, in SQL, for a row whose company is ``company_expr`` (SQL text)."""
+    return (
+        f"COALESCE((SELECT rc.currency_id FROM res_company rc WHERE rc.id = {company_expr}),"
+        f" {MAIN_COMPANY_CURRENCY_SQL})"
+    )
+
+
+def main_company_currency(env):
+    companies = env["res.company"].sudo().with_context(active_test=False)
+    main = env.ref("base.main_company", raise_if_not_found=False) or companies.search(
+        [], order="id", limit=1
+    )
+    return main.sudo().currency_id
+
+
 def set_funnel_currency(records, fname="currency_id"):
-    """The currency of the funnel's amounts on ``records`` (lines, contacts):
-    their company's, else the user's company's (the reports, grouped by currency, take the
-    company's as a column)."""
-    fallback = records.env.company.currency_id
+    """The currency of the funnel's amounts on ``records`` (lines, contacts): their company's,
+    else the main company's (``currency_sql``)."""
+    fallback = None
     for record in records:
-        record[fname] = record.company_id.currency_id or fallback
+        currency = record.company_id.currency_id
+        if not currency:
+            fallback = fallback if fallback is not None else main_company_currency(records.env)
+            currency = fallback
+        record[fname] = currency
 
 
 def _monthly(recurring_value, recurring_interval):

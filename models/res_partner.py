@@ -23,6 +23,7 @@ from ..compat import (
 )
 from .crm_plus_funnel_import import HISTORY_FIELDS
 from .crm_plus_phase_line import (
+    MAIN_COMPANY_CURRENCY_SQL,
     STATE_PURE_FIELDS,
     current_and_last_close,
     deal_money,
@@ -327,7 +328,7 @@ class ResPartner(models.Model):
 
     def _field_to_sql(self, alias, field_expr, query=None, *args, **kwargs):
         """The funnel's currency in SQL, the rule of ``set_funnel_currency``: the contact's
-        company's currency, else the user's company's. Grouped reads can then aggregate it,
+        company's currency, else the main company's. Grouped reads can then aggregate it,
         and 19.0 gives the funnel's monetary fields an aggregator (it gives none to an amount
         whose currency cannot be aggregated), for the pivot, the graph, the list's sums and
         the board's column sums (read with the currencies of each group)."""
@@ -337,7 +338,7 @@ class ResPartner(models.Model):
         return SQL(
             "COALESCE((SELECT c.currency_id FROM res_company AS c WHERE c.id = %s), %s)",
             super()._field_to_sql(alias, "company_id", query, *args, **kwargs),
-            self.env.company.currency_id.id,
+            SQL(MAIN_COMPANY_CURRENCY_SQL),
         )
 
     @api.depends("account_type_id", *LINE_DEPENDENCIES)

@@ -297,3 +297,36 @@ class TestGuardPaths(CrmPlusCase):
         self.assertEqual(partner.funnel_state, "lost")
         partner.write({"account_type_id": False})
         self.assertFalse(partner.account_type_id)
+
+    # ------------------------------------------------------------------ found by the property test
+
+    def test_phase_written_on_a_won_contact_moved_to_its_won_type_is_refused(self):
+        """Won in Lead, switched to Customer (no phases, no phase shown): writing the phase it
+        was closed in is a request to move it, refused, not an accepted no-op."""
+        partner = self.make_partners(1)
+        partner.write({"lead_phase_id": self.phase_closing.id})
+        partner.action_close(self.reason_won.id)
+        self.assertEqual(partner.account_type_id, self.customer_type)
+        self.assertFalse(partner.lead_phase_id)
+        self.assertRefusedUnchanged(
+            UserError,
+            lambda: partner.with_user(self.user_sales).write(
+                {"lead_phase_id": self.phase_closing.id}
+            ),
+            "reopen it",
+        )
+
+    def test_contact_with_a_funnel_is_deleted_by_crm_plus_users_only(self):
+        """Found by the property test: a user with Contact Creation but no CRM+ deleted an open
+        deal and its lines. They may archive it; a CRM+ user may delete it."""
+        partner = self.make_partners(1)
+        self.assertRefusedUnchanged(
+            AccessError, lambda: partner.with_user(self.user_contacts).unlink(), "archive it"
+        )
+        partner.with_user(self.user_contacts).action_archive()
+        self.assertFalse(partner.active)
+        plain = self.Partner.create({"name": "T-No funnel"})
+        plain.with_user(self.user_contacts).unlink()
+        self.assertFalse(plain.exists())
+        partner.with_user(self.user_sales).unlink()
+        self.assertFalse(partner.exists())

@@ -320,6 +320,34 @@ class TestMoney(CrmPlusCase):
             )
             self.assertEqual(set(groups[0]["funnel_currency_id"]), {self.company.currency_id.id})
 
+    def test_contact_without_company_has_one_currency_everywhere(self):
+        """A contact without a company shows the main company's currency in its form, in the
+        contacts' grouped reads and in the reports, whichever company the user works in."""
+        main_currency = self.env.ref("base.main_company").currency_id
+        other_currency = self.env["res.currency"].with_context(active_test=False).search(
+            [("id", "!=", main_currency.id)], limit=1
+        )
+        other_currency.active = True
+        other_company = self.env["res.company"].create(
+            {"name": "T-Other Co", "currency_id": other_currency.id}
+        )
+        partner = self.make_partners()
+        self.assertFalse(partner.company_id)
+        partner = partner.with_company(other_company)
+        partner.invalidate_recordset(["funnel_currency_id"])
+        self.assertEqual(partner.funnel_currency_id, main_currency)
+        rows = grouped_rows(
+            self.Partner.with_company(other_company),
+            [("id", "=", partner.id)],
+            "funnel_currency_id",
+            ["funnel_open_value:sum"],
+        )
+        self.assertEqual([row[0] for row in rows], [main_currency.id])
+        forecast = self.env["crm.plus.forecast.report"].with_company(other_company)
+        report_rows = forecast.search_read([("partner_id", "=", partner.id)], ["currency_id"])
+        self.assertTrue(report_rows)
+        self.assertEqual({row["currency_id"][0] for row in report_rows}, {main_currency.id})
+
     def test_group_by_funnel_currency(self):
         """A grouping the search view offers once the currency is readable in SQL."""
         partners = self.make_partners(2) | self.make_partners(company_id=self.company.id)
