@@ -616,17 +616,21 @@ class ResPartner(models.Model):
             self._funnel_check_computed(vals_list)
             vals_list = self._funnel_enter_at_create(vals_list)
             vals_list = self.env["crm.plus.funnel"]._with_salesperson(vals_list)
-            partners = super().create(vals_list)
-            partners._funnel_check_company()
-            # The inverse gave the contacts created in a funnel their lines: their fields, given or
-            # not, are what the lines say.
-            with_type = partners.sudo().filtered("account_type_id")
-            if with_type:
-                self._funnel_recompute(with_type)
-                # Computed now, within the create: Automation Rules see a contact created in its
-                # first phase, one event, not a create then a change.
-                with_type.flush_recordset(list(DERIVED_FIELDS))
-            return partners
+            with self.env["crm.plus.funnel.total"]._after_create():
+                return self._create_funnel(vals_list)
+
+    def _create_funnel(self, vals_list):
+        partners = super().create(vals_list)
+        partners._funnel_check_company()
+        # The inverse gave the contacts created in a funnel their lines: their fields, given or
+        # not, are what the lines say.
+        with_type = partners.sudo().filtered("account_type_id")
+        if with_type:
+            self._funnel_recompute(with_type)
+            # Computed now, within the create: Automation Rules see a contact created in its
+            # first phase, one event, not a create then a change.
+            with_type.flush_recordset(list(DERIVED_FIELDS))
+        return partners
 
     @api.model
     def _funnel_enter_at_create(self, vals_list):

@@ -186,6 +186,9 @@ PARTNER_FIELDS = ("active", "funnel_state", "user_id")
 # {id(cursor): partner ids} of the contacts a _follow_contacts block follows on that cursor: a
 # block within it leaves them to the outer one, which would otherwise count them twice.
 _FOLLOWED = {}
+# {id(cursor): [(partner ids, condition, contribution before)]} of the blocks within a
+# contacts' create (_after_create).
+_DEFERRED = {}
 
 
 def _columns():
@@ -346,14 +349,43 @@ class CrmPlusFunnelTotal(models.Model):
         followed = _FOLLOWED.setdefault(id(self.env.cr), set())
         partner_ids = [pid for pid in dict.fromkeys(partner_ids) if pid and pid not in followed]
         followed.update(partner_ids)
+        deferred = _DEFERRED.get(id(self.env.cr))
         try:
             if not partner_ids:
                 yield
                 return
-            with self._follow(SQL("l.partner_id = ANY(%s)", partner_ids)):
-                yield
+            where = SQL("l.partner_id = ANY(%s)", partner_ids)
+            if deferred is None:
+                with self._follow(where):
+                    yield
+                return
+            # Within a contacts' create: read after it (_after_create), once their fields
+            # computed from the lines are.
+            deferred.append((partner_ids, where, self._read_contribution(where)))
+            yield
         finally:
-            followed.difference_update(partner_ids)
+            if deferred is None:
+                followed.difference_update(partner_ids)
+                if not followed:
+                    _FOLLOWED.pop(id(self.env.cr), None)
+
+    @contextmanager
+    def _after_create(self):
+        """A contacts' create: its contacts' fields computed from their lines (the funnel
+        state) are computed once the create is done; the blocks within it are read then."""
+        if id(self.env.cr) in _DEFERRED:
+            yield
+            return
+        deferred = _DEFERRED[id(self.env.cr)] = []
+        try:
+            yield
+            for _partner_ids, where, before in deferred:
+                self._add_difference(before, self._read_contribution(where))
+        finally:
+            _DEFERRED.pop(id(self.env.cr), None)
+            followed = _FOLLOWED.get(id(self.env.cr), set())
+            for partner_ids, _where, _before in deferred:
+                followed.difference_update(partner_ids)
             if not followed:
                 _FOLLOWED.pop(id(self.env.cr), None)
 
