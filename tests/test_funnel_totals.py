@@ -97,9 +97,6 @@ class TestFunnelTotalsKeptByTheORM(CrmPlusCase):
         self.assertTotalsAreARecount("another type")
         partners[0].write({"company_id": self.env.company.id})
         self.assertTotalsAreARecount("company")
-        # A phase's type: every line of it moves group.
-        self.phase_qualif.write({"phase_type": "closing"})
-        self.assertTotalsAreARecount("phase type")
         # Folded, still the same.
         self.env["crm.plus.funnel.report"]._cron_fold_totals()
         self.assertTotalsAreARecount("folded")
