@@ -261,7 +261,9 @@ def drop_legacy(cr):
     cr.execute(SQL("SELECT to_regclass(%s) IS NOT NULL", LEGACY_DELTAS))
     had_legacy = cr.fetchone()[0]
     for name, table in LEGACY_TRIGGERS:
-        cr.execute(SQL("DROP TRIGGER IF EXISTS %s ON %s", SQL.identifier(name), SQL.identifier(table)))
+        cr.execute(
+            SQL("DROP TRIGGER IF EXISTS %s ON %s", SQL.identifier(name), SQL.identifier(table))
+        )
     for function in LEGACY_FUNCTIONS:
         cr.execute(SQL("DROP FUNCTION IF EXISTS %s() CASCADE", SQL.identifier(function)))
     cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(LEGACY_DELTAS)))
@@ -428,9 +430,8 @@ class CrmPlusFunnelTotal(models.Model):
         for name in MANY2ONES:
             vals[name] = vals[name] or False
         for name, value in zip(MEASURES, measures, strict=True):
-            vals[name] = (
-                float(value or 0) if isinstance(self._fields[name], fields.Float) else int(value or 0)
-            )
+            is_float = isinstance(self._fields[name], fields.Float)
+            vals[name] = float(value or 0) if is_float else int(value or 0)
         return vals
 
     @api.model
