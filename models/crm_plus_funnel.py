@@ -530,7 +530,11 @@ class CrmPlusFunnel(models.AbstractModel):
         unless ``assign`` is false (a manager who adds a type's first phase owns no deal)."""
         if not partners:
             return
-        with self._one_message_each(partners) as funnel:
+        with (
+            self._one_message_each(partners) as funnel,
+            # The new lines, the salesperson and the first phase: one change of the totals.
+            self.env["crm.plus.funnel.total"]._follow_contacts(partners.ids),
+        ):
             funnel._sync_lines(partners, were_open, assign)
 
     @api.model
@@ -686,7 +690,8 @@ class CrmPlusFunnel(models.AbstractModel):
     def _apply(self, partners, updates, entered=(), body=None, new_lines=()):
         """Write the decided line changes through the ORM, grouped by values, so that overrides,
         Automation Rules and recomputes see each of them. A change that touches a close moves
-        the suggested-score statistics by these contacts' own contribution. ``entered``: the
+        the suggested-score statistics by these contacts' own contribution; every change moves
+        the funnel analysis's totals by it (crm.plus.funnel.total). ``entered``: the
         lines whose phase schedules an activity; ``body``: logged with the contacts' change;
         ``new_lines``: lines to create, [(partner id, phase, state[, values])]."""
         lines = self._line_model()
@@ -694,8 +699,12 @@ class CrmPlusFunnel(models.AbstractModel):
             len(request) > 3 and request[3].get("close_outcome") for request in new_lines
         ) or any(CLOSE_FIELDS.intersection(vals) for vals in updates.values())
         stats = self.env["crm.plus.phase.stat"]
+        totals = self.env["crm.plus.funnel.total"]
         entered = list(entered)
-        with stats._follow_contacts(partners.ids) if touches_closes else nullcontext():
+        with (
+            totals._follow_contacts(partners.ids),
+            stats._follow_contacts(partners.ids) if touches_closes else nullcontext(),
+        ):
             if updates:
                 # Each group's write reads the lines (constraints, the contact whose fields
                 # follow), the contacts' fields are computed from all their lines, and the

@@ -157,6 +157,12 @@ class CrmPlusLeadPhase(models.Model):
                 )
         if vals.get("active") is False:
             self._funnel_check_can_archive()
+        if "phase_type" in vals:
+            # The lines' phase type follows: the funnel analysis's totals move by them, apart
+            # from the rest of the write (an unarchive's new lines follow their contacts).
+            with self.env["crm.plus.funnel.total"]._follow_phases(self.ids):
+                super().write({"phase_type": vals["phase_type"]})
+            vals = {fname: value for fname, value in vals.items() if fname != "phase_type"}
         result = super().write(vals)
         if "active" in vals:
             if vals["active"]:

@@ -16,6 +16,27 @@ from .funnel_guard import checked_client_values, is_funnel_op, values_checked_by
 
 MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
 
+# A line's fields whose write moves the funnel analysis's totals ("note" does not).
+LINE_TOTALS_WRITES = frozenset(
+    {
+        "partner_id",
+        "phase_id",
+        "state",
+        "is_active_funnel",
+        "score",
+        "forecast_value",
+        "recurring_value",
+        "recurring_interval",
+        "recurring_value_monthly",
+        "company_id",
+        "date_start",
+        "date_done",
+        "done_by_id",
+        "close_reason_id",
+        "close_outcome",
+    }
+)
+
 # Who may correct the dates of a line: a wrong date is a matter of record, not of selling.
 DATES_GROUP = "crm_plus.group_crm_plus_manager"
 CORRECTABLE_DATES = ("date_start", "date_done")
@@ -553,9 +574,22 @@ class CrmPlusPhaseLine(models.Model):
                     "with lead phases."
                 )
             )
-        return super().create(vals_list)
+        totals = self.env["crm.plus.funnel.total"]
+        with totals._follow_contacts([vals.get("partner_id") for vals in vals_list]):
+            return super().create(vals_list)
 
     def write(self, vals):
+        # The funnel analysis's totals move by the lines' contacts' change (the state
+        # machine's _apply follows them already: nothing more then).
+        if not LINE_TOTALS_WRITES.intersection(vals):
+            return self._write_checked(vals)
+        partner_ids = self.sudo().partner_id.ids
+        if isinstance(vals.get("partner_id"), int):
+            partner_ids.append(vals["partner_id"])
+        with self.env["crm.plus.funnel.total"]._follow_contacts(partner_ids):
+            return self._write_checked(vals)
+
+    def _write_checked(self, vals):
         with values_checked_by_the_orm():
             vals = checked_client_values(self, vals, True)
             dates = (
@@ -667,7 +701,11 @@ class CrmPlusPhaseLine(models.Model):
         # A deleted line may hold a close or a phase a close reached: the statistics move by
         # its contacts' change (crm.plus.phase.stat._follow_contacts), as for a close.
         stats = self.env["crm.plus.phase.stat"]
-        with stats._follow_contacts(stats._with_closes(self.sudo().partner_id.ids)):
+        partner_ids = self.sudo().partner_id.ids
+        with (
+            self.env["crm.plus.funnel.total"]._follow_contacts(partner_ids),
+            stats._follow_contacts(stats._with_closes(partner_ids)),
+        ):
             return super().unlink()
 
     @api.ondelete(at_uninstall=False)

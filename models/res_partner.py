@@ -36,6 +36,11 @@ MANAGER_GROUP = "crm_plus.group_crm_plus_manager"
 # The contact's funnel fields a create or a write may give (CRM+ users only); their many2ones
 # take record ids only.
 FUNNEL_INPUT_FIELDS = ("account_type_id", "expected_close_date", *HISTORY_FIELDS)
+# A contact's fields whose write moves the funnel analysis's totals: its salesperson, company
+# (its lines' own), archiving, and its type and funnel (its lines).
+FUNNEL_TOTALS_WRITES = frozenset(
+    {"active", "user_id", "company_id", "account_type_id", *HISTORY_FIELDS}
+)
 FUNNEL_MANY2ONES = ("account_type_id", "lead_phase_id", "close_reason_id")
 # Partial indexes on open funnel contacts (see init): name -> key columns.
 BOARD_INDEXES = {
@@ -685,17 +690,21 @@ class ResPartner(models.Model):
             self._funnel_check_computed(vals_list)
             vals_list = self._funnel_enter_at_create(vals_list)
             vals_list = self.env["crm.plus.funnel"]._with_salesperson(vals_list)
-            partners = super().create(vals_list)
-            partners._funnel_check_company()
-            # The inverse gave the contacts created in a funnel their lines: their fields, given or
-            # not, are what the lines say.
-            with_type = partners.sudo().filtered("account_type_id")
-            if with_type:
-                self._funnel_recompute(with_type)
-                # Computed now, within the create: Automation Rules see a contact created in its
-                # first phase, one event, not a create then a change.
-                with_type.flush_recordset(list(DERIVED_FIELDS))
-            return partners
+            with self.env["crm.plus.funnel.total"]._after_create():
+                return self._create_funnel(vals_list)
+
+    def _create_funnel(self, vals_list):
+        partners = super().create(vals_list)
+        partners._funnel_check_company()
+        # The inverse gave the contacts created in a funnel their lines: their fields, given or
+        # not, are what the lines say.
+        with_type = partners.sudo().filtered("account_type_id")
+        if with_type:
+            self._funnel_recompute(with_type)
+            # Computed now, within the create: Automation Rules see a contact created in its
+            # first phase, one event, not a create then a change.
+            with_type.flush_recordset(list(DERIVED_FIELDS))
+        return partners
 
     @api.model
     def _funnel_enter_at_create(self, vals_list):
@@ -727,6 +736,15 @@ class ResPartner(models.Model):
         return result
 
     def write(self, vals):
+        # The funnel analysis's totals move by the contacts' change: their salesperson,
+        # company, archiving, type or funnel (crm.plus.funnel.total). A phone or an email
+        # changes nothing there, and costs nothing more.
+        if not FUNNEL_TOTALS_WRITES.intersection(vals):
+            return self._write_funnel(vals)
+        with self.env["crm.plus.funnel.total"]._follow_contacts(self.ids):
+            return self._write_funnel(vals)
+
+    def _write_funnel(self, vals):
         with values_checked_by_the_orm():
             vals = checked_client_values(self, vals, FUNNEL_MANY2ONES)
             self._funnel_check_computed([vals])
@@ -774,7 +792,10 @@ class ResPartner(models.Model):
         # suggested-score statistics now, as a reopen's would, not at the weekly recount.
         # (An archived contact stays in them: its history still teaches.)
         stats = self.env["crm.plus.phase.stat"]
-        with stats._follow_contacts(stats._with_closes(self.ids)):
+        with (
+            self.env["crm.plus.funnel.total"]._follow_contacts(self.ids),
+            stats._follow_contacts(stats._with_closes(self.ids)),
+        ):
             return super().unlink()
 
     def _funnel_check_company(self):

@@ -1,3 +1,4 @@
+from . import funnel_report_totals
 from . import crm_plus_funnel_report
 from . import crm_plus_winloss_report
 from . import crm_plus_forecast_report

@@ -129,6 +129,8 @@ class CrmPlusFunnelReport(models.Model):
             "close_outcome",
         ],
         "res.partner": ["active", "funnel_state", "user_id"],
+        # The totals a grouped read sums instead (_table_query).
+        "crm.plus.funnel.total": [*totals.DIMENSIONS, *totals.MEASURES],
     }
 
     partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
@@ -302,10 +304,13 @@ class CrmPlusFunnelReport(models.Model):
     # Grouped reads: from the totals when they can answer (see funnel_report_totals).
 
     @property
-    def _table_sql(self):
+    def _table_query(self):
+        """The totals, summed per group, for a grouped read they answer; the view otherwise.
+        Odoo's hook: the ORM flushes ``_depends`` (the lines, the contacts, the totals)
+        before it reads either."""
         if self.env.context.get(READ_TOTALS) is TOTALS_READ:
-            return SQL("(%s)", totals.read_sql())
-        return super()._table_sql
+            return totals.read_sql()
+        return None
 
     def _totals_answer(self, domain, groupby_specs, aggregates):
         """Whether the totals answer a grouped read: grouped and filtered on their columns
@@ -398,13 +403,11 @@ class CrmPlusFunnelReport(models.Model):
 
     @api.model
     def _cron_fold_totals(self):
-        return totals.fold(self.env.cr)
+        return self.env["crm.plus.funnel.total"]._fold()
 
     @api.model
     def _cron_recount_totals(self):
-        self.env.flush_all()
-        totals.recount(self.env.cr)
-        return True
+        return self.env["crm.plus.funnel.total"]._recount()
 
     def _query(self):
         return SQL("%s %s %s", self._select(), self._from(), self._where())
@@ -418,4 +421,3 @@ class CrmPlusFunnelReport(models.Model):
                 self._query(),
             )
         )
-        totals.install(self.env.cr)

@@ -1,34 +1,47 @@
-"""The funnel analysis's totals, kept exact by the database.
+"""The funnel analysis's totals, kept by the funnel's write paths through the ORM.
 
 The funnel analysis has one row per phase line, five to ten per contact: at a million contacts
 each grouped read of its pivot scanned eight million lines. Its groups by phase, account type,
 salesperson, company, state, outcome or reason are instead summed from totals per combination
-of those columns (a few thousand rows).
+of those columns (a few thousand rows): ``crm.plus.funnel.total``.
 
-Triggers keep the totals exact, whatever writes the lines: the funnel's actions, an edit on the
-form, an import, Studio or another module's SQL batch load all go through the table. Each
-statement that writes phase lines, or a contact's salesperson, funnel state or archiving,
-appends its difference to ``crm_plus_funnel_total_delta``. Appends never wait on each other,
-where a counter row per phase would queue every advance of the phase behind the others. A read
-sums the totals and the differences not folded yet, so it is as current as the lines it stands
-for; a cron folds the differences into the totals every few minutes, and a daily one recounts
-them from the lines (the safety net for writes made with triggers disabled, such as a partial
-restore).
-
-A contribution reads the contact's salesperson, funnel state and active flag: a trigger locks
-the rows it reads from the other table (FOR SHARE), so that two transactions changing, one a
-contact's lines and the other the contact, cannot both commit on a stale view of each other:
-the second gets Odoo's serialization error and is retried.
+They are kept as Odoo CRM keeps ``crm.lead.scoring.frequency`` and crm_plus its suggested-score
+statistics (``crm.plus.phase.stat._follow_contacts``): a block that changes contacts' lines or
+the contacts themselves (the state machine's ``_apply``, a line's create, write or unlink, a
+contact's salesperson, company, archiving, type or deletion, a merge, a phase's type) reads
+those contacts' contribution before and after, one query each for the batch, and creates a
+row of the difference per group that changed (one INSERT). Rows are only ever added: two
+users moving contacts of the same phase never write the same row, so they never wait on each
+other. A read sums the rows per group; a cron folds them every few minutes, and the daily
+recount counts them again from the lines: the safety net for what no ORM path sees (SQL
+written by hand, a restore).
 """
 
-from odoo.tools import SQL
+from collections import defaultdict
+from contextlib import contextmanager
+
+from odoo import api, fields, models
+from odoo.tools import SQL, split_every
 
 from ..models.crm_plus_phase_line import WEIGHTED_SQL
 from .report_sql import currency_sql
 
 TOTALS = "crm_plus_funnel_total"
-DELTAS = "crm_plus_funnel_total_delta"
-LOCK_KEY = "crm_plus_funnel_total"
+# The tables, functions and triggers of 1.0.x, which kept the totals in the database: dropped
+# by the 1.1.0 migration and by the uninstall hook (a database restored from 1.0.x).
+LEGACY_DELTAS = "crm_plus_funnel_total_delta"
+LEGACY_TRIGGERS = (
+    ("crm_plus_funnel_total_insert", "crm_plus_phase_line"),
+    ("crm_plus_funnel_total_update", "crm_plus_phase_line"),
+    ("crm_plus_funnel_total_delete", "crm_plus_phase_line"),
+    ("crm_plus_funnel_total_partners", "res_partner"),
+    ("crm_plus_funnel_total_partner_delete", "res_partner"),
+)
+LEGACY_FUNCTIONS = (
+    "crm_plus_funnel_total_lines",
+    "crm_plus_funnel_total_partners",
+    "crm_plus_funnel_total_partner_delete",
+)
 
 # Per line: only an open contact has a current line in its active funnel (closing completes
 # it), so "open" is said on the line alone.
@@ -73,7 +86,7 @@ DIMENSIONS = {
     "phase_id": ("l.phase_id", "integer"),
     "phase_type": ("l.phase_type", "varchar"),
     "state": ("l.state", "varchar"),
-    "is_active_funnel": ("l.is_active_funnel", "boolean"),
+    "is_active_funnel": ("COALESCE(l.is_active_funnel, FALSE)", "boolean"),
     "funnel_state": ("p.funnel_state", "varchar"),
     "user_id": ("p.user_id", "integer"),
     "company_id": ("l.company_id", "integer"),
@@ -81,11 +94,10 @@ DIMENSIONS = {
     "close_outcome": ("l.close_outcome", "varchar"),
     # Archived contacts count nowhere: their lines are kept apart, and read_sql leaves them
     # out as the report's view does.
-    "partner_active": ("p.active", "boolean"),
+    "partner_active": ("COALESCE(p.active, FALSE)", "boolean"),
 }
 
-# What the totals sum per group: name -> (value per line, SQL type). Days are numeric so that a
-# line's contribution, added then taken away, leaves nothing behind.
+# What the totals sum per group: name -> (value per line, SQL type of the report's read).
 MEASURES = {
     "line_count": ("1", "bigint"),
     "reached": (REACHED_SQL, "bigint"),
@@ -143,11 +155,47 @@ RATIO_AGGREGATES = frozenset(
 SUPPORTED_AGGREGATES = frozenset(AGGREGATES) | ORM_AGGREGATES | RATIO_AGGREGATES
 
 
+
+MANY2ONES = {
+    "account_type_id": "crm.plus.account.type",
+    "phase_id": "crm.plus.lead.phase",
+    "user_id": "res.users",
+    "company_id": "res.company",
+    "close_reason_id": "crm.plus.close.reason",
+}
+# The line's and the contact's fields the totals read: flushed before a contribution is read.
+LINE_FIELDS = (
+    "partner_id",
+    "phase_id",
+    "account_type_id",
+    "phase_type",
+    "state",
+    "is_active_funnel",
+    "score",
+    "forecast_value",
+    "recurring_value_monthly",
+    "company_id",
+    "date_start",
+    "date_done",
+    "done_by_id",
+    "close_reason_id",
+    "close_outcome",
+)
+PARTNER_FIELDS = ("active", "funnel_state", "user_id")
+
+# {id(cursor): partner ids} of the contacts a _follow_contacts block follows on that cursor: a
+# block within it leaves them to the outer one, which would otherwise count them twice.
+_FOLLOWED = {}
+# {id(cursor): [(partner ids, condition, contribution before)]} of the blocks within a
+# contacts' create (_after_create).
+_DEFERRED = {}
+
+
 def _columns():
     return [*DIMENSIONS, *MEASURES]
 
 
-def contribution_sql(source, sign):
+def contribution_sql(source, sign="1"):
     """SELECT of the totals' columns from ``source`` (a FROM clause naming the line ``l`` and
     the contact ``p``), each line counted ``sign`` times; groups that sum to nothing are
     left out."""
@@ -163,29 +211,26 @@ def contribution_sql(source, sign):
     )
 
 
-LINES_SOURCE = "crm_plus_phase_line l LEFT JOIN res_partner p ON p.id = l.partner_id"
-
-
-def _summed_per_group(rows):
-    """The totals' columns of ``rows`` (a SELECT of them) summed per group: a group they
-    empty is gone."""
-    dims = ", ".join(DIMENSIONS)
-    sums = ", ".join(f"SUM({name}) AS {name}" for name in MEASURES)
-    return f"SELECT {dims}, {sums} FROM ({rows}) AS t GROUP BY {dims} HAVING SUM(line_count) <> 0"
+LINES_SOURCE = "crm_plus_phase_line l JOIN res_partner p ON p.id = l.partner_id"
 
 
 def _kept_sql():
-    """The totals and the differences not folded yet, summed per group."""
-    columns = ", ".join(_columns())
-    return _summed_per_group(
-        f"SELECT {columns} FROM {TOTALS} UNION ALL SELECT {columns} FROM {DELTAS}"
+    """The totals' rows summed per group, in the report's SQL types: a group they empty is
+    gone."""
+    dims = ", ".join(DIMENSIONS)
+    sums = ", ".join(
+        f"SUM({name})::{sql_type} AS {name}" for name, (_expr, sql_type) in MEASURES.items()
+    )
+    return (
+        f"SELECT {dims}, {sums} FROM {TOTALS} GROUP BY {dims} HAVING SUM(line_count) <> 0"
     )
 
 
 def read_sql():
-    """The rows the report's grouped reads sum, in place of its view: those of contacts not
-    archived, with the currency of their amounts (as the view gives them)."""
-    return SQL(
+    """The rows the report's grouped reads sum, in place of its view (its ``_table_query``):
+    those of contacts not archived, with the currency of their amounts (as the view gives
+    them)."""
+    return (
         f"SELECT NULL::integer AS id, kept.*, {currency_sql('kept.company_id')} AS currency_id"
         f" FROM ({_kept_sql()}) AS kept WHERE kept.partner_active"
     )
@@ -193,211 +238,212 @@ def read_sql():
 
 def mismatch_query():
     """The groups where the totals are not what the lines give (none when they are kept
-    right): what the live tests and the benches check after their runs."""
+    right): what the tests, the live suites and the benches check after their runs. Counts
+    compare exactly, amounts and days within a relative 1e-9 (the totals add floats)."""
     truth = contribution_sql(LINES_SOURCE, "1")
-    kept = _kept_sql()
-    return f"(({truth}) EXCEPT ({kept})) UNION ALL (({kept}) EXCEPT ({truth}))"
-
-
-def _insert(table, select):
-    return f"INSERT INTO {table} ({', '.join(_columns())}) {select}"
-
-
-# The lines a statement wrote, each with its sign: the new ones counted, the old taken away.
-_LINE_ROWS = {
-    "INSERT": "SELECT 1 AS s, n.* FROM crm_plus_new_lines n",
-    "DELETE": "SELECT -1 AS s, o.* FROM crm_plus_old_lines o",
-    "UPDATE": "SELECT 1 AS s, n.* FROM crm_plus_new_lines n"
-    " UNION ALL SELECT -1, o.* FROM crm_plus_old_lines o",
-}
-
-
-def _functions_sql():
-    # One branch per operation: a transition table an operation lacks cannot be named.
-    branches = "\n    ELS".join(
-        f"""IF TG_OP = '{operation}' THEN
-        {_insert(DELTAS, contribution_sql(
-            f"({rows}) l LEFT JOIN res_partner p ON p.id = l.partner_id", "l.s"))};"""
-        for operation, rows in _LINE_ROWS.items()
+    columns = ", ".join(_columns())
+    both = (
+        f"SELECT 1 AS s, {columns} FROM ({truth}) AS truth"
+        f" UNION ALL SELECT -1, {columns} FROM {TOTALS}"
     )
-    lines_function = f"""
-CREATE OR REPLACE FUNCTION crm_plus_funnel_total_lines() RETURNS trigger
-LANGUAGE plpgsql AS $body$
-BEGIN
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM 1 FROM res_partner
-          WHERE id IN (SELECT partner_id FROM crm_plus_new_lines) FOR SHARE;
-    END IF;
-    {branches}
-    END IF;
-    RETURN NULL;
-END
-$body$;
-"""
-    # Contacts whose salesperson or state changed: their new values counted once, their old
-    # ones taken away. Grouped, not joined: a join of the two transition tables (no index, no
-    # statistics) may be planned as a nested loop, quadratic on a large UPDATE.
-    both_sides = """
-        SELECT n.id, n.funnel_state, n.user_id, n.active, 1 AS s FROM crm_plus_new_partners n
-        UNION ALL
-        SELECT o.id, o.funnel_state, o.user_id, o.active, -1 FROM crm_plus_old_partners o"""
-    changed = f"""
-        SELECT id, funnel_state, user_id, active, SUM(s) AS s FROM ({both_sides}) AS both_sides
-         WHERE id = ANY(changed_ids)
-         GROUP BY id, funnel_state, user_id, active HAVING SUM(s) <> 0"""
-    partners_function = f"""
-CREATE OR REPLACE FUNCTION crm_plus_funnel_total_partners() RETURNS trigger
-LANGUAGE plpgsql AS $body$
-DECLARE
-    changed_ids integer[];
-BEGIN
-    SELECT array_agg(DISTINCT id) INTO changed_ids FROM (
-        SELECT id FROM ({both_sides}) AS both_sides
-         GROUP BY id, funnel_state, user_id, active HAVING SUM(s) <> 0
-    ) AS changed;
-    IF changed_ids IS NULL THEN
-        RETURN NULL;
-    END IF;
-    PERFORM 1 FROM crm_plus_phase_line WHERE partner_id = ANY(changed_ids) FOR SHARE;
-    {
-        _insert(
-            DELTAS,
-            contribution_sql(
-                f"crm_plus_phase_line l JOIN ({changed}) p ON p.id = l.partner_id"
-                " WHERE l.partner_id = ANY(changed_ids)",
-                "p.s",
-            ),
+    differs = " OR ".join(
+        f"SUM(s * {name}) <> 0"
+        if sql_type == "bigint"
+        else f"abs(SUM(s * {name}::numeric)) > 1e-9 * GREATEST(1, MAX(abs({name}::numeric)))"
+        for name, (_expr, sql_type) in MEASURES.items()
+    )
+    dims = ", ".join(DIMENSIONS)
+    return f"SELECT {dims} FROM ({both}) AS both_sides GROUP BY {dims} HAVING {differs}"
+
+
+def drop_legacy(cr):
+    """The 1.0.x triggers, functions and tables, when present."""
+    cr.execute(SQL("SELECT to_regclass(%s) IS NOT NULL", LEGACY_DELTAS))
+    had_legacy = cr.fetchone()[0]
+    for name, table in LEGACY_TRIGGERS:
+        cr.execute(
+            SQL("DROP TRIGGER IF EXISTS %s ON %s", SQL.identifier(name), SQL.identifier(table))
         )
-    };
-    RETURN NULL;
-END
-$body$;
-"""
-    # A deleted contact's lines go with it (ON DELETE CASCADE), after the contact: by then the
-    # lines' trigger finds no contact, so this moves their contribution to "no salesperson, no
-    # state" first.
-    deleted = """
-        SELECT -1 AS s, OLD.id AS id, OLD.funnel_state AS funnel_state, OLD.user_id AS user_id,
-               OLD.active AS active
-        UNION ALL
-        SELECT 1, OLD.id, NULL::varchar, NULL::integer, NULL::boolean"""
-    partner_delete_function = f"""
-CREATE OR REPLACE FUNCTION crm_plus_funnel_total_partner_delete() RETURNS trigger
-LANGUAGE plpgsql AS $body$
-BEGIN
-    {_insert(DELTAS, contribution_sql(
-        f"crm_plus_phase_line l JOIN ({deleted}) p ON p.id = l.partner_id", "p.s"))};
-    RETURN OLD;
-END
-$body$;
-"""
-    return [lines_function, partners_function, partner_delete_function]
+    for function in LEGACY_FUNCTIONS:
+        cr.execute(SQL("DROP FUNCTION IF EXISTS %s() CASCADE", SQL.identifier(function)))
+    cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(LEGACY_DELTAS)))
+    return had_legacy
 
 
-_TRIGGERS = [
-    (
-        "crm_plus_funnel_total_insert",
-        "crm_plus_phase_line",
-        "AFTER INSERT ON crm_plus_phase_line REFERENCING NEW TABLE AS crm_plus_new_lines"
-        " FOR EACH STATEMENT EXECUTE FUNCTION crm_plus_funnel_total_lines()",
-    ),
-    (
-        "crm_plus_funnel_total_update",
-        "crm_plus_phase_line",
-        "AFTER UPDATE ON crm_plus_phase_line REFERENCING OLD TABLE AS crm_plus_old_lines"
-        " NEW TABLE AS crm_plus_new_lines"
-        " FOR EACH STATEMENT EXECUTE FUNCTION crm_plus_funnel_total_lines()",
-    ),
-    (
-        "crm_plus_funnel_total_delete",
-        "crm_plus_phase_line",
-        "AFTER DELETE ON crm_plus_phase_line REFERENCING OLD TABLE AS crm_plus_old_lines"
-        " FOR EACH STATEMENT EXECUTE FUNCTION crm_plus_funnel_total_lines()",
-    ),
-    (
-        "crm_plus_funnel_total_partners",
-        "res_partner",
-        "AFTER UPDATE ON res_partner REFERENCING OLD TABLE AS crm_plus_old_partners"
-        " NEW TABLE AS crm_plus_new_partners"
-        " FOR EACH STATEMENT EXECUTE FUNCTION crm_plus_funnel_total_partners()",
-    ),
-    (
-        "crm_plus_funnel_total_partner_delete",
-        "res_partner",
-        "BEFORE DELETE ON res_partner FOR EACH ROW"
-        " WHEN (OLD.funnel_state IS NOT NULL OR OLD.user_id IS NOT NULL"
-        " OR OLD.active IS NOT NULL)"
-        " EXECUTE FUNCTION crm_plus_funnel_total_partner_delete()",
-    ),
-]
+class CrmPlusFunnelTotal(models.Model):
+    """The funnel analysis's totals: per group of the report's columns, the sums of its
+    lines' measures. Rows are added by the funnel's write paths (the differences they make),
+    folded by a cron and recounted daily; never read but summed per group."""
 
-_FUNCTIONS = (
-    "crm_plus_funnel_total_lines",
-    "crm_plus_funnel_total_partners",
-    "crm_plus_funnel_total_partner_delete",
-)
+    _name = "crm.plus.funnel.total"
+    _description = "Funnel Analysis Totals"
+    _log_access = False
 
+    account_type_id = fields.Many2one("crm.plus.account.type", ondelete="cascade")
+    phase_id = fields.Many2one("crm.plus.lead.phase", ondelete="cascade")
+    phase_type = fields.Char()
+    state = fields.Char()
+    is_active_funnel = fields.Boolean()
+    funnel_state = fields.Char()
+    # As the contacts' and the lines' own references: a user, company or reason deleted
+    # leaves their totals without one, as it leaves the contacts and lines.
+    user_id = fields.Many2one("res.users", ondelete="set null")
+    company_id = fields.Many2one("res.company", ondelete="set null")
+    close_reason_id = fields.Many2one("crm.plus.close.reason", ondelete="set null")
+    close_outcome = fields.Char()
+    partner_active = fields.Boolean()
+    # Counts: integers; sums of scores, amounts and days: floats (a score sum may pass 2^31).
+    line_count = fields.Integer()
+    reached = fields.Integer()
+    moved_on = fields.Integer()
+    deal_count = fields.Integer()
+    won_count = fields.Integer()
+    score_sum = fields.Float()
+    score_count = fields.Integer()
+    forecast_value = fields.Float()
+    weighted_value = fields.Float()
+    recurring_value_monthly = fields.Float()
+    open_forecast_value = fields.Float()
+    open_weighted_value = fields.Float()
+    days_done_sum = fields.Float()
+    days_done_count = fields.Integer()
+    open_since_sum = fields.Float()
+    open_since_count = fields.Integer()
 
-def install(cr):
-    """Tables, functions and triggers (again on each upgrade: their SQL may have changed),
-    then the totals counted from the lines."""
-    cr.execute(SQL("SELECT pg_advisory_xact_lock(hashtext(%s))", LOCK_KEY))
-    columns = ", ".join(
-        f"{name} {sql_type}" for name, (_expr, sql_type) in {**DIMENSIONS, **MEASURES}.items()
-    )
-    for table in (TOTALS, DELTAS):
-        # Recreated: the columns follow the code, and the recount fills them.
-        cr.execute(SQL(f"DROP TABLE IF EXISTS {table}"))
-        cr.execute(SQL(f"CREATE TABLE {table} ({columns})"))
-    for function in _functions_sql():
-        cr.execute(SQL(function))
-    for name, table, definition in _TRIGGERS:
-        cr.execute(SQL(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
-        cr.execute(SQL(f"CREATE TRIGGER {name} {definition}"))
-    recount(cr)
+    # ------------------------------------------------------------------ contributions
 
+    @api.model
+    def _read_contribution(self, where):
+        """{group: measures} of the lines ``where`` (an SQL condition on the line ``l``) says,
+        one query; their lines and contacts flushed first."""
+        self.env["crm.plus.phase.line"].flush_model(LINE_FIELDS)
+        self.env["res.partner"].flush_model(PARTNER_FIELDS)
+        self.env.cr.execute(SQL(contribution_sql(f"{LINES_SOURCE} WHERE %s"), where))
+        width = len(DIMENSIONS)
+        return {row[:width]: row[width:] for row in self.env.cr.fetchall()}
 
-def uninstall(cr):
-    for function in _FUNCTIONS:
-        cr.execute(SQL(f"DROP FUNCTION IF EXISTS {function}() CASCADE"))
-    for table in (TOTALS, DELTAS):
-        cr.execute(SQL(f"DROP TABLE IF EXISTS {table}"))
+    @api.model
+    def _add_difference(self, before, after):
+        """A row per group whose sums changed from ``before`` to ``after``: one INSERT."""
+        vals_list = []
+        for key in before.keys() | after.keys():
+            old = before.get(key) or (0,) * len(MEASURES)
+            new = after.get(key) or (0,) * len(MEASURES)
+            change = [b - a for a, b in zip(old, new, strict=True)]
+            if not any(change):
+                continue
+            vals_list.append(self._row_vals(key, change))
+        if vals_list:
+            self.sudo().create(vals_list)
 
+    @contextmanager
+    def _follow(self, where):
+        before = self._read_contribution(where)
+        yield
+        self._add_difference(before, self._read_contribution(where))
 
-def recount(cr):
-    """The totals counted again from the lines; the differences they include are dropped
-    (those of transactions committed after this one started stay, to be folded)."""
-    cr.execute(SQL("SELECT pg_advisory_xact_lock(hashtext(%s))", LOCK_KEY))
-    cr.execute(SQL(f"DELETE FROM {DELTAS}"))
-    cr.execute(SQL(f"DELETE FROM {TOTALS}"))
-    cr.execute(
-        SQL(
-            _insert(
-                TOTALS,
-                contribution_sql(LINES_SOURCE, "1"),
+    @contextmanager
+    def _follow_contacts(self, partner_ids):
+        """Keep the totals in step with what the block does to ``partner_ids`` (their lines
+        and themselves): their contribution is read before and after it, and the totals move
+        by the difference. A block within another follows only the contacts the outer one
+        does not."""
+        followed = _FOLLOWED.setdefault(id(self.env.cr), set())
+        partner_ids = [pid for pid in dict.fromkeys(partner_ids) if pid and pid not in followed]
+        followed.update(partner_ids)
+        deferred = _DEFERRED.get(id(self.env.cr))
+        try:
+            if not partner_ids:
+                yield
+                return
+            where = SQL("l.partner_id = ANY(%s)", partner_ids)
+            if deferred is None:
+                with self._follow(where):
+                    yield
+                return
+            # Within a contacts' create: read after it (_after_create), once their fields
+            # computed from the lines are.
+            deferred.append((partner_ids, where, self._read_contribution(where)))
+            yield
+        finally:
+            if deferred is None:
+                followed.difference_update(partner_ids)
+                if not followed:
+                    _FOLLOWED.pop(id(self.env.cr), None)
+
+    @contextmanager
+    def _after_create(self):
+        """A contacts' create: its contacts' fields computed from their lines (the funnel
+        state) are computed once the create is done; the blocks within it are read then."""
+        if id(self.env.cr) in _DEFERRED:
+            yield
+            return
+        deferred = _DEFERRED[id(self.env.cr)] = []
+        try:
+            yield
+            for _partner_ids, where, before in deferred:
+                self._add_difference(before, self._read_contribution(where))
+        finally:
+            _DEFERRED.pop(id(self.env.cr), None)
+            followed = _FOLLOWED.get(id(self.env.cr), set())
+            for partner_ids, _where, _before in deferred:
+                followed.difference_update(partner_ids)
+            if not followed:
+                _FOLLOWED.pop(id(self.env.cr), None)
+
+    @contextmanager
+    def _follow_phases(self, phase_ids):
+        """As _follow_contacts, for every line of ``phase_ids`` (a phase's type changed)."""
+        with self._follow(SQL("l.phase_id = ANY(%s)", list(phase_ids))):
+            yield
+
+    # ------------------------------------------------------------------ crons
+
+    @api.model
+    def _fold(self):
+        """The rows of each group summed into one (none when they sum to nothing): a read sums
+        few rows. Rows added meanwhile by other transactions are left for the next run.
+        Returns how many rows were folded away."""
+        self.flush_model()
+        dims = ", ".join(DIMENSIONS)
+        sums = ", ".join(f"SUM({name})" for name in MEASURES)
+        self.env.cr.execute(
+            SQL(
+                f"SELECT {dims}, {sums}, array_agg(id) FROM {TOTALS} GROUP BY {dims}"
+                " HAVING count(*) > 1 OR SUM(line_count) = 0"
             )
         )
-    )
-    cr.execute(SQL(f"ANALYZE {TOTALS}"))
+        width = len(DIMENSIONS)
+        folded, vals_list = [], []
+        for row in self.env.cr.fetchall():
+            folded += row[-1]
+            if any(row[width:-1]):
+                vals_list.append(self._row_vals(row[:width], row[width:-1]))
+        for ids in split_every(10000, folded, list):
+            self.sudo().browse(ids).unlink()
+        if vals_list:
+            self.sudo().create(vals_list)
+        return len(folded) - len(vals_list)
 
+    def _row_vals(self, key, measures):
+        vals = dict(zip(DIMENSIONS, key, strict=True))
+        for name in MANY2ONES:
+            vals[name] = vals[name] or False
+        for name, value in zip(MEASURES, measures, strict=True):
+            is_float = isinstance(self._fields[name], fields.Float)
+            vals[name] = float(value or 0) if is_float else int(value or 0)
+        return vals
 
-def fold(cr):
-    """The differences added into the totals, in one statement: a read sees them on one side
-    or the other, never both. Returns how many differences were folded."""
-    cr.execute(SQL("SELECT pg_advisory_xact_lock(hashtext(%s))", LOCK_KEY))
-    cr.execute(SQL(f"SELECT count(*) FROM {DELTAS}"))
-    pending = cr.fetchone()[0]
-    if not pending:
-        return 0
-    columns = ", ".join(_columns())
-    cr.execute(
-        SQL(
-            f"""
-            WITH folded AS (DELETE FROM {DELTAS} RETURNING {columns}),
-                 kept AS (DELETE FROM {TOTALS} RETURNING {columns})
-            INSERT INTO {TOTALS} ({columns})
-            {_summed_per_group("SELECT * FROM folded UNION ALL SELECT * FROM kept")}
-            """
-        )
-    )
-    return pending
+    @api.model
+    def _recount(self):
+        """The totals counted again from the lines (the daily safety net)."""
+        self.env.flush_all()
+        self.env.cr.execute(SQL(contribution_sql(LINES_SOURCE)))
+        width = len(DIMENSIONS)
+        vals_list = [self._row_vals(row[:width], row[width:]) for row in self.env.cr.fetchall()]
+        totals = self.sudo().search([])
+        for ids in split_every(10000, totals.ids, list):
+            self.sudo().browse(ids).unlink()
+        if vals_list:
+            self.sudo().create(vals_list)
+        return True

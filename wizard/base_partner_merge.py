@@ -118,7 +118,11 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
             raise UserError(conflict)
         source = lines.partner_id.sudo()
         stats = self.env["crm.plus.phase.stat"]
-        with stats._follow_contacts([*src_partners.ids, dst_partner.id]):
+        followed = [*src_partners.ids, dst_partner.id]
+        with (
+            self.env["crm.plus.funnel.total"]._follow_contacts(followed),
+            stats._follow_contacts(followed),
+        ):
             lines.write({"partner_id": dst_partner.id})
             # The funnel comes with its type (a won contact's type when won included): the
             # destination is where the source was, open, won or lost.
