@@ -665,6 +665,14 @@ class ResPartner(models.Model):
                 )
                 were_open = type_changed.sudo().filtered(lambda p: p.funnel_state == "open")
             funnel = self.env["crm.plus.funnel"]
+            if "user_id" in vals and self.env.user.has_group(FUNNEL_GROUP):
+                # The salesperson owns the deal: a CRM+ user takes over (or hands on) only the
+                # deals they may work (their access level, _check_funnel_rule).
+                new_user_id = vals["user_id"]
+                new_user_id = getattr(new_user_id, "id", new_user_id) or False
+                funnel._check_funnel_rule(
+                    self.browse(self.sudo().filtered(lambda p: p.user_id.id != new_user_id).ids)
+                )
             if not {"account_type_id", *HISTORY_FIELDS}.intersection(vals):
                 return super().write(vals)
             # Many contacts moved at once (the bulk wizard, won closes, a drag of a selection, an
