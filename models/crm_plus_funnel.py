@@ -179,12 +179,7 @@ class CrmPlusFunnel(models.AbstractModel):
         the lines it just created), by default all the lines of ``partners``. A contact without
         lines yet is checked on the lines created for it, as Odoo checks a create. An
         AccessError names the first refused contact and its salesperson."""
-        if self.env.su:
-            return
-        if lines is None:
-            lines = partners.sudo().phase_line_ids
-        lines = lines.with_env(self.env)
-        refused = lines - lines._filtered_access(operation)
+        refused = self._refused_by_funnel_rule(partners, operation, lines)
         if not refused:
             return
         partner = refused[:1].partner_id.sudo()
@@ -202,6 +197,17 @@ class CrmPlusFunnel(models.AbstractModel):
                 partner.display_name,
             )
         )
+
+    @api.model
+    def _refused_by_funnel_rule(self, partners, operation="write", lines=None):
+        """The lines (by default all those of ``partners``) whose ``operation`` the record rules
+        refuse the user (``_check_funnel_rule``)."""
+        if self.env.su:
+            return self.env["crm.plus.phase.line"]
+        if lines is None:
+            lines = partners.sudo().phase_line_ids
+        lines = lines.with_env(self.env)
+        return lines - lines._filtered_access(operation)
 
     def _check_open(self, partner, lines, action):
         """The contact's current line (``lines``: all its lines); a clear refusal when it has

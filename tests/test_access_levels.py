@@ -221,6 +221,16 @@ class TestAccessLevels(CrmPlusCase):
         self.assertFalse(outside.account_type_id)
         self.assertFalse(outside.phase_line_ids)
 
+    def test_form_shows_the_actions_the_level_allows(self):
+        """The Overview's buttons and lines follow the same rule (funnel_can_work)."""
+        partners = self.mine | self.unassigned | self.colleagues
+        self.assertEqual(
+            partners.with_user(self.user_own).mapped("funnel_can_work"), [True, True, False]
+        )
+        self.assertEqual(
+            partners.with_user(self.user_all).mapped("funnel_can_work"), [True, True, True]
+        )
+
     def test_all_documents_user_works_every_deal(self):
         for partner in (self.mine, self.unassigned, self.colleagues):
             with self.subTest(partner=partner.name):
