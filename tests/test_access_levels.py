@@ -221,6 +221,21 @@ class TestAccessLevels(CrmPlusCase):
         self.assertFalse(outside.account_type_id)
         self.assertFalse(outside.phase_line_ids)
 
+    def test_own_documents_user_cannot_merge_a_colleagues_deal_away(self):
+        keeper = self.Partner.create({"name": "T-Sara's duplicate", "user_id": self.user_own.id})
+        before = self.snapshot(self.colleagues | keeper)
+        wizard = (
+            self.env["base.partner.merge.automatic.wizard"]
+            .with_user(self.user_own)
+            .with_context(active_model="res.partner", active_ids=(self.colleagues | keeper).ids)
+            .create({})
+        )
+        wizard.dst_partner_id = keeper
+        with self.assertRaises(AccessError) as caught:
+            wizard.action_merge()
+        self.assertIn("T-Marc's deal", str(caught.exception))
+        self.assertEqual(self.snapshot(self.colleagues | keeper), before)
+
     def test_form_shows_the_actions_the_level_allows(self):
         """The Overview's buttons and lines follow the same rule (funnel_can_work)."""
         partners = self.mine | self.unassigned | self.colleagues

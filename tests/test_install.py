@@ -7,8 +7,8 @@ class TestInstall(TransactionCase):
     def test_module_installed(self):
         module = self.env["ir.module.module"].search([("name", "=", "crm_plus")])
         self.assertEqual(module.state, "installed")
-        # The manifest says 1.0.0: Odoo prefixes the series it runs (18.0.1.0.0, 19.0.1.0.0).
-        self.assertEqual(module.latest_version, f"{release.major_version}.1.0.0")
+        # The manifest says 1.1.0: Odoo prefixes the series it runs (18.0.1.1.0, 19.0.1.1.0).
+        self.assertEqual(module.latest_version, f"{release.major_version}.1.1.0")
 
 
 # A minimal primary view per type: what another module could add for res.partner.
