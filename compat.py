@@ -119,7 +119,8 @@ def setup_groups(env, category_xmlid, groups, members, actions):
 
     ``groups``: xmlids of the groups that go under ``category_xmlid`` (18.0: its
     ``category_id``; 19.0: a ``res.groups.privilege`` of that category, created once with the
-    xmlid ``<module>.res_groups_privilege_<category name>``). ``members``: {group xmlid: [user
+    xmlid ``<module>.res_groups_privilege_<category name>``, the groups in the given order),
+    lowest level first. ``members``: {group xmlid: [user
     xmlids]} added to the group. ``actions``: {action xmlid: [group xmlids]} that may see it."""
     ref = env.ref
     category = ref(category_xmlid)
@@ -135,7 +136,9 @@ def setup_groups(env, category_xmlid, groups, members, actions):
             env["ir.model.data"]._update_xmlids(
                 [{"xml_id": privilege_xmlid, "record": privilege, "noupdate": True}]
             )
-        group_records.write({"privilege_id": privilege.id})
+        # The privilege's levels in the order given (19.0 lists them by sequence).
+        for sequence, group in enumerate(group_records, start=1):
+            group.write({"privilege_id": privilege.id, "sequence": sequence * 10})
         users_field, action_groups_field = "user_ids", "group_ids"
     else:
         group_records.write({"category_id": category.id})

@@ -3,7 +3,9 @@ from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
+
+from ..compat import USER_GROUPS_FIELD
 
 # Odoo's own demo companies (base, on 18.0 and 19.0): they get an account type and a funnel
 # rather than a second contact of the same name. (xmlid, account type, phases completed or
@@ -107,6 +109,12 @@ class CrmPlusDemo(models.AbstractModel):
         users = env.ref("base.user_admin") | (
             env.ref("base.user_demo", raise_if_not_found=False) or env["res.users"]
         )
+        if len(users) > 1:
+            # Marc Demo, a salesperson: CRM+'s first access level, his own and unassigned deals
+            # (Mitchell Admin is the Administrator).
+            users[1].write(
+                {USER_GROUPS_FIELD: [Command.link(env.ref("crm_plus.group_crm_plus_user").id)]}
+            )
         env.ref("crm_plus.phase_lead_qualification").stale_after_days = 21
         env.ref("crm_plus.phase_lead_proposal").stale_after_days = 14
         env.ref("crm_plus.phase_prospect_negotiation").stale_after_days = 10

@@ -168,6 +168,46 @@ class CrmPlusFunnel(models.AbstractModel):
         if not self.env.su and not self.env.user.has_group(FUNNEL_GROUP):
             raise AccessError(self.env._("Only CRM+ users can move contacts through the funnel."))
         partners.check_access("write")
+        self._check_funnel_rule(partners)
+
+    @api.model
+    def _check_funnel_rule(self, partners, operation="write", lines=None):
+        """Who works a funnel is the record rules of its lines (security/crm_plus_security.xml:
+        an own-documents user the contacts they are the salesperson of, and unassigned ones; an
+        all-documents user every contact). The state machine writes the lines as superuser, so
+        it asks Odoo's own rules explicitly: on ``lines`` (``operation``: write, or create for
+        the lines it just created), by default all the lines of ``partners``. A contact without
+        lines yet is checked on the lines created for it, as Odoo checks a create. An
+        AccessError names the first refused contact and its salesperson."""
+        refused = self._refused_by_funnel_rule(partners, operation, lines)
+        if not refused:
+            return
+        partner = refused[:1].partner_id.sudo()
+        raise AccessError(
+            self.env._(
+                "You cannot work the funnel of %(partner)s: its salesperson is %(salesperson)s, "
+                "and your CRM+ access level (User: Own Documents Only) covers the deals of your "
+                "own contacts and of unassigned ones.",
+                partner=partner.display_name,
+                salesperson=partner.user_id.name or self.env._("none"),
+            )
+            if partner.user_id and partner.user_id != self.env.user
+            else self.env._(
+                "You cannot work the funnel of %s: your CRM+ access rights do not cover it.",
+                partner.display_name,
+            )
+        )
+
+    @api.model
+    def _refused_by_funnel_rule(self, partners, operation="write", lines=None):
+        """The lines (by default all those of ``partners``) whose ``operation`` the record rules
+        refuse the user (``_check_funnel_rule``)."""
+        if self.env.su:
+            return self.env["crm.plus.phase.line"]
+        if lines is None:
+            lines = partners.sudo().phase_line_ids
+        lines = lines.with_env(self.env)
+        return lines - lines._filtered_access(operation)
 
     def _check_open(self, partner, lines, action):
         """The contact's current line (``lines``: all its lines); a clear refusal when it has
@@ -530,6 +570,9 @@ class CrmPlusFunnel(models.AbstractModel):
         unless ``assign`` is false (a manager who adds a type's first phase owns no deal)."""
         if not partners:
             return
+        # A new type starts or resumes the contacts' deals: their salesperson's (the lines of
+        # contacts joining for the first time are checked once created, _sync_lines).
+        self._check_funnel_rule(partners)
         with (
             self._one_message_each(partners) as funnel,
             # The new lines, the salesperson and the first phase: one change of the totals.
@@ -539,7 +582,7 @@ class CrmPlusFunnel(models.AbstractModel):
 
     @api.model
     def _sync_lines(self, partners, were_open, assign=True):
-        self._line_model()._funnel_create_missing(partners)
+        created = self._line_model()._funnel_create_missing(partners)
         rows, lines_by_partner = self._load(partners.ids)
         now = fields.Datetime.now()
         updates, entered, unassigned = {}, [], []
@@ -559,6 +602,8 @@ class CrmPlusFunnel(models.AbstractModel):
         if salesperson:
             # In the contacts' same UPDATE as their funnel fields (flushed by _apply).
             partners.browse(unassigned).write({"user_id": salesperson})
+        if created:
+            self._check_funnel_rule(partners, "create", created)
         self._apply(partners, updates, entered=entered)
 
     @api.model
@@ -719,6 +764,7 @@ class CrmPlusFunnel(models.AbstractModel):
             write_grouped(lines, updates)
             if new_lines:
                 created = lines._funnel_create(new_lines)
+                self._check_funnel_rule(partners, "create", created)
                 # create() returns the lines in the order of the requests.
                 entered += [
                     line_id

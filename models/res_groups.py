@@ -16,7 +16,11 @@ class ResGroups(models.Model):
         setup_groups(
             self.env,
             "crm_plus.module_category_crm_plus",
-            ["crm_plus.group_crm_plus_user", "crm_plus.group_crm_plus_manager"],
+            [
+                "crm_plus.group_crm_plus_user",
+                "crm_plus.group_crm_plus_all",
+                "crm_plus.group_crm_plus_manager",
+            ],
             {"crm_plus.group_crm_plus_manager": ["base.user_root", "base.user_admin"]},
             {
                 "crm_plus.crm_plus_account_type_wizard_action": ["crm_plus.group_crm_plus_user"],

@@ -319,6 +319,13 @@ class ResPartner(models.Model):
         help="The contact is closed in a lead phase that is still active: Reopen goes back "
         "to it.",
     )
+    funnel_can_work = fields.Boolean(
+        string="Can Work the Deal",
+        compute="_compute_funnel_can_work",
+        groups=FUNNEL_GROUP,
+        help="Your CRM+ access level lets you work this contact's deal (User: Own Documents "
+        "Only: your own contacts' and unassigned ones').",
+    )
     funnel_earlier_line_ids = fields.Many2many(
         "crm.plus.phase.line",
         string="Earlier funnels",
@@ -419,6 +426,16 @@ class ResPartner(models.Model):
                 )
                 - closed_lines
             )
+
+    @api.depends("user_id")
+    @api.depends_context("uid")
+    def _compute_funnel_can_work(self):
+        """What the state machine checks before it moves a deal (_check_funnel_rule), for the
+        form to show only the actions the user may take."""
+        saved = self.browse([partner_id for partner_id in self._origin.ids if partner_id])
+        refused = self.env["crm.plus.funnel"]._refused_by_funnel_rule(saved).partner_id
+        for partner in self:
+            partner.funnel_can_work = partner._origin not in refused
 
     @api.depends("funnel_state", "phase_line_ids.close_outcome", "phase_line_ids.phase_id.active")
     def _compute_funnel_can_reopen(self):
@@ -757,6 +774,14 @@ class ResPartner(models.Model):
                 )
                 were_open = type_changed.sudo().filtered(lambda p: p.funnel_state == "open")
             funnel = self.env["crm.plus.funnel"]
+            if "user_id" in vals and self.env.user.has_group(FUNNEL_GROUP):
+                # The salesperson owns the deal: a CRM+ user takes over (or hands on) only the
+                # deals they may work (their access level, _check_funnel_rule).
+                new_user_id = vals["user_id"]
+                new_user_id = getattr(new_user_id, "id", new_user_id) or False
+                funnel._check_funnel_rule(
+                    self.browse(self.sudo().filtered(lambda p: p.user_id.id != new_user_id).ids)
+                )
             if not {"account_type_id", *HISTORY_FIELDS}.intersection(vals):
                 return super().write(vals)
             # Many contacts moved at once (the bulk wizard, won closes, a drag of a selection, an

@@ -15,57 +15,63 @@ from ..compat import USER_GROUPS_FIELD
 from .common import CrmPlusCase
 
 # Users (columns): portal, internal user with the default rights (Contact Creation) but no CRM+,
-# CRM+ User (with Contact Creation, as new users get it), CRM+ Manager, and a CRM+ User (with
-# Contact Creation) of another company only.
-USERS = ("portal", "internal", "crm_user", "crm_manager", "other_company")
+# the CRM+ access levels (with Contact Creation, as new users get it): User: Own Documents Only,
+# User: All Documents, Administrator; and an own-documents CRM+ user (with Contact Creation) of
+# another company only. The main company's records are unassigned contacts (every level works
+# them), but for the "-colleague" rows: a contact whose salesperson is a colleague.
+USERS = ("portal", "internal", "crm_user", "crm_all", "crm_manager", "other_company")
 
 # Y: allowed.  A: AccessError.  U: refused by a funnel rule (UserError / ValidationError).
 # -: refused, by access rights or by a funnel rule (both are acceptable).
 EXPECTED = """
-operation                            portal internal crm_user crm_manager other_company
-crm.plus.account.type read             A      A        Y        Y           A
-crm.plus.account.type create           A      A        A        Y           A
-crm.plus.account.type write            A      A        A        Y           A
-crm.plus.account.type unlink           A      A        A        Y           A
-crm.plus.lead.phase read               A      A        Y        Y           A
-crm.plus.lead.phase create             A      A        A        Y           A
-crm.plus.lead.phase write              A      A        A        Y           A
-crm.plus.lead.phase unlink             A      A        A        Y           A
-crm.plus.close.reason read             A      A        Y        Y           A
-crm.plus.close.reason create           A      A        A        Y           A
-crm.plus.close.reason write            A      A        A        Y           A
-crm.plus.close.reason unlink           A      A        A        Y           A
-crm.plus.phase.line read               A      A        Y        Y           A
-crm.plus.phase.line create             -      -        U        U           -
-crm.plus.phase.line write              A      A        Y        Y           A
-crm.plus.phase.line write-state        -      -        U        U           -
-crm.plus.phase.line unlink             A      A        A        U           A
-crm.plus.close.wizard read             A      A        Y        Y           Y
-crm.plus.close.wizard create           A      A        Y        Y           Y
-crm.plus.close.wizard write            A      A        Y        Y           Y
-crm.plus.close.wizard unlink           A      A        Y        Y           Y
-crm.plus.account.type.wizard read      A      A        Y        Y           Y
-crm.plus.account.type.wizard create    A      A        Y        Y           Y
-crm.plus.account.type.wizard write     A      A        Y        Y           Y
-crm.plus.account.type.wizard unlink    A      A        Y        Y           Y
-crm.plus.funnel.job read               A      A        A        Y           A
-crm.plus.funnel.job read-own           A      A        Y        Y           Y
-crm.plus.funnel.job create             A      A        A        A           A
-crm.plus.funnel.job write              A      A        A        A           A
-crm.plus.funnel.job unlink             A      A        A        Y           A
-partner read-funnel-fields             A      A        Y        Y           A
-partner read-funnel-lines              A      A        Y        Y           A
-partner search-funnel-fields           A      A        Y        Y           Y
-partner create-with-account-type       A      A        Y        Y           A
-partner create-closed                  -      -        U        U           -
-partner write-account-type             A      A        Y        Y           A
-partner write-lead-phase               A      A        Y        Y           A
-partner write-funnel-state             -      -        U        U           -
-partner advance-phase                  A      A        Y        Y           A
-partner close-lost                     A      A        Y        Y           A
-partner reopen                         A      A        Y        Y           A
-partner close-wizard-confirm           A      A        Y        Y           A
-partner account-type-wizard-apply      A      A        Y        Y           A
+operation                            portal internal crm_user crm_all crm_manager other_company
+crm.plus.account.type read             A      A        Y        Y       Y           A
+crm.plus.account.type create           A      A        A        A       Y           A
+crm.plus.account.type write            A      A        A        A       Y           A
+crm.plus.account.type unlink           A      A        A        A       Y           A
+crm.plus.lead.phase read               A      A        Y        Y       Y           A
+crm.plus.lead.phase create             A      A        A        A       Y           A
+crm.plus.lead.phase write              A      A        A        A       Y           A
+crm.plus.lead.phase unlink             A      A        A        A       Y           A
+crm.plus.close.reason read             A      A        Y        Y       Y           A
+crm.plus.close.reason create           A      A        A        A       Y           A
+crm.plus.close.reason write            A      A        A        A       Y           A
+crm.plus.close.reason unlink           A      A        A        A       Y           A
+crm.plus.phase.line read               A      A        Y        Y       Y           A
+crm.plus.phase.line create             -      -        U        U       U           -
+crm.plus.phase.line write              A      A        Y        Y       Y           A
+crm.plus.phase.line write-state        -      -        U        U       U           -
+crm.plus.phase.line write-colleague    A      A        A        Y       Y           A
+crm.plus.phase.line unlink             A      A        A        A       U           A
+crm.plus.close.wizard read             A      A        Y        Y       Y           Y
+crm.plus.close.wizard create           A      A        Y        Y       Y           Y
+crm.plus.close.wizard write            A      A        Y        Y       Y           Y
+crm.plus.close.wizard unlink           A      A        Y        Y       Y           Y
+crm.plus.account.type.wizard read      A      A        Y        Y       Y           Y
+crm.plus.account.type.wizard create    A      A        Y        Y       Y           Y
+crm.plus.account.type.wizard write     A      A        Y        Y       Y           Y
+crm.plus.account.type.wizard unlink    A      A        Y        Y       Y           Y
+crm.plus.funnel.job read               A      A        A        A       Y           A
+crm.plus.funnel.job read-own           A      A        Y        Y       Y           Y
+crm.plus.funnel.job create             A      A        A        A       A           A
+crm.plus.funnel.job write              A      A        A        A       A           A
+crm.plus.funnel.job unlink             A      A        A        A       Y           A
+partner read-funnel-fields             A      A        Y        Y       Y           A
+partner read-funnel-lines              A      A        Y        Y       Y           A
+partner search-funnel-fields           A      A        Y        Y       Y           Y
+partner create-with-account-type       A      A        Y        Y       Y           A
+partner create-closed                  -      -        U        U       U           -
+partner write-account-type             A      A        Y        Y       Y           A
+partner write-lead-phase               A      A        Y        Y       Y           A
+partner write-funnel-state             -      -        U        U       U           -
+partner advance-phase                  A      A        Y        Y       Y           A
+partner close-lost                     A      A        Y        Y       Y           A
+partner reopen                         A      A        Y        Y       Y           A
+partner close-wizard-confirm           A      A        Y        Y       Y           A
+partner account-type-wizard-apply      A      A        Y        Y       Y           A
+partner advance-colleague              A      A        A        Y       Y           A
+partner write-lead-phase-colleague     A      A        A        Y       Y           A
+partner take-over-colleague            A      Y        A        Y       Y           A
 """
 
 
@@ -112,6 +118,15 @@ class TestAccessMatrix(CrmPlusCase):
                 }
             ),
             "crm_user": cls.user_sales,
+            "crm_all": users.create(
+                {
+                    "name": "T-All documents",
+                    "login": "t_crm_plus_all_documents",
+                    USER_GROUPS_FIELD: [
+                        Command.set([ref("crm_plus.group_crm_plus_all").id, partner_manager.id])
+                    ],
+                }
+            ),
             "crm_manager": cls.user_manager,
             "other_company": users.create(
                 {
@@ -144,6 +159,25 @@ class TestAccessMatrix(CrmPlusCase):
         )
         cls.main_closed.action_close(cls.main_reason.id)
         cls.main_line = cls.main_partner.funnel_line_ids.filtered(
+            lambda line: line.state == "current"
+        )
+        # A deal of the main company whose salesperson is a colleague (own documents).
+        colleague = users.create(
+            {
+                "name": "T-Colleague",
+                "login": "t_crm_plus_colleague",
+                USER_GROUPS_FIELD: [Command.set([ref("crm_plus.group_crm_plus_user").id])],
+            }
+        )
+        cls.colleague_partner = cls.Partner.create(
+            {
+                "name": "T-Colleague's deal",
+                "account_type_id": cls.main_type.id,
+                "company_id": cls.company.id,
+                "user_id": colleague.id,
+            }
+        )
+        cls.colleague_line = cls.colleague_partner.funnel_line_ids.filtered(
             lambda line: line.state == "current"
         )
         # Records of the other company: nobody of the main company may see them.
@@ -296,6 +330,9 @@ class TestAccessMatrix(CrmPlusCase):
             ("crm.plus.phase.line", "write-state"): lambda env: self.main_line.with_env(env).write(
                 {"state": "done"}
             ),
+            ("crm.plus.phase.line", "write-colleague"): lambda env: self.colleague_line.with_env(
+                env
+            ).write({"score": 55}),
             ("crm.plus.phase.line", "unlink"): lambda env: self.main_line.with_env(env).unlink(),
             ("crm.plus.close.wizard", "read"): lambda env: close_wizard(env).read(["note"]),
             ("crm.plus.close.wizard", "create"): lambda env: env["crm.plus.close.wizard"].create(
@@ -368,6 +405,15 @@ class TestAccessMatrix(CrmPlusCase):
             ("partner", "reopen"): lambda env: self.main_closed.with_env(env).action_reopen(),
             ("partner", "close-wizard-confirm"): lambda env: close_wizard(env).action_confirm(),
             ("partner", "account-type-wizard-apply"): lambda env: type_wizard(env).action_apply(),
+            ("partner", "advance-colleague"): lambda env: self.colleague_partner.with_env(
+                env
+            ).action_advance_phase(),
+            ("partner", "write-lead-phase-colleague"): lambda env: self.colleague_partner.with_env(
+                env
+            ).write({"lead_phase_id": self.main_phase_2.id}),
+            ("partner", "take-over-colleague"): lambda env: self.colleague_partner.with_env(
+                env
+            ).write({"user_id": env.uid}),
         }
         return ops
 
@@ -406,7 +452,9 @@ class TestAccessMatrix(CrmPlusCase):
             line = f"{obj} {op} as {user}: expected {expected}, got {got} {message[:200]!r}"
             (leaks if expected in REFUSED and got == "Y" else mismatches).append(line)
         # The funnel data is intact after every cell.
-        self.assertFunnelInvariants(self.main_partner | self.main_closed | self.other_partner)
+        self.assertFunnelInvariants(
+            self.main_partner | self.main_closed | self.colleague_partner | self.other_partner
+        )
         self.assertFalse(
             leaks or mismatches,
             f"{len(leaks)} leak(s), {len(mismatches)} other difference(s) from the table "

@@ -96,6 +96,8 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
                         moving.display_name,
                     )
                 )
+            # The funnel that moves is a deal the user works: their access level decides.
+            self.env["crm.plus.funnel"]._check_funnel_rule(moving)
         return super()._merge(partner_ids, dst_partner=dst_partner, extra_checks=extra_checks)
 
     @api.model
