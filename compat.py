@@ -118,9 +118,11 @@ def setup_groups(env, category_xmlid, groups, members, actions):
     from data (security/crm_plus_security.xml calls this through ``res.groups``).
 
     ``groups``: xmlids of the groups that go under ``category_xmlid`` (18.0: its
-    ``category_id``; 19.0: a ``res.groups.privilege`` of that category, created once with the
-    xmlid ``<module>.res_groups_privilege_<category name>``). ``members``: {group xmlid: [user
-    xmlids]} added to the group. ``actions``: {action xmlid: [group xmlids]} that may see it."""
+    ``category_id``, a category whose parent is the app the user form lists it under; 19.0: a
+    ``res.groups.privilege`` named after that category, in the category's parent app, created
+    once with the xmlid ``<module>.res_groups_privilege_<category name>``). ``members``:
+    {group xmlid: [user xmlids]} added to the group. ``actions``: {action xmlid: [group
+    xmlids]} that may see it."""
     ref = env.ref
     category = ref(category_xmlid)
     group_records = env["res.groups"].browse([ref(xmlid).id for xmlid in groups])
@@ -128,13 +130,17 @@ def setup_groups(env, category_xmlid, groups, members, actions):
         module, name = category_xmlid.split(".")
         privilege_xmlid = f"{module}.res_groups_privilege_{name.removeprefix('module_category_')}"
         privilege = env.ref(privilege_xmlid, raise_if_not_found=False)
+        app = category.parent_id or category
         if not privilege:
             privilege = env["res.groups.privilege"].create(
-                {"name": category.name, "category_id": category.id}
+                {"name": category.name, "category_id": app.id}
             )
             env["ir.model.data"]._update_xmlids(
                 [{"xml_id": privilege_xmlid, "record": privilege, "noupdate": True}]
             )
+        elif privilege.category_id != app:
+            # A database installed before the privilege moved under the app.
+            privilege.category_id = app
         group_records.write({"privilege_id": privilege.id})
         users_field, action_groups_field = "user_ids", "group_ids"
     else:
