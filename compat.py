@@ -154,6 +154,26 @@ def setup_groups(env, category_xmlid, groups, members, actions):
         )
 
 
+def user_form_section(group):
+    """(section, label) under which Settings → Users lists ``group``'s choice: 18.0 the
+    parent of its category and the category, 19.0 the category of its privilege and the
+    privilege (as the forms build them: res.groups.get_groups_by_application,
+    _get_view_group_hierarchy)."""
+    if AT_LEAST_19:
+        hierarchy = group._get_view_group_hierarchy()
+        privilege = hierarchy["privileges"][group.privilege_id.id]
+        section = next(
+            category["name"]
+            for category in hierarchy["categories"]
+            if privilege["id"] in category["privilege_ids"]
+        )
+        return section, privilege["name"]
+    for app, _kind, groups, (_sequence, section) in group.get_groups_by_application():
+        if group in groups:
+            return section, app.name
+    return None
+
+
 def grouped_rows(records, domain, groupby, aggregates=()):
     """``[(group value, count, {aggregate spec: value})]`` as the web client's grouped views get
     them (``group_expand`` applied); a many2one's value is its id (False for none)."""
