@@ -2,6 +2,7 @@
 # and under pytest-odoo. Suites that start an Odoo server of their own (XML-RPC, --workers)
 # live in tests_live/, which Odoo's runner does not import.
 from . import test_access
+from . import test_apps
 from . import test_automation
 from . import test_bulk_jobs
 from . import test_config

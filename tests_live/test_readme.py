@@ -73,7 +73,7 @@ def test_description_page_is_the_readme_fragments(tmp_path):
     (copy / "tools").mkdir()
     (copy / "tools" / "build_readme.py").write_bytes((ROOT / "tools/build_readme.py").read_bytes())
     roadmap = copy / "readme" / "ROADMAP.md"
-    roadmap.write_text(roadmap.read_text(encoding="utf-8") + "\n- A **new** roadmap line.\n")
+    roadmap.write_text(roadmap.read_text(encoding="utf-8") + "\nA **new** roadmap line.\n")
 
     def run(*args):
         return subprocess.run(
@@ -89,7 +89,7 @@ def test_description_page_is_the_readme_fragments(tmp_path):
     assert "static/description/index.html is not up to date" in checked.stdout
     assert run().returncode == 0
     page = (copy / "static/description/index.html").read_text(encoding="utf-8")
-    assert "<li>A <strong>new</strong> roadmap line.</li>" in page
+    assert "<p>A <strong>new</strong> roadmap line.</p>" in page
     assert run("--check").returncode == 0
     # The committed page: title, every fragment's section, no link into the repository.
     page = (ROOT / "static/description/index.html").read_text(encoding="utf-8")

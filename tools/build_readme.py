@@ -139,7 +139,7 @@ def build_index_html():
 
     title = html.escape(manifest["name"])
     sections = [(heading, fragment(name)) for name, heading in FRAGMENTS if fragment(name)]
-    authors = [author.strip() for author in manifest.get("author", "").split(",") if author.strip()]
+    authors = [name.strip() for name in manifest.get("author", "").split(",") if name.strip()]
     credits = "\n".join(
         [
             '<section id="credits">',
@@ -197,7 +197,7 @@ def build_index_html():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only tell whether they are up to date")
+    parser.add_argument("--check", action="store_true", help="only check they are up to date")
     args = parser.parse_args(argv)
     readme = ROOT / "README.md"
     current = readme.read_text(encoding="utf-8") if readme.exists() else ""
