@@ -31,6 +31,11 @@ DEAL_FIGURE = {
 }
 
 
+def given_figure(value):
+    """An empty cell of an import (False) or a missing value gives no figure; 0 is one."""
+    return value is not None and value is not False
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
@@ -164,8 +169,10 @@ class ResPartner(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         """The figures go on the lines the funnel columns of the same values give: after the
-        create, whatever the order of the columns."""
-        figures = [{f: vals[f] for f in DEAL_FIGURES if f in vals} for vals in vals_list]
+        create, whatever the order of the columns. An empty figure (an empty cell) is none."""
+        figures = [
+            {f: vals[f] for f in DEAL_FIGURES if given_figure(vals.get(f))} for vals in vals_list
+        ]
         if not any(figures):
             return super().create(vals_list)
         partners = super().create(
@@ -179,10 +186,12 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         """As create: the figures after the funnel columns written with them (a lead phase or a
-        close gives the deal line they go on)."""
-        figures = {f: vals[f] for f in DEAL_FIGURES if f in vals}
-        if not figures or len(figures) == len(vals):
+        close gives the deal line they go on); an empty figure changes nothing."""
+        if not DEAL_FIGURES.keys() & vals.keys():
             return super().write(vals)
-        result = super().write({f: v for f, v in vals.items() if f not in DEAL_FIGURES})
-        super().write(figures)
+        rest = {f: v for f, v in vals.items() if f not in DEAL_FIGURES}
+        figures = {f: vals[f] for f in DEAL_FIGURES if given_figure(vals.get(f))}
+        result = super().write(rest) if rest else True
+        if figures:
+            super().write(figures)
         return result

@@ -112,6 +112,18 @@ class TestImport(CrmPlusCase):
         self.assertEqual(
             by_name["Brightwater Bakery"].lead_phase_id, ref("crm_plus.phase_lead_first_contact")
         )
+        # The deal's figures go on its line: the current one, or the one it was closed in.
+        self.assertEqual(
+            (kestrel.funnel_score, kestrel.funnel_forecast_value, kestrel.funnel_recurring_value),
+            (30, 18000, 250),
+        )
+        orchard = by_name["Orchard & Vine"]
+        self.assertEqual(orchard.funnel_recurring_value, 100, "1,200 a year")
+        self.assertEqual(by_name["Brightwater Bakery"].funnel_deal_recurring_interval, "month")
+        halcyon = by_name["Halcyon Studios"]
+        closed_in = halcyon.phase_line_ids.filtered("close_outcome")
+        self.assertEqual((closed_in.score, closed_in.forecast_value), (90, 25000))
+        self.assertEqual(halcyon.funnel_deal_forecast_value, 25000)
         # In Phase Since, in the user's timezone (Amsterdam, UTC+2 in September).
         self.assertEqual(kestrel.funnel_phase_date_start, datetime(2026, 9, 14, 8, 30))
         for name in ("Brightwater Bakery", "Kestrel Logistics", "Morningside Dental"):
@@ -612,6 +624,7 @@ class TestImport(CrmPlusCase):
         partner = self.make_partners(name="T-FIG scored")
         with self.assertRaisesRegex(ValidationError, "between 1 and 100"):
             partner.write({"funnel_deal_score": 150})
+        self.env.invalidate_all()
         self.assertEqual(partner.funnel_deal_score, self.phase_first.default_score)
         # A lead phase and the figures in one write: the figures go on the new phase's line.
         partner.write({"lead_phase_id": self.phase_proposal.id, "funnel_deal_forecast_value": 700})
