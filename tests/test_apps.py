@@ -5,7 +5,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from odoo.modules.module import get_manifest
+from odoo.modules.module import get_manifest, get_module_path
 from odoo.tests import tagged
 from odoo.tools.misc import file_path
 
@@ -27,10 +27,10 @@ class TestApps(CrmPlusCase):
         data = Path(file_path("crm_plus/static/description/icon.png")).read_bytes()
         self.assertTrue(data.startswith(b"\x89PNG"))
         crm_icons = [path.read_bytes() for path in ODOO_CRM_ICONS if path.exists()]
-        try:
-            crm_icons.append(Path(file_path("crm/static/description/icon.png")).read_bytes())
-        except FileNotFoundError:
-            pass  # Odoo CRM is not on this addons path: the copies under /opt/odoo count
+        # Odoo CRM's, wherever this addons path has it (besides the copies under /opt/odoo).
+        crm_path = get_module_path("crm", display_warning=False)
+        if crm_path:
+            crm_icons.append((Path(crm_path) / "static/description/icon.png").read_bytes())
         self.assertTrue(crm_icons, "no Odoo CRM icon to compare with")
         for crm_icon in crm_icons:
             self.assertNotEqual(data, crm_icon, "a copy of Odoo CRM's icon")
