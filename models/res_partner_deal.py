@@ -28,6 +28,8 @@ DEAL_FIGURE = {
     "readonly": False,
     "copy": False,
     "groups": FUNNEL_GROUP,
+    # Pre-selected in an import-compatible export, with the funnel columns (res_partner.py).
+    "default_export_compatible": True,
 }
 
 

@@ -540,6 +540,10 @@ class TestImport(CrmPlusCase):
         self.assertLessEqual(set(deal_fields), offered)
         # The contact's own figures are computed from the lines (won 100, lost 0…): not offered.
         self.assertFalse({"funnel_score", "funnel_forecast_value"} & offered)
+        # The dialog pre-selects the funnel columns and the figures, as it does the name.
+        described = self.Partner.fields_get(attributes=["default_export_compatible"])
+        for fname in [*FIELDS, *deal_fields]:
+            self.assertTrue(described[fname].get("default_export_compatible"), fname)
 
         def current_line(partner):
             return partner.funnel_line_ids.filtered(lambda line: line.state == "current")
