@@ -2,7 +2,7 @@
 ODOO_SERIES ?= 18.0
 export ODOO_SERIES
 
-.PHONY: run test property stress lint bench bench-scale load screenshots i18n wheel wheel-test clean
+.PHONY: run test property stress lint bench bench-scale load screenshots i18n readme wheel wheel-test clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
@@ -38,6 +38,9 @@ i18n:  ## export i18n/crm_plus.pot, merge it into the .po files, report what is 
 
 screenshots:  ## doc/img/*.png for the README: sample data, headless Chromium (tools/screenshots.py)
 	@bash tools/screenshots.sh
+
+readme:  ## README.md and static/description/index.html from readme/ (README_ARGS=--check: only check)
+	@bash tools/readme.sh $(README_ARGS)
 
 wheel:  ## odoo_addon_crm_plus-*.whl into .build/dist (whool, as the OCA publishes addons)
 	@bash tools/build_wheel.sh

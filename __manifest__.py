@@ -6,7 +6,6 @@
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "crm_plus developers",
-    "website": "https://github.com/crm-plus/crm_plus",
     "depends": ["base_import", "contacts", "mail"],
     "data": [
         "security/crm_plus_security.xml",

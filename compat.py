@@ -118,10 +118,11 @@ def setup_groups(env, category_xmlid, groups, members, actions):
     from data (security/crm_plus_security.xml calls this through ``res.groups``).
 
     ``groups``: xmlids of the groups that go under ``category_xmlid`` (18.0: its
-    ``category_id``; 19.0: a ``res.groups.privilege`` of that category, created once with the
-    xmlid ``<module>.res_groups_privilege_<category name>``, the groups in the given order),
-    lowest level first. ``members``: {group xmlid: [user
-    xmlids]} added to the group. ``actions``: {action xmlid: [group xmlids]} that may see it."""
+    ``category_id``, a category whose parent is the app the user form lists it under; 19.0: a
+    ``res.groups.privilege`` named after that category, in the category's parent app, created
+    once with the xmlid ``<module>.res_groups_privilege_<category name>``, the groups in the
+    given order), lowest level first. ``members``: {group xmlid: [user xmlids]} added to the
+    group. ``actions``: {action xmlid: [group xmlids]} that may see it."""
     ref = env.ref
     category = ref(category_xmlid)
     group_records = env["res.groups"].browse([ref(xmlid).id for xmlid in groups])
@@ -129,13 +130,17 @@ def setup_groups(env, category_xmlid, groups, members, actions):
         module, name = category_xmlid.split(".")
         privilege_xmlid = f"{module}.res_groups_privilege_{name.removeprefix('module_category_')}"
         privilege = env.ref(privilege_xmlid, raise_if_not_found=False)
+        app = category.parent_id or category
         if not privilege:
             privilege = env["res.groups.privilege"].create(
-                {"name": category.name, "category_id": category.id}
+                {"name": category.name, "category_id": app.id}
             )
             env["ir.model.data"]._update_xmlids(
                 [{"xml_id": privilege_xmlid, "record": privilege, "noupdate": True}]
             )
+        elif privilege.category_id != app:
+            # A database installed before the privilege moved under the app.
+            privilege.category_id = app
         # The privilege's levels in the order given (19.0 lists them by sequence).
         for sequence, group in enumerate(group_records, start=1):
             group.write({"privilege_id": privilege.id, "sequence": sequence * 10})
@@ -149,6 +154,26 @@ def setup_groups(env, category_xmlid, groups, members, actions):
         ref(action_xmlid).write(
             {action_groups_field: [(6, 0, [ref(xmlid).id for xmlid in group_xmlids])]}
         )
+
+
+def user_form_section(group):
+    """(section, label) under which Settings → Users lists ``group``'s choice: 18.0 the
+    parent of its category and the category, 19.0 the category of its privilege and the
+    privilege (as the forms build them: res.groups.get_groups_by_application,
+    _get_view_group_hierarchy)."""
+    if AT_LEAST_19:
+        hierarchy = group._get_view_group_hierarchy()
+        privilege = hierarchy["privileges"][group.privilege_id.id]
+        section = next(
+            category["name"]
+            for category in hierarchy["categories"]
+            if privilege["id"] in category["privilege_ids"]
+        )
+        return section, privilege["name"]
+    for app, _kind, groups, (_sequence, section) in group.get_groups_by_application():
+        if group in groups:
+            return section, app.name
+    return None
 
 
 def grouped_rows(records, domain, groupby, aggregates=()):

@@ -12,3 +12,4 @@ from . import crm_plus_phase_stat
 from . import res_config_settings
 from . import res_groups
 from . import crm_plus_funnel_job
+from . import res_partner_deal

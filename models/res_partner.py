@@ -77,7 +77,11 @@ DERIVED_FIELDS = (
 # The contact's fields that the lines decide (_compute_funnel), and those a user writes too:
 # their inverse hands the change to the state machine.
 FROM_LINES = {"compute": "_compute_funnel", "store": True}
-FROM_LINES_WRITABLE = dict(FROM_LINES, inverse="_inverse_funnel", readonly=False)
+# Pre-selected in an import-compatible export (Export → I want to update data), as the contact's
+# name is: the file loads back with the same funnels (crm.plus.funnel.import).
+FROM_LINES_WRITABLE = dict(
+    FROM_LINES, inverse="_inverse_funnel", readonly=False, default_export_compatible=True
+)
 LINE_DEPENDENCIES = (
     "phase_line_ids.state",
     "phase_line_ids.is_active_funnel",
@@ -106,6 +110,7 @@ class ResPartner(models.Model):
         default=lambda self: self._default_account_type_id(),
         group_expand="_read_group_expand_account_type",
         groups=FUNNEL_GROUP,
+        default_export_compatible=True,
     )
     has_lead_phases = fields.Boolean(
         related="account_type_id.has_phases", string="Has Lead Phases", groups=FUNNEL_GROUP

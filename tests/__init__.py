@@ -3,12 +3,14 @@
 # live in tests_live/, which Odoo's runner does not import.
 from . import test_access
 from . import test_access_levels
+from . import test_apps
 from . import test_automation
 from . import test_bulk_jobs
 from . import test_clickbot
 from . import test_config
 from . import test_demo
 from . import test_funnel
+from . import test_funnel_totals
 from . import test_guard_paths
 from . import test_i18n
 from . import test_import
@@ -28,4 +30,3 @@ from . import test_tours_form
 from . import test_tours_imp
 from . import test_tours_rep
 from . import test_ux
-from . import test_funnel_totals

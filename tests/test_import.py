@@ -112,6 +112,18 @@ class TestImport(CrmPlusCase):
         self.assertEqual(
             by_name["Brightwater Bakery"].lead_phase_id, ref("crm_plus.phase_lead_first_contact")
         )
+        # The deal's figures go on its line: the current one, or the one it was closed in.
+        self.assertEqual(
+            (kestrel.funnel_score, kestrel.funnel_forecast_value, kestrel.funnel_recurring_value),
+            (30, 18000, 250),
+        )
+        orchard = by_name["Orchard & Vine"]
+        self.assertEqual(orchard.funnel_recurring_value, 100, "1,200 a year")
+        self.assertEqual(by_name["Brightwater Bakery"].funnel_deal_recurring_interval, "month")
+        halcyon = by_name["Halcyon Studios"]
+        closed_in = halcyon.phase_line_ids.filtered("close_outcome")
+        self.assertEqual((closed_in.score, closed_in.forecast_value), (90, 25000))
+        self.assertEqual(halcyon.funnel_deal_forecast_value, 25000)
         # In Phase Since, in the user's timezone (Amsterdam, UTC+2 in September).
         self.assertEqual(kestrel.funnel_phase_date_start, datetime(2026, 9, 14, 8, 30))
         for name in ("Brightwater Bakery", "Kestrel Logistics", "Morningside Dental"):
@@ -502,6 +514,127 @@ class TestImport(CrmPlusCase):
         self.assertEqual(readonly["date_done"], "not can_correct_dates or state != 'done'")
 
     # ------------------------------------------------------------------ round trip
+
+    def import_compatible_fields(self):
+        """The contact's fields the Export dialog offers for "I want to update data", as the web
+        client asks for them (web's /web/export/get_fields with import_compat=True): the
+        exportable fields that are not read-only."""
+        described = self.Partner.fields_get(attributes=["readonly", "exportable"])
+        return {
+            fname
+            for fname, field in described.items()
+            if not field.get("readonly") and field.get("exportable", True)
+        }
+
+    def test_export_import_round_trip_carries_the_figures(self):
+        """Issue 31 item 9: an import-compatible export of funnel contacts carries each deal's
+        score, forecast and recurring value (Deal Score, Deal Forecast, Deal Recurring and its
+        interval), and the copies loaded from it have the originals' figures, not $0."""
+        offered = self.import_compatible_fields()
+        deal_fields = [
+            "funnel_deal_score",
+            "funnel_deal_forecast_value",
+            "funnel_deal_recurring_value",
+            "funnel_deal_recurring_interval",
+        ]
+        self.assertLessEqual(set(deal_fields), offered)
+        # The contact's own figures are computed from the lines (won 100, lost 0…): not offered.
+        self.assertFalse({"funnel_score", "funnel_forecast_value"} & offered)
+        # The dialog pre-selects the funnel columns and the figures, as it does the name.
+        described = self.Partner.fields_get(attributes=["default_export_compatible"])
+        for fname in [*FIELDS, *deal_fields]:
+            self.assertTrue(described[fname].get("default_export_compatible"), fname)
+
+        def current_line(partner):
+            return partner.funnel_line_ids.filtered(lambda line: line.state == "current")
+
+        open_partner = self.make_partners(name="T-FIG open")
+        open_partner.action_advance_phase()
+        current_line(open_partner).write(
+            {
+                "score": 55,
+                "forecast_value": 12000,
+                "recurring_value": 900,
+                "recurring_interval": "quarter",
+            }
+        )
+        won = self.make_partners(name="T-FIG won")
+        won.write({"lead_phase_id": self.phase_closing.id})
+        current_line(won).write(
+            {
+                "score": 80,
+                "forecast_value": 50000,
+                "recurring_value": 1200,
+                "recurring_interval": "year",
+            }
+        )
+        won.action_close(self.reason_won.id)
+        self.assertEqual(won.account_type_id, self.customer_type, "type when won")
+        lost = self.make_partners(name="T-FIG lost")
+        lost.action_advance_phase()
+        current_line(lost).write({"score": 35, "forecast_value": 8000})
+        lost.action_close(self.reason_lost.id)
+        outside = self.Partner.create({"name": "T-FIG outside"})
+        partners = open_partner | won | lost | outside
+        self.assertEqual(
+            (won.funnel_deal_score, won.funnel_deal_forecast_value), (80, 50000), "closed in"
+        )
+        self.assertEqual(outside.funnel_deal_score, 0)
+
+        columns = ["name", *[f for f in FIELDS[1:] if f in offered], *deal_fields]
+        self.assertEqual(columns[1:-4], FIELDS[1:], "every funnel column is offered")
+        exported = partners.with_context(import_compat=True).export_data(columns)["datas"]
+        labels = [self.Partner._fields[fname]._description_string(self.env) for fname in columns]
+        lines = [",".join(labels)]
+        for values in exported:
+            row = ["" if value is False else str(value) for value in values]
+            row[0] = row[0].replace("T-FIG", "T-FIG copy")
+            lines.append(",".join(row))
+        content = ("\n".join(lines) + "\n").encode()
+        self.assertEqual(self.run_importer(content, dryrun=True)["messages"], [])
+        result = self.run_importer(content)
+        self.assertEqual(result["messages"], [])
+        copies = {p.name: p for p in self.Partner.browse(result["ids"])}
+        figures = [
+            "funnel_state",
+            "funnel_score",
+            "funnel_forecast_value",
+            "funnel_recurring_value",
+            "funnel_weighted_value",
+            *deal_fields,
+        ]
+        for original in partners:
+            copy = copies[original.name.replace("T-FIG", "T-FIG copy")]
+            for fname in figures:
+                self.assertEqual(copy[fname], original[fname], f"{original.name}: {fname}")
+        self.assertEqual(copies["T-FIG copy open"].funnel_forecast_value, 12000)
+        self.assertEqual(copies["T-FIG copy open"].funnel_recurring_value, 300)
+        self.assertEqual(copies["T-FIG copy won"].funnel_deal_forecast_value, 50000)
+        self.assertFunnelInvariants(copies["T-FIG copy open"])
+
+    def test_deal_figures_need_a_deal(self):
+        """A figure for a contact outside any funnel is refused on its row, naming it; a bad
+        score is refused as on the line; nothing is imported."""
+        content = (
+            b"Name,Account Type,Deal Forecast\n"
+            b"T-FIG nowhere,,5000\n"
+            b"T-FIG customer,T-Customer,100\n"
+        )
+        result = self.run_importer(content)
+        self.assertFalse(result["ids"])
+        messages = " ".join(message["message"] for message in self.errors(result))
+        self.assertIn("T-FIG nowhere is in no funnel", messages)
+        self.assertFalse(self.Partner.search([("name", "like", "T-FIG")]))
+        partner = self.make_partners(name="T-FIG scored")
+        # (Odoo's assertRaises rolls the failed write back, as a request would.)
+        with self.assertRaises(ValidationError) as caught:
+            partner.write({"funnel_deal_score": 150})
+        self.assertIn("between 1 and 100", str(caught.exception))
+        self.assertEqual(partner.funnel_deal_score, self.phase_first.default_score)
+        # A lead phase and the figures in one write: the figures go on the new phase's line.
+        partner.write({"lead_phase_id": self.phase_proposal.id, "funnel_deal_forecast_value": 700})
+        current = partner.funnel_line_ids.filtered(lambda line: line.state == "current")
+        self.assertEqual((current.phase_id, current.forecast_value), (self.phase_proposal, 700))
 
     def test_export_import_round_trip(self):
         """Export → "I want to update data" of funnel contacts (type, phase, In Phase Since,

@@ -1,25 +1,33 @@
 #!/usr/bin/env python3
-"""Build README.md from the OCA-style fragments in readme/.
+"""Build README.md and static/description/index.html from the OCA-style fragments in readme/.
 
-    python3 tools/build_readme.py           rewrite README.md
-    python3 tools/build_readme.py --check   exit 1 when README.md is not up to date
+    make readme                     rewrite both (in the tool's virtualenv, tools/readme.sh)
+    make readme README_ARGS=--check exit 1 when either is not up to date
 
 README.md = the title (from __manifest__.py) and readme/DESCRIPTION.md, then the sections of the
 current README.md that have no fragment and stood before the generated ones (the set-up
 commands: "Two commands"…), then one section per fragment (CONFIGURE, USAGE, DEVELOP, ROADMAP,
 CONTRIBUTORS), then the other sections without fragment (e.g. "Screenshots"), kept as they are.
-Standard library only.
+
+static/description/index.html is the page Odoo shows as the module's description (Apps → Module
+Info), as OCA's oca-gen-addon-readme writes it: the title and summary, DESCRIPTION, a table of
+contents, one section per fragment and the credits (authors from the manifest, CONTRIBUTORS).
+The fragments are Markdown: markdown-it-py (CommonMark and tables, as the repository host shows
+README.md) renders them; links into the repository, which the page cannot follow, keep their
+text. README.md needs the standard library only.
 """
 
 import argparse
 import ast
 import difflib
+import html
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = "crm_plus"
+INDEX_HTML = Path("static") / "description" / "index.html"
 # (fragment, section heading), in README order.
 FRAGMENTS = [
     ("CONFIGURE.md", "Configuration"),
@@ -59,8 +67,12 @@ def fragment(name):
     return path.read_text(encoding="utf-8").strip() if path.exists() else ""
 
 
+def read_manifest():
+    return ast.literal_eval((ROOT / "__manifest__.py").read_text(encoding="utf-8"))
+
+
 def build(current):
-    manifest = ast.literal_eval((ROOT / "__manifest__.py").read_text(encoding="utf-8"))
+    manifest = read_manifest()
     _preamble, sections = split_sections(current)
     owned = {heading for _name, heading in FRAGMENTS}
     positions = [i for i, (heading, _text) in enumerate(sections) if heading in owned]
@@ -79,27 +91,136 @@ def build(current):
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
+def markdown_renderer():
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError:
+        sys.exit(
+            "markdown-it-py is missing: run `make readme` (tools/readme.sh), which runs this "
+            "tool in a virtualenv that has it"
+        )
+    return MarkdownIt("commonmark").enable("table")
+
+
+def local_links_as_text(tokens):
+    """Links into the repository (examples/…) lead nowhere from the module's page: their text
+    stays, the link goes. Web addresses and anchors stay links."""
+    for token in tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        children, dropped = [], []
+        for child in token.children:
+            if child.type == "link_open":
+                href = child.attrGet("href") or ""
+                local = not re.match(r"([a-z][a-z0-9+.-]*:|#)", href, re.IGNORECASE)
+                dropped.append(local)
+                if local:
+                    continue
+            elif child.type == "link_close" and dropped.pop():
+                continue
+            children.append(child)
+        token.children = children
+    return tokens
+
+
+def slug(text):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def build_index_html():
+    """The module's description page, from the same fragments as README.md."""
+    manifest = read_manifest()
+    markdown = markdown_renderer()
+
+    def render(text):
+        return markdown.renderer.render(
+            local_links_as_text(markdown.parse(text)), markdown.options, {}
+        ).strip()
+
+    title = html.escape(manifest["name"])
+    sections = [(heading, fragment(name)) for name, heading in FRAGMENTS if fragment(name)]
+    authors = [name.strip() for name in manifest.get("author", "").split(",") if name.strip()]
+    credits = "\n".join(
+        [
+            '<section id="credits">',
+            "<h2>Credits</h2>",
+            '<section id="authors">',
+            "<h3>Authors</h3>",
+            "<ul>",
+            *(f"<li>{html.escape(author)}</li>" for author in authors),
+            "</ul>",
+            "</section>",
+        ]
+        + [
+            f'<section id="{slug(heading)}">\n<h3>{html.escape(heading)}</h3>\n'
+            f"{render(text)}\n</section>"
+            for heading, text in sections
+            if heading == "Contributors"
+        ]
+        + ["</section>"]
+    )
+    shown = [(heading, text) for heading, text in sections if heading != "Contributors"]
+    toc = "\n".join(
+        f'<li><a href="#{slug(heading)}">{html.escape(heading)}</a></li>'
+        for heading in [heading for heading, _text in shown] + ["Credits"]
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8"/>',
+        '<meta name="viewport" content="width=device-width, initial-scale=1"/>',
+        f"<title>{title}</title>",
+        "</head>",
+        "<body>",
+        "<!-- Generated by tools/build_readme.py from readme/*.md: edit the fragments there. -->",
+        f'<div class="document" id="{slug(manifest["name"])}">',
+        f'<h1 class="title">{title}</h1>',
+        f"<p><strong>{html.escape(manifest.get('summary', ''))}</strong></p>",
+        render(fragment("DESCRIPTION.md")),
+        '<nav class="contents topic" id="table-of-contents">',
+        '<p class="topic-title">Table of contents</p>',
+        f"<ul>\n{toc}\n</ul>",
+        "</nav>",
+        *(
+            f'<section id="{slug(heading)}">\n<h2>{html.escape(heading)}</h2>\n'
+            f"{render(text)}\n</section>"
+            for heading, text in shown
+        ),
+        credits,
+        "</div>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only tell whether it is up to date")
+    parser.add_argument("--check", action="store_true", help="only check they are up to date")
     args = parser.parse_args(argv)
     readme = ROOT / "README.md"
     current = readme.read_text(encoding="utf-8") if readme.exists() else ""
-    new = build(current)
-    if args.check:
-        if new != current:
+    index = ROOT / INDEX_HTML
+    outputs = [
+        (readme, current, build(current)),
+        (index, index.read_text(encoding="utf-8") if index.exists() else "", build_index_html()),
+    ]
+    status = 0
+    for path, old, new in outputs:
+        name = str(path.relative_to(ROOT))
+        if old == new:
+            continue
+        if args.check:
             sys.stdout.writelines(
-                difflib.unified_diff(
-                    current.splitlines(True), new.splitlines(True), "README.md", "generated"
-                )
+                difflib.unified_diff(old.splitlines(True), new.splitlines(True), name, "generated")
             )
-            print("README.md is not up to date: run python3 tools/build_readme.py")
-            return 1
-        return 0
-    if new != current:
-        readme.write_text(new, encoding="utf-8")
-        print("README.md rebuilt from readme/")
-    return 0
+            print(f"{name} is not up to date: run make readme")
+            status = 1
+        else:
+            path.write_text(new, encoding="utf-8")
+            print(f"{name} rebuilt from readme/")
+    return status
 
 
 if __name__ == "__main__":

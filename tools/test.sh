@@ -71,7 +71,10 @@ fi
 if [ "$run_live" = 1 ]; then
 started=$(date +%s)
 log "pytest-odoo: the live-server suites (tests_live/)"
-(cd "$BUILD_DIR/addons" && PYTHONPATH="$REPO_DIR/tools:$PYTHONPATH" "$VENV/bin/pytest" -p no:cacheprovider \
+# test_readme.py runs tools/build_readme.py --check with the Markdown renderer it needs.
+source "$REPO_DIR/tools/tool_venv.sh"
+tool_venv readme "${README_PINS[@]}"
+(cd "$BUILD_DIR/addons" && CRM_PLUS_README_PYTHON="$TOOL_VENV/bin/python" PYTHONPATH="$REPO_DIR/tools:$PYTHONPATH" "$VENV/bin/pytest" -p no:cacheprovider \
     -p pytest_crm_plus --odoo-config="$ODOO_CONF" --odoo-database="$DB" \
     ${PYTEST_ARGS:-} crm_plus/tests_live) || status=$?
 log "pytest-odoo: $(( $(date +%s) - started )) s"

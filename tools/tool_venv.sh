@@ -8,6 +8,8 @@
 # Pins, in one place for the scripts and .pre-commit-config.yaml (keep the revs there in step).
 WHOOL_PINS=(whool==1.3.1 manifestoo-core==1.16.1 wheel==0.48.0)
 OCA_HOOKS_PINS=(oca-odoo-pre-commit-hooks==0.2.27)
+# tools/build_readme.py renders the readme/ fragments (Markdown) into static/description/index.html.
+README_PINS=(markdown-it-py==4.3.0 mdurl==0.1.2)
 
 # tool_venv NAME PIN... : sets TOOL_VENV to a virtualenv holding the pinned packages.
 tool_venv() {
