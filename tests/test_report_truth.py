@@ -142,6 +142,31 @@ class TestReportTruth(CrmPlusCase):
             self.assertAlmostEqual(open_weighted, truth["weighted"], places=2, msg=label)
             self.assertEqual(won_deals, counts["won"], label)
             self.assertEqual(deals, sum(counts.values()), label)
+        # The Contacts in Funnel list's footer (archived contacts hidden, as the list hides
+        # them) and the Pipeline's columns (open contacts by phase) sum the same money.
+        partners = self.Partner.with_user(user)
+        [(open_value, open_weighted, won, lost)] = partners._read_group(
+            [("id", "in", self.mine.ids)],
+            [],
+            [
+                "funnel_open_value:sum",
+                "funnel_open_weighted_value:sum",
+                "funnel_won_value:sum",
+                "funnel_lost_value:sum",
+            ],
+        )
+        for value, key in zip(
+            (open_value, open_weighted, won, lost), ("open", "weighted", "won", "lost"), strict=True
+        ):
+            self.assertAlmostEqual(value, truth[key], places=2, msg=f"list footer: {key}")
+        columns = partners._read_group(
+            [("id", "in", self.mine.ids), ("funnel_state", "=", "open")],
+            ["lead_phase_id"],
+            ["funnel_open_value:sum", "funnel_open_weighted_value:sum", "__count"],
+        )
+        self.assertAlmostEqual(sum(row[1] for row in columns), truth["open"], places=2)
+        self.assertAlmostEqual(sum(row[2] for row in columns), truth["weighted"], places=2)
+        self.assertEqual(sum(row[3] for row in columns), counts["open"])
         # The contacts' own state-blind figures say the same for the open ones.
         open_partners = self.counted.filtered(lambda p: p.funnel_state == "open")
         self.assertAlmostEqual(
