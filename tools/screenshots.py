@@ -37,6 +37,11 @@ SHOTS = (
     "pipeline_board.png",
     "winloss_graph.png",
     "import_test.png",
+    "funnel_list.png",
+    "funnel_pivot.png",
+    "funnel_analysis.png",
+    "pipeline_board_phone.png",
+    "contact_overview_phone.png",
 )
 
 # name, phase index reached (0 = First contact … 4 = Closing), [(score, forecast, recurring)…]
@@ -276,6 +281,16 @@ def shoot_pipeline(browser, url, path):
     browser.screenshot(path)
 
 
+def shoot_view(browser, url, action, view_type, ready, path, size=(1440, 900)):
+    """An action's view as a person opens it (the walkthrough's money screens: the list's
+    footer, the pivot's totals, the funnel analysis's conversion), at ``size``."""
+    browser.resize(*size)
+    browser.goto(f"{url}/odoo/action-{action}?view_type={view_type}")
+    browser.wait_for(ready)
+    browser.settle(1.5)
+    browser.screenshot(path)
+
+
 def shoot_winloss(browser, url, path):
     browser.resize(1440, 820)
     browser.goto(f"{url}/odoo/action-crm_plus.crm_plus_winloss_report_action")
@@ -317,6 +332,31 @@ def main():
             shoot_pipeline(browser, url, out / "pipeline_board.png")
             shoot_winloss(browser, url, out / "winloss_graph.png")
             shoot_import(browser, url, out / "import_test.png")
+            funnel = "crm_plus.res_partner_action_funnel"
+            shoot_view(browser, url, funnel, "list", ".o_list_footer", out / "funnel_list.png")
+            shoot_view(browser, url, funnel, "pivot", ".o_pivot table", out / "funnel_pivot.png")
+            shoot_view(
+                browser,
+                url,
+                "crm_plus.crm_plus_funnel_report_action",
+                "list",
+                ".o_list_renderer",
+                out / "funnel_analysis.png",
+            )
+            shoot_view(
+                browser,
+                url,
+                "crm_plus.res_partner_action_pipeline",
+                "kanban",
+                ".o_kanban_renderer .o_kanban_record",
+                out / "pipeline_board_phone.png",
+                size=(390, 844),
+            )
+            browser.resize(390, 844)
+            browser.goto(f"{url}/odoo/contacts/{partner_id}")
+            browser.wait_for(".o_form_view .o_notebook")
+            browser.settle(1.0)
+            browser.screenshot(out / "contact_overview_phone.png")
     finally:
         server.terminate()
         server.wait(30)
