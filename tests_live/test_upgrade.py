@@ -142,8 +142,9 @@ def _shell_json(db, script, **kwargs):
 def _old_addons_path(tmp):
     """An addons path with 1.0.0's crm_plus (extracted into ``tmp``/crm_plus) instead of the
     checkout's: the run's folders but the one that holds crm_plus."""
+    commit = f"{RELEASE_1_0_0}^{{commit}}"
     check = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"{RELEASE_1_0_0}^{{commit}}"],
+        ["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", commit],
         capture_output=True,
         text=True,
         check=False,
@@ -194,9 +195,7 @@ def _snapshot(db):
         triggers = cr.fetchall()
         cr.execute("SELECT proname FROM pg_proc WHERE proname LIKE %s", ["crm\\_plus\\_%"])
         functions = sorted(row[0] for row in cr.fetchall())
-        cr.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", [funnel_report_totals.LEGACY_DELTAS]
-        )
+        cr.execute("SELECT to_regclass(%s) IS NOT NULL", [funnel_report_totals.LEGACY_DELTAS])
         deltas = cr.fetchone()[0]
         module = _module(cr)
     return {
@@ -296,9 +295,7 @@ def _upgrade(db, old_path, step):
     assert set(before["line_columns"]) <= set(after["line_columns"])
     assert after["lines"].keys() == before["lines"].keys(), "the upgrade added or removed lines"
     changed = {
-        line_id: sorted(
-            c for c in before["line_columns"] if row[c] != after["lines"][line_id][c]
-        )
+        line_id: sorted(c for c in before["line_columns"] if row[c] != after["lines"][line_id][c])
         for line_id, row in before["lines"].items()
         if any(row[c] != after["lines"][line_id][c] for c in before["line_columns"])
     }
@@ -338,9 +335,7 @@ def _upgrade(db, old_path, step):
             money_wrong.append((pid, old["name"], fstate, wrong))
         if fstate == "open" and any(old[c] != new[c] for c in MONEY_COLUMNS):
             money_wrong.append((pid, old["name"], "open contact's money moved", old, new))
-        if fstate in money_moved and any(
-            not _same_money(old[c], new[c]) for c in MONEY_COLUMNS
-        ):
+        if fstate in money_moved and any(not _same_money(old[c], new[c]) for c in MONEY_COLUMNS):
             money_moved[fstate] += 1
     assert not funnel_changed, f"the upgrade changed contacts' funnels: {funnel_changed[:10]}"
     assert not money_wrong, f"contacts' money not as the lines give it: {money_wrong[:10]}"
