@@ -104,9 +104,10 @@ def config_file():
     return None
 
 
-def odoo_command(db, *args):
+def odoo_command(db, *args, addons_path=None):
     """``odoo-bin`` arguments running on database ``db`` with this run's configuration; the
-    explicit options (addons path, connection, data dir) win over the file's."""
+    explicit options (addons path, connection, data dir) win over the file's. ``addons_path``
+    (a list of folders) replaces the run's: another copy of crm_plus, e.g. an older release."""
     cmd = [sys.executable, str(odoo_bin())]
     rcfile = config_file()
     if rcfile:
@@ -120,6 +121,8 @@ def odoo_command(db, *args):
         ("--data-dir", "data_dir"),
     ):
         value = config.get(key)
+        if key == "addons_path" and addons_path is not None:
+            value = list(addons_path)
         if isinstance(value, (list, tuple)):  # 19.0 keeps the addons path as a list
             value = ",".join(map(str, value))
         if value:
@@ -129,16 +132,23 @@ def odoo_command(db, *args):
     return cmd + list(args)
 
 
-def _subcommand(name, db, *args):
+def _subcommand(name, db, *args, addons_path=None):
     """``odoo-bin <name> …``: Odoo wants the sub-command right after the script."""
-    cmd = odoo_command(db, *args)
+    cmd = odoo_command(db, *args, addons_path=addons_path)
     return [*cmd[:2], name, *cmd[2:]]
 
 
-def run_odoo(db, *args, timeout=600, check=True):
+def run_odoo(db, *args, timeout=600, check=True, addons_path=None):
     """Run ``odoo-bin`` to completion (``--stop-after-init`` is added); return the
     CompletedProcess. A failure raises with the tail of Odoo's output."""
-    cmd = odoo_command(db, *args, "--stop-after-init", "--no-http", "--max-cron-threads=0")
+    cmd = odoo_command(
+        db,
+        *args,
+        "--stop-after-init",
+        "--no-http",
+        "--max-cron-threads=0",
+        addons_path=addons_path,
+    )
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if check and proc.returncode:
         output = _tail(proc.stdout + proc.stderr)
@@ -146,11 +156,18 @@ def run_odoo(db, *args, timeout=600, check=True):
     return proc
 
 
-def odoo_shell(db, script, timeout=600):
+def odoo_shell(db, script, timeout=600, addons_path=None):
     """Run a Python ``script`` in ``odoo-bin shell`` on ``db`` (``env`` is the superuser's;
     the script commits what it keeps) and return its standard output. An exception in the
     script makes the process fail, and this raise."""
-    cmd = _subcommand("shell", db, "--no-http", "--max-cron-threads=0", "--log-level=warn")
+    cmd = _subcommand(
+        "shell",
+        db,
+        "--no-http",
+        "--max-cron-threads=0",
+        "--log-level=warn",
+        addons_path=addons_path,
+    )
     proc = subprocess.run(
         cmd, input=script, capture_output=True, text=True, timeout=timeout, check=False
     )
