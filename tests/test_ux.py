@@ -8,12 +8,22 @@ from odoo import Command
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
+from ..compat import USER_GROUPS_FIELD
 from .common import CrmPlusCase
 
 
 @tagged("post_install", "-at_install")
 class TestSalesperson(CrmPlusCase):
     """A contact that joins a funnel without a salesperson gets the user who put it there."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Deals of colleagues are given and imported here: an "All Documents" salesperson
+        # (an own-documents one may not work them: test_access_levels).
+        cls.user_sales.write(
+            {USER_GROUPS_FIELD: [Command.link(cls.env.ref("crm_plus.group_crm_plus_all").id)]}
+        )
 
     def as_sales(self, model="res.partner"):
         return self.env[model].with_user(self.user_sales)
