@@ -162,10 +162,13 @@ def _install_keeps_existing_contacts(steps):
     # Demo data (when the database has demo data) may add partners; existing ones stay as is.
     after = _rows(db, "res_partner", columns, _id_in(existing_ids))
     assert len(after) == len(before), "installing crm_plus removed contacts"
-    # Installing grants CRM+ Manager to the administrators (superuser and admin): writing their
-    # users touches their own partners' write_date. Every other contact stays as it was.
+    # Installing grants CRM+ Manager to the administrators (superuser and admin), and the demo
+    # gives Marc Demo (login demo) a CRM+ level: writing their users touches their own
+    # partners' write_date. Every other contact stays as it was.
     with pg_cursor(db) as cr:
-        cr.execute("SELECT partner_id FROM res_users WHERE login IN ('__system__', 'admin')")
+        cr.execute(
+            "SELECT partner_id FROM res_users WHERE login IN ('__system__', 'admin', 'demo')"
+        )
         admin_partners = {row[0] for row in cr.fetchall()}
     # With demo data, crm_plus's demo puts Odoo's own demo companies in its funnels instead of
     # creating look-alikes, with a salesperson their people share: those, and only those, are
