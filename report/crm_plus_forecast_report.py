@@ -3,8 +3,8 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from .crm_plus_funnel_report import read_group_in_record_order
 from ..models.crm_plus_phase_stat import LEARNED_CLOSE_DATE_SQL
+from .crm_plus_funnel_report import read_group_in_record_order
 from .report_sql import currency_sql
 
 

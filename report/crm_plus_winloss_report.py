@@ -6,7 +6,6 @@ from odoo.tools import SQL
 from .crm_plus_funnel_report import median_select, read_group_in_record_order
 from .report_sql import currency_sql
 
-
 # The start of a closed line's funnel: its contact's earliest started line in the account type,
 # one lookup per close in the lines' partner index (a close is one line in five to ten).
 FUNNEL_START_SQL = """

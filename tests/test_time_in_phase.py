@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from odoo import fields
-
 from odoo.addons.crm_plus.models.funnel_guard import FUNNEL_OP
 
 from .common import CrmPlusCase
@@ -44,11 +43,11 @@ class TestTimeInPhase(CrmPlusCase):
             close_at = datetime.combine(close_date, datetime.min.time()) + timedelta(hours=12)
             start = close_at - timedelta(days=first_days[index])
             lines = partner.phase_line_ids.sorted("sequence")
+            last = len(lines) - 1
             for position, line in enumerate(lines):
-                begin = start if position == 0 else close_at - timedelta(days=len(lines) - position)
-                end = close_at if position == len(lines) - 1 else close_at - timedelta(
-                    days=len(lines) - position - 1
-                )
+                # The first phase from ``start``, each later one a day, up to the close.
+                begin = start if position == 0 else close_at - timedelta(days=last + 1 - position)
+                end = close_at - timedelta(days=last - position)
                 values = {"date_start": begin, "date_done": end}
                 if line.close_outcome:
                     values["close_date"] = close_date
@@ -113,7 +112,7 @@ class TestTimeInPhase(CrmPlusCase):
             self.assertAlmostEqual(avg, sum(values) / len(values), places=3, msg=phase.name)
             self.assertAlmostEqual(med, median(values), places=3, msg=phase.name)
         # The first phase: the median is not the average.
-        first = dict((phase.id, med) for phase, _avg, med in rows)[self.phase_first.id]
+        first = {phase.id: med for phase, _avg, med in rows}[self.phase_first.id]
         self.assertAlmostEqual(first, median(days[self.phase_first.id]), places=3)
         self.assertNotAlmostEqual(
             first, sum(days[self.phase_first.id]) / len(days[self.phase_first.id]), places=1
@@ -204,9 +203,7 @@ class TestTimeInPhase(CrmPlusCase):
 
         rows = self.ForecastReport.search([("partner_id", "in", new.ids)])
         by_partner = {row.partner_id: row for row in rows}
-        self.assertEqual(
-            by_partner[new[0]].expected_close_date, new[0].funnel_learned_close_date
-        )
+        self.assertEqual(by_partner[new[0]].expected_close_date, new[0].funnel_learned_close_date)
         self.assertTrue(by_partner[new[0]].expected_close_learned)
         self.assertEqual(by_partner[new[1]].expected_close_date, person_date)
         self.assertFalse(by_partner[new[1]].expected_close_learned)
