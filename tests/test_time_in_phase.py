@@ -9,6 +9,7 @@ from statistics import median
 from odoo import fields
 from odoo.addons.crm_plus.models.funnel_guard import FUNNEL_OP
 
+from ..compat import AT_LEAST_19, grouped_rows
 from .common import CrmPlusCase
 
 
@@ -111,6 +112,18 @@ class TestTimeInPhase(CrmPlusCase):
             values = days[phase.id]
             self.assertAlmostEqual(avg, sum(values) / len(values), places=3, msg=phase.name)
             self.assertAlmostEqual(med, median(values), places=3, msg=phase.name)
+        # As the web client reads it (a grouped list, the pivot of 19.0 in one query).
+        medians = {phase.id: med for phase, _avg, med in rows}
+        for phase_id, _count, values in grouped_rows(self.FunnelReport, domain, "phase_id", specs):
+            self.assertAlmostEqual(values["days_in_phase_median:avg"], medians[phase_id], places=3)
+        if AT_LEAST_19:
+            by_phase, total = self.FunnelReport._read_grouping_sets(
+                domain, [["phase_id"], []], specs[1:]
+            )
+            for phase, med in by_phase:
+                self.assertAlmostEqual(med, medians[phase.id], places=3)
+            everything = [value for values in days.values() for value in values]
+            self.assertAlmostEqual(total[0][0], median(everything), places=3)
         # The first phase: the median is not the average.
         first = {phase.id: med for phase, _avg, med in rows}[self.phase_first.id]
         self.assertAlmostEqual(first, median(days[self.phase_first.id]), places=3)
