@@ -151,6 +151,9 @@ class CrmPlusDemo(models.AbstractModel):
             if steps is not None:
                 self._demo_open_deal(partner, steps, days, rng)
         self._populate_history(rng, users)
+        # The days to close the Forecast's learned dates come from, as the nightly run counts
+        # them (the closes above moved only the suggested scores' counts).
+        env["crm.plus.phase.stat"]._refresh_close_days()
         return True
 
     @api.model

@@ -24,6 +24,28 @@ FULL_RECOUNT_DAYS = 7
 # More contacts than this leaving the window at once (the cron stopped for weeks, the window
 # shortened by hand): one recount costs less than their contributions read twice.
 AGE_OUT_MAX = 50000
+# The learned expected close date of an open deal: the day (UTC) its phase started plus the
+# median days from entering the phase to a won close, over the type's won closes that went
+# through it (crm.plus.phase.stat.close_days), when at least MIN_CLOSED of them did; else the
+# day it goes stale (the phase's "stale after" days); else none. The same rule in SQL (the
+# Forecast report, over the contact p and its phase's stat row s) and in Python
+# (res.partner.funnel_learned_close_date).
+LEARNED_CLOSE_DATE_SQL = f"""
+    CASE WHEN p.funnel_state = 'open' THEN COALESCE(
+        CASE WHEN s.close_days_sample >= {MIN_CLOSED}
+             THEN p.funnel_phase_date_start::date + s.close_days END,
+        p.funnel_stale_deadline::date) END"""
+
+
+def learned_close_date(state, phase_start, stale_deadline, stat):
+    """LEARNED_CLOSE_DATE_SQL in Python; ``stat``: the phase's stat row (dict) or None."""
+    if state != "open":
+        return False
+    if stat and phase_start and (stat["close_days_sample"] or 0) >= MIN_CLOSED:
+        return phase_start.date() + timedelta(days=stat["close_days"])
+    return stale_deadline.date() if stale_deadline else False
+
+
 # {"on": day counted, "since": first close day counted, "full": day of the last recount}
 COUNTED = "crm_plus.suggestion_counted"
 # {id(cursor): partner ids} of the contacts a _follow_contacts block follows on that cursor: a
@@ -63,6 +85,18 @@ class CrmPlusPhaseStat(models.Model):
         string="Closed", readonly=True, help="Closed contacts whose funnel reached the phase."
     )
     reached_won = fields.Integer(string="Won", readonly=True)
+    close_days = fields.Integer(
+        string="Days to Close",
+        readonly=True,
+        help="Median days from entering the phase to a won close, over the won contacts whose "
+        "funnel went through it: the open deals' learned expected close date (used from 10 "
+        "of them). Recounted nightly.",
+    )
+    close_days_sample = fields.Integer(
+        string="Won Closes Timed",
+        readonly=True,
+        help="How many won closes the days to close are learned from.",
+    )
     suggested_score = fields.Integer(
         compute="_compute_suggested_score",
         store=True,
@@ -174,6 +208,7 @@ class CrmPlusPhaseStat(models.Model):
         ]
         if new:
             stats.create(new)
+        self._refresh_close_days(account_type_ids)
         today = fields.Date.context_today(self)
         if account_type_ids is None:
             since = today - timedelta(days=self._window_days())
@@ -182,6 +217,107 @@ class CrmPlusPhaseStat(models.Model):
             # Counted with another window than the other types: the next nightly recounts.
             self._set_counted(None)
         return True
+
+    @api.model
+    def _read_close_days(self, account_type_ids=None):
+        """{(company id or None, phase id): (median days to a won close, won closes timed)}:
+        one grouped read of the history, the closes counted as in ``_read_counts`` (a
+        contact's last close per type, within the window, not reopened since), won ones
+        only, from the day (UTC) each phase started to the close date. A median moves by
+        the whole sample, not by one close: the nightly run recounts it (``_cron_refresh``)."""
+        self.env.flush_all()
+        since = fields.Date.context_today(self) - timedelta(days=self._window_days())
+        type_filter = (
+            SQL("AND l.account_type_id = ANY(%s)", list(account_type_ids))
+            if account_type_ids is not None
+            else SQL()
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH last_close AS (
+                    SELECT DISTINCT ON (l.partner_id, l.account_type_id)
+                           l.partner_id, l.account_type_id, l.company_id, l.sequence,
+                           l.phase_id, l.close_outcome, l.close_date
+                      FROM crm_plus_phase_line AS l
+                     WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL %s
+                     ORDER BY l.partner_id, l.account_type_id, %s
+                )
+                SELECT c.company_id, r.phase_id, COUNT(*) AS timed,
+                       percentile_cont(0.5) WITHIN GROUP (
+                           ORDER BY c.close_date - r.date_start::date) AS days
+                  FROM last_close AS c
+                  JOIN crm_plus_phase_line AS r
+                    ON r.partner_id = c.partner_id AND r.account_type_id = c.account_type_id
+                   AND (r.sequence, r.phase_id) <= (c.sequence, c.phase_id)
+                   AND r.date_start IS NOT NULL
+                 WHERE c.close_outcome = 'won' AND c.close_date >= %s
+                   AND NOT EXISTS (SELECT 1 FROM crm_plus_phase_line AS o
+                                    WHERE o.partner_id = c.partner_id AND o.state = 'current'
+                                      AND o.account_type_id = c.account_type_id
+                                      AND o.is_active_funnel)
+                 GROUP BY c.company_id, r.phase_id
+                """,
+                type_filter,
+                SQL(LAST_CLOSE_SQL_ORDER),
+                since,
+            )
+        )
+        return {
+            (company_id, phase_id): (max(0, round(days)), timed)
+            for company_id, phase_id, timed, days in self.env.cr.fetchall()
+        }
+
+    @api.model
+    def _refresh_close_days(self, account_type_ids=None):
+        """Bring the learned days to close of ``account_type_ids`` (all when None) in line
+        with the history: one read, ORM writes grouped by values, creates for new pairs."""
+        learned = self._read_close_days(account_type_ids)
+        stats = self.sudo().with_context(active_test=False)
+        domain = [] if account_type_ids is None else [("account_type_id", "in", account_type_ids)]
+        updates = {}
+        for stat in stats.search_fetch(
+            domain, ["company_id", "phase_id", "close_days", "close_days_sample"]
+        ):
+            days, timed = learned.pop((stat.company_id.id or None, stat.phase_id.id), (0, 0))
+            if (stat.close_days, stat.close_days_sample) != (days, timed):
+                updates[stat.id] = {"close_days": days, "close_days_sample": timed}
+        write_grouped(stats, updates)
+        if learned:
+            stats.create(
+                [
+                    {
+                        "company_id": company_id or False,
+                        "phase_id": phase_id,
+                        "close_days": days,
+                        "close_days_sample": timed,
+                    }
+                    for (company_id, phase_id), (days, timed) in learned.items()
+                ]
+            )
+
+    @api.model
+    def _learned_close(self, keys):
+        """{(company id or None, phase id): {"close_days", "close_days_sample"}} for ``keys``
+        with enough won closes timed: one query, whatever the number of contacts asking."""
+        phase_ids = list({phase_id for _company, phase_id in keys if phase_id})
+        if not phase_ids:
+            return {}
+        self.sudo().flush_model(["company_id", "phase_id", "close_days", "close_days_sample"])
+        self.env.cr.execute(
+            SQL(
+                """SELECT company_id, phase_id, close_days, close_days_sample
+                     FROM crm_plus_phase_stat
+                    WHERE phase_id = ANY(%s) AND close_days_sample >= %s""",
+                phase_ids,
+                MIN_CLOSED,
+            )
+        )
+        return {
+            (row["company_id"], row["phase_id"]): row
+            for row in self.env.cr.dictfetchall()
+            if (row["company_id"], row["phase_id"]) in keys
+        }
 
     @api.model
     def _get_counted(self):
@@ -315,6 +451,7 @@ class CrmPlusPhaseStat(models.Model):
                     before_window._read_counts(partner_ids=batch),
                     self._read_counts(partner_ids=batch),
                 )
+        self._refresh_close_days()
         self._set_counted(today, since, full=counted["full"])
         return True
 

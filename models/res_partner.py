@@ -29,6 +29,7 @@ from .crm_plus_phase_line import (
     deal_money,
     set_funnel_currency,
 )
+from .crm_plus_phase_stat import learned_close_date
 from .funnel_guard import checked_client_values, records_label, values_checked_by_the_orm
 
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
@@ -254,6 +255,31 @@ class ResPartner(models.Model):
         copy=False,
         groups=FUNNEL_GROUP,
     )
+    funnel_days_in_phase = fields.Integer(
+        string="Days in Phase",
+        compute="_compute_funnel_days_in_phase",
+        groups=FUNNEL_GROUP,
+        help="Days an open partner has been in its current phase, as you count days: 0 on "
+        "the day it entered the phase, 1 the next day.",
+    )
+    funnel_days_in_phase_label = fields.Char(
+        string="Time in Phase", compute="_compute_funnel_days_in_phase", groups=FUNNEL_GROUP
+    )
+    funnel_learned_close_date = fields.Date(
+        string="Learned Expected Closing",
+        compute="_compute_funnel_expected_close_date",
+        groups=FUNNEL_GROUP,
+        help="Learned from the account type's history: the day the phase started plus the "
+        "median days from this phase to a won close, once 10 won contacts went through it; "
+        "until then the day the partner goes stale in the phase. Open partners only.",
+    )
+    funnel_expected_close_date = fields.Date(
+        string="Expected Closing (or learned)",
+        compute="_compute_funnel_expected_close_date",
+        groups=FUNNEL_GROUP,
+        help="The expected closing a person set, else the learned one: the date Forecast "
+        "uses.",
+    )
     funnel_stale_deadline = fields.Datetime(
         string="Stale From",
         compute="_compute_funnel_stale_deadline",
@@ -477,6 +503,53 @@ class ResPartner(models.Model):
 
     def _search_funnel_suggested_score(self, operator, value):
         return self.env["crm.plus.phase.stat"]._contacts_domain(operator, value)
+
+    @api.depends("funnel_state", "funnel_phase_date_start")
+    @api.depends_context("tz")
+    def _compute_funnel_days_in_phase(self):
+        """Whole days between the day the phase started and today, both in the user's
+        timezone (the day boundary of the stale rule, _funnel_stale_cutoff)."""
+        today = fields.Date.context_today(self)
+        for partner in self:
+            start = partner.funnel_phase_date_start
+            if partner.funnel_state != "open" or not start:
+                partner.funnel_days_in_phase = False
+                partner.funnel_days_in_phase_label = False
+                continue
+            days = max(0, (today - fields.Date.context_today(self, start)).days)
+            partner.funnel_days_in_phase = days
+            partner.funnel_days_in_phase_label = (
+                self.env._("1 day in phase")
+                if days == 1
+                else self.env._("%(days)s days in phase", days=days)
+            )
+
+    @api.depends(
+        "funnel_state",
+        "funnel_phase_date_start",
+        "funnel_stale_deadline",
+        "lead_phase_id",
+        "company_id",
+        "expected_close_date",
+    )
+    def _compute_funnel_expected_close_date(self):
+        # One read of the stats (crm.plus.phase.stat) for the whole recordset.
+        keys = {
+            partner.id: (partner.company_id.id or None, partner.lead_phase_id.id)
+            for partner in self
+            if partner.funnel_state == "open" and partner.lead_phase_id
+        }
+        learned = self.env["crm.plus.phase.stat"]._learned_close(set(keys.values()))
+        for partner in self:
+            partner.funnel_learned_close_date = learned_close_date(
+                partner.funnel_state,
+                partner.funnel_phase_date_start,
+                partner.funnel_stale_deadline,
+                learned.get(keys.get(partner.id)),
+            )
+            partner.funnel_expected_close_date = (
+                partner.expected_close_date or partner.funnel_learned_close_date
+            )
 
     @api.depends("funnel_state", "funnel_phase_date_start", "lead_phase_id.stale_after_days")
     def _compute_funnel_stale_deadline(self):

@@ -3,6 +3,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
+from ..models.crm_plus_phase_stat import LEARNED_CLOSE_DATE_SQL
 from .crm_plus_funnel_report import read_group_in_record_order
 from .report_sql import currency_sql
 
@@ -11,7 +12,9 @@ class CrmPlusForecastReport(models.Model):
     """Forecast: one row per open funnel partner (open and in a lead phase, archived contacts
     left out like on the pipeline board), with the figures of its current phase line:
     forecast, weighted forecast (forecast × score / 100), monthly recurring revenue and its
-    yearly equivalent, by phase, salesperson and expected closing date."""
+    yearly equivalent, by phase, salesperson and expected closing date: the one a person set,
+    else the one learned from the type's history (LEARNED_CLOSE_DATE_SQL, the rule of the
+    contact's ``funnel_learned_close_date``)."""
 
     _name = "crm.plus.forecast.report"
     _inherit = ["crm.plus.phase.group.mixin"]
@@ -31,11 +34,13 @@ class CrmPlusForecastReport(models.Model):
             "company_id",
             "expected_close_date",
             "funnel_phase_date_start",
+            "funnel_stale_deadline",
             "funnel_score",
             "funnel_forecast_value",
             "funnel_weighted_value",
             "funnel_recurring_value",
         ],
+        "crm.plus.phase.stat": ["company_id", "phase_id", "close_days", "close_days_sample"],
     }
 
     partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
@@ -47,7 +52,19 @@ class CrmPlusForecastReport(models.Model):
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     # A column: a grouped read sums amounts per currency (report_sql.currency_sql).
     currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
-    expected_close_date = fields.Date(string="Expected Closing", readonly=True)
+    expected_close_date = fields.Date(
+        string="Expected Closing",
+        readonly=True,
+        help="The expected closing a person set on the contact, else the one learned from the "
+        "account type's history (see Learned Date).",
+    )
+    expected_close_learned = fields.Boolean(
+        string="Learned Date",
+        readonly=True,
+        help="No one set the expected closing: it is learned, the day the phase started plus "
+        "the median days from the phase to a won close (from 10 won contacts on), else the "
+        "day the partner goes stale in the phase.",
+    )
     phase_date_start = fields.Datetime(string="In Phase Since", readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg")
     forecast_value = fields.Monetary(string="Forecast", readonly=True)
@@ -67,7 +84,8 @@ class CrmPlusForecastReport(models.Model):
                 p.lead_phase_id AS lead_phase_id,
                 p.user_id AS user_id,
                 p.company_id AS company_id,
-                p.expected_close_date AS expected_close_date,
+                COALESCE(p.expected_close_date, %s) AS expected_close_date,
+                p.expected_close_date IS NULL AS expected_close_learned,
                 p.funnel_phase_date_start AS phase_date_start,
                 p.funnel_score AS score,
                 COALESCE(p.funnel_forecast_value, 0) AS forecast_value,
@@ -76,6 +94,7 @@ class CrmPlusForecastReport(models.Model):
                 COALESCE(p.funnel_recurring_value, 0) * 12 AS arr,
                 %s AS currency_id
             """,
+            SQL(LEARNED_CLOSE_DATE_SQL),
             SQL(currency_sql("p.company_id")),
         )
 
@@ -88,7 +107,15 @@ class CrmPlusForecastReport(models.Model):
         )
 
     def _from(self):
-        return SQL("FROM res_partner p")
+        # The phase's stat row: the unique index on (company, phase) finds it.
+        return SQL(
+            """
+            FROM res_partner p
+            LEFT JOIN crm_plus_phase_stat s
+                   ON COALESCE(s.company_id, 0) = COALESCE(p.company_id, 0)
+                  AND s.phase_id = p.lead_phase_id
+            """
+        )
 
     def _where(self):
         return SQL("WHERE p.funnel_state = 'open' AND p.lead_phase_id IS NOT NULL AND p.active")

@@ -16,6 +16,21 @@ READ_TOTALS = "crm_plus_funnel_read_totals"
 TOTALS_READ = object()
 
 
+def median_select(model, aggregate_spec, query, medians):
+    """``medians`` ({aggregate spec: field}) as the median of the field over the group's rows:
+    ``percentile_cont(0.5)``, an ordered-set aggregate Odoo's aggregators do not offer. A
+    median field has the ``avg`` aggregator (a view's measures need one): that spec reads the
+    median. None for any other spec."""
+    fname = medians.get(aggregate_spec)
+    if fname is None:
+        return None
+    return SQL(
+        "(percentile_cont(0.5) WITHIN GROUP (ORDER BY %s))::float8",
+        model._field_to_sql(model._table, fname, query),
+    )
+
+
+
 def read_group_in_record_order(
     model, super_read_group, domain, groupby, aggregates, having, offset, limit, order
 ):
@@ -71,6 +86,11 @@ def _group_order_terms(model, order, groupby):
     return terms
 
 
+# The report's medians: aggregate spec -> the field whose median it reads.
+# The median reads the column of the average (the view then computes one of the two).
+MEDIANS = {"days_in_phase_median:avg": "days_in_phase"}
+
+
 class CrmPlusFunnelReport(models.Model):
     """Funnel analysis: one row per phase line, history included (lines of earlier account
     types, e.g. a won lead's lines after it became a customer, stay in the report).
@@ -97,6 +117,8 @@ class CrmPlusFunnelReport(models.Model):
     SQL (``_read_group_select``) gives the same from the lines and from the totals.
     * ``days_in_phase``: averaged; time spent in the phase (until completed, or until now while
       the partner is still in it); empty for phases never started or skipped;
+    * ``days_in_phase_median``: the median of the same days (``percentile_cont``, read from
+      the lines: a median cannot be summed from the totals);
     * ``open_forecast_value`` / ``open_weighted_value``: the forecast of the phase the partner is
       in now, only while its funnel is open: the pipeline as of today.
     """
@@ -186,6 +208,14 @@ class CrmPlusFunnelReport(models.Model):
         help="From the start of the phase to its completion, or to now while the partner is "
         "in it. Empty when the phase was never started (to do, or skipped).",
     )
+    days_in_phase_median = fields.Float(
+        string="Days in Phase (median)",
+        readonly=True,
+        # Read as a median (_read_group_select): "avg" names the measure for the views.
+        aggregator="avg",
+        digits=(16, 1),
+        help="The median of the days in phase: half the partners spent less, half more.",
+    )
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason", string="Close Reason", readonly=True
     )
@@ -261,6 +291,7 @@ class CrmPlusFunnelReport(models.Model):
                 l.date_start AS date_start,
                 l.date_done AS date_done,
                 COALESCE(%(days_done)s, %(now_days)s - %(open_since)s) AS days_in_phase,
+                COALESCE(%(days_done)s, %(now_days)s - %(open_since)s) AS days_in_phase_median,
                 l.close_reason_id AS close_reason_id,
                 l.close_outcome AS close_outcome,
                 l.partner_id AS partner_count,
@@ -317,6 +348,8 @@ class CrmPlusFunnelReport(models.Model):
         only (the record rules included), with aggregates they hold."""
         if self.env.context.get("crm_plus_funnel_read_lines"):
             return False
+        if set(aggregates) & MEDIANS.keys():  # a median is not a sum: the lines answer
+            return False
         if not set(groupby_specs) <= totals.DIMENSIONS.keys():
             return False
         if not set(aggregates) <= totals.SUPPORTED_AGGREGATES:
@@ -358,6 +391,9 @@ class CrmPlusFunnelReport(models.Model):
             )
 
     def _read_group_select(self, aggregate_spec, query):
+        median = median_select(self, aggregate_spec, query, MEDIANS)
+        if median is not None:
+            return median
         from_totals = self.env.context.get(READ_TOTALS) is TOTALS_READ
         if from_totals and aggregate_spec in totals.AGGREGATES:
             return SQL(totals.AGGREGATES[aggregate_spec])

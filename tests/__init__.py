@@ -24,6 +24,7 @@ from . import test_report_truth
 from . import test_reports
 from . import test_scale_reports
 from . import test_suggested_score
+from . import test_time_in_phase
 from . import test_tours
 from . import test_tours_cfg
 from . import test_tours_form

@@ -136,6 +136,26 @@ class TestDemo(TransactionCase):
             )
         )
 
+    def test_open_leads_have_a_learned_expected_closing(self):
+        """The 12 won leads time every Lead phase: each open lead gets a learned expected
+        closing, and Forecast puts every demo lead in a month."""
+        open_leads = self.Partner.search(
+            [("account_type_id", "=", self.lead.id), ("funnel_state", "=", "open")]
+        )
+        self.assertTrue(open_leads)
+        for partner in open_leads:
+            with self.subTest(partner=partner.name):
+                self.assertTrue(partner.funnel_learned_close_date)
+                self.assertEqual(
+                    partner.funnel_expected_close_date,
+                    partner.expected_close_date or partner.funnel_learned_close_date,
+                )
+        self.assertFalse(
+            self.env["crm.plus.forecast.report"].search_count(
+                [("partner_id", "in", open_leads.ids), ("expected_close_date", "=", False)]
+            )
+        )
+
     def test_history_keeps_the_funnel_invariants(self):
         now = fields.Datetime.now()
         closed = self.Partner.search([("name", "in", list(DEMO_CLOSED_COMPANIES))])
