@@ -277,8 +277,7 @@ class ResPartner(models.Model):
         string="Expected Closing (or learned)",
         compute="_compute_funnel_expected_close_date",
         groups=FUNNEL_GROUP,
-        help="The expected closing a person set, else the learned one: the date Forecast "
-        "uses.",
+        help="The expected closing a person set, else the learned one: the date Forecast " "uses.",
     )
     funnel_stale_deadline = fields.Datetime(
         string="Stale From",

@@ -30,7 +30,6 @@ def median_select(model, aggregate_spec, query, medians):
     )
 
 
-
 def read_group_in_record_order(
     model, super_read_group, domain, groupby, aggregates, having, offset, limit, order
 ):

@@ -17,7 +17,6 @@ recount counts them again from the lines: the safety net for what no ORM path se
 written by hand, a restore).
 """
 
-from collections import defaultdict
 from contextlib import contextmanager
 
 from odoo import api, fields, models
@@ -155,7 +154,6 @@ RATIO_AGGREGATES = frozenset(
 SUPPORTED_AGGREGATES = frozenset(AGGREGATES) | ORM_AGGREGATES | RATIO_AGGREGATES
 
 
-
 MANY2ONES = {
     "account_type_id": "crm.plus.account.type",
     "phase_id": "crm.plus.lead.phase",
@@ -221,9 +219,7 @@ def _kept_sql():
     sums = ", ".join(
         f"SUM({name})::{sql_type} AS {name}" for name, (_expr, sql_type) in MEASURES.items()
     )
-    return (
-        f"SELECT {dims}, {sums} FROM {TOTALS} GROUP BY {dims} HAVING SUM(line_count) <> 0"
-    )
+    return f"SELECT {dims}, {sums} FROM {TOTALS} GROUP BY {dims} HAVING SUM(line_count) <> 0"
 
 
 def read_sql():

@@ -138,9 +138,7 @@ class TestAccessLevels(CrmPlusCase):
             "new account type": lambda env: partner.with_env(env).write(
                 {"account_type_id": self.prospect_type.id}
             ),
-            "take the deal over": lambda env: partner.with_env(env).write(
-                {"user_id": env.uid}
-            ),
+            "take the deal over": lambda env: partner.with_env(env).write({"user_id": env.uid}),
             "close wizard": lambda env: env["crm.plus.close.wizard"]
             .with_context(active_model="res.partner", active_ids=partner.ids)
             .create({"close_reason_id": self.reason_lost.id})
@@ -215,7 +213,9 @@ class TestAccessLevels(CrmPlusCase):
                 }
             )
         # An existing contact of a colleague joining a funnel: the same.
-        outside = self.Partner.create({"name": "T-Marc's contact", "user_id": self.user_colleague.id})
+        outside = self.Partner.create(
+            {"name": "T-Marc's contact", "user_id": self.user_colleague.id}
+        )
         with self.assertRaises(AccessError):
             outside.with_user(self.user_own).write({"account_type_id": self.lead_type.id})
         self.assertFalse(outside.account_type_id)

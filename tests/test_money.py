@@ -324,8 +324,10 @@ class TestMoney(CrmPlusCase):
         """A contact without a company shows the main company's currency in its form, in the
         contacts' grouped reads and in the reports, whichever company the user works in."""
         main_currency = self.env.ref("base.main_company").currency_id
-        other_currency = self.env["res.currency"].with_context(active_test=False).search(
-            [("id", "!=", main_currency.id)], limit=1
+        other_currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("id", "!=", main_currency.id)], limit=1)
         )
         other_currency.active = True
         other_company = self.env["res.company"].create(

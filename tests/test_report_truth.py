@@ -156,7 +156,9 @@ class TestReportTruth(CrmPlusCase):
             ],
         )
         for value, key in zip(
-            (open_value, open_weighted, won, lost), ("open", "weighted", "won", "lost"), strict=True
+            (open_value, open_weighted, won, lost),
+            ("open", "weighted", "won", "lost"),
+            strict=True,
         ):
             self.assertAlmostEqual(value, truth[key], places=2, msg=f"list footer: {key}")
         columns = partners._read_group(

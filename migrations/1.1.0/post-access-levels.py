@@ -4,7 +4,6 @@ upgrade takes no right away silently. An administrator narrows them down in Sett
 Administrators (1.0's "Manager", the same xmlid) get the new level by implication."""
 
 from odoo import SUPERUSER_ID, Command, api
-
 from odoo.addons.crm_plus.compat import USER_GROUPS_FIELD
 
 

@@ -3,9 +3,8 @@ longer by database triggers. Drop the triggers (two on res_partner), their funct
 1.0.x tables before the new model's table is created under the same name; the totals are
 counted again after the update (post-recount-funnel-totals.py)."""
 
-from odoo.tools import SQL
-
 from odoo.addons.crm_plus.report import funnel_report_totals
+from odoo.tools import SQL
 
 
 def migrate(cr, version):
