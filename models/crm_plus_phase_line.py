@@ -2,6 +2,7 @@
 weighted forecast and currency rules, the managers' date corrections. Only the state machine
 (crm_plus_funnel.py) moves them."""
 
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from markupsafe import Markup
@@ -581,16 +582,13 @@ class CrmPlusPhaseLine(models.Model):
     def write(self, vals):
         # The funnel analysis's totals move by the lines' contacts' change (the state
         # machine's _apply follows them already: nothing more then).
-        if not LINE_TOTALS_WRITES.intersection(vals):
-            return self._write_checked(vals)
-        partner_ids = self.sudo().partner_id.ids
-        if isinstance(vals.get("partner_id"), int):
-            partner_ids.append(vals["partner_id"])
-        with self.env["crm.plus.funnel.total"]._follow_contacts(partner_ids):
-            return self._write_checked(vals)
-
-    def _write_checked(self, vals):
-        with values_checked_by_the_orm():
+        follow_totals = nullcontext()
+        if LINE_TOTALS_WRITES.intersection(vals):
+            partner_ids = self.sudo().partner_id.ids
+            if isinstance(vals.get("partner_id"), int):
+                partner_ids.append(vals["partner_id"])
+            follow_totals = self.env["crm.plus.funnel.total"]._follow_contacts(partner_ids)
+        with follow_totals, values_checked_by_the_orm():
             vals = checked_client_values(self, vals, True)
             dates = (
                 {}

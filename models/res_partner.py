@@ -6,6 +6,7 @@ hands the change to the state machine (crm.plus.funnel). The suggested score, th
 and the health bands are computed here too, from their single definitions.
 """
 
+from contextlib import nullcontext
 from datetime import datetime, time, timedelta
 
 import pytz
@@ -785,20 +786,17 @@ class ResPartner(models.Model):
             vals_list = self._funnel_enter_at_create(vals_list)
             vals_list = self.env["crm.plus.funnel"]._with_salesperson(vals_list)
             with self.env["crm.plus.funnel.total"]._after_create():
-                return self._create_funnel(vals_list)
-
-    def _create_funnel(self, vals_list):
-        partners = super().create(vals_list)
-        partners._funnel_check_company()
-        # The inverse gave the contacts created in a funnel their lines: their fields, given or
-        # not, are what the lines say.
-        with_type = partners.sudo().filtered("account_type_id")
-        if with_type:
-            self._funnel_recompute(with_type)
-            # Computed now, within the create: Automation Rules see a contact created in its
-            # first phase, one event, not a create then a change.
-            with_type.flush_recordset(list(DERIVED_FIELDS))
-        return partners
+                partners = super().create(vals_list)
+                partners._funnel_check_company()
+                # The inverse gave the contacts created in a funnel their lines: their fields,
+                # given or not, are what the lines say.
+                with_type = partners.sudo().filtered("account_type_id")
+                if with_type:
+                    self._funnel_recompute(with_type)
+                    # Computed now, within the create: Automation Rules see a contact created
+                    # in its first phase, one event, not a create then a change.
+                    with_type.flush_recordset(list(DERIVED_FIELDS))
+                return partners
 
     @api.model
     def _funnel_enter_at_create(self, vals_list):
@@ -833,13 +831,12 @@ class ResPartner(models.Model):
         # The funnel analysis's totals move by the contacts' change: their salesperson,
         # company, archiving, type or funnel (crm.plus.funnel.total). A phone or an email
         # changes nothing there, and costs nothing more.
-        if not FUNNEL_TOTALS_WRITES.intersection(vals):
-            return self._write_funnel(vals)
-        with self.env["crm.plus.funnel.total"]._follow_contacts(self.ids):
-            return self._write_funnel(vals)
-
-    def _write_funnel(self, vals):
-        with values_checked_by_the_orm():
+        follow_totals = (
+            self.env["crm.plus.funnel.total"]._follow_contacts(self.ids)
+            if FUNNEL_TOTALS_WRITES.intersection(vals)
+            else nullcontext()
+        )
+        with follow_totals, values_checked_by_the_orm():
             vals = checked_client_values(self, vals, FUNNEL_MANY2ONES)
             self._funnel_check_computed([vals])
             type_changed = were_open = self.browse()
@@ -873,23 +870,27 @@ class ResPartner(models.Model):
                 self._funnel_recompute(partners)
             return result
 
-    def unlink(self):
-        # A contact's funnel (its deals, its closes) goes with it: deleting one is a funnel
-        # change, which only CRM+ users make. Others may still archive it, as any contact.
-        if not self._funnel_may_set() and self.ids:
-            in_funnel = (
-                self.env["crm.plus.phase.line"]
-                .sudo()
-                .search_fetch([("partner_id", "in", self.ids)], ["partner_id"], limit=1)
-            )
-            if in_funnel:
-                raise AccessError(
-                    self.env._(
-                        "Only CRM+ users can delete a contact with a sales funnel (%s): "
-                        "archive it instead.",
-                        in_funnel.partner_id.sudo().display_name,
-                    )
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_funnel_of_a_user_without_crm_plus(self):
+        """A contact's funnel (its deals, its closes) goes with it: deleting one is a funnel
+        change, which only CRM+ users make. Others may still archive it, as any contact."""
+        if self._funnel_may_set() or not self.ids:
+            return
+        in_funnel = (
+            self.env["crm.plus.phase.line"]
+            .sudo()
+            .search_fetch([("partner_id", "in", self.ids)], ["partner_id"], limit=1)
+        )
+        if in_funnel:
+            raise AccessError(
+                self.env._(
+                    "Only CRM+ users can delete a contact with a sales funnel (%s): "
+                    "archive it instead.",
+                    in_funnel.partner_id.sudo().display_name,
                 )
+            )
+
+    def unlink(self):
         # The contacts' lines go with them (ondelete cascade): their closes leave the
         # suggested-score statistics now, as a reopen's would, not at the weekly recount.
         # (An archived contact stays in them: its history still teaches.)
