@@ -649,13 +649,11 @@ class ResPartner(models.Model):
     def _funnel_type_ids_from_domain(self, domain):
         """The account types a domain selects the contacts of, as the search view builds it:
         by id (a filter, "Group by"), by name ("Search Account Type for: Partner", an
-        ``ilike`` on the many2one or on ``account_type_id.name``) or a sub-domain (``any``).
-        Negated conditions select nothing."""
+        ``ilike`` on the many2one or on ``account_type_id.name``; 19.0 hands it over as an
+        ``any`` on the type's display name) or a sub-domain (``any``). Negated conditions
+        select nothing."""
         AccountType = self.env["crm.plus.account.type"]
         type_ids = set()
-        context_type = self.env.context.get("default_account_type_id")
-        if isinstance(context_type, int):
-            type_ids.add(context_type)
         for path, operator, value in domain_positive_conditions(domain):
             field_name, _dot, sub_path = path.partition(".")
             if field_name != "account_type_id":
@@ -674,6 +672,13 @@ class ResPartner(models.Model):
                     type_ids.update(AccountType.search([("display_name", "in", names)]).ids)
             elif operator in TYPE_NAME_OPERATORS and isinstance(value, str):
                 type_ids.update(AccountType.search([("display_name", operator, value)]).ids)
+        # Else the type the board was opened for (an account type's contacts). Not as well:
+        # the search view keeps a default facet's value in the context (default_<field>) when
+        # the facet is replaced, so the Lead board searched for "Prospect" would keep Lead's
+        # empty columns in front.
+        context_type = self.env.context.get("default_account_type_id")
+        if not type_ids and isinstance(context_type, int):
+            type_ids.add(context_type)
         return list(type_ids)
 
     # ------------------------------------------------------------------ ORM

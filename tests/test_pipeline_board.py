@@ -24,11 +24,11 @@ class TestPipelineBoard(CrmPlusCase):
         cls.prospect_phases = cls.prospect_type.phase_ids.sorted("sequence")
         cls.lead_phases = cls.lead_type.phase_ids.sorted("sequence")
 
-    def columns(self, domain, user=None):
+    def columns(self, domain, user=None, **context):
         """The board's columns (phase ids, in order) for the search ``domain``, as the web
         client reads them (the Pipeline action's domain and context, group_expand)."""
         partners = self.Partner.with_user(user or self.user_manager).with_context(
-            crm_plus_pipeline=True
+            crm_plus_pipeline=True, **context
         )
         board_domain = [("funnel_state", "=", "open"), ("lead_phase_id", "!=", False)]
         rows = grouped_rows(
@@ -51,6 +51,18 @@ class TestPipelineBoard(CrmPlusCase):
         target)."""
         columns = self.columns([("account_type_id", "ilike", "T-Prosp")])
         self.assertEqual(columns, self.prospect_phases.ids)
+
+    def test_name_search_replacing_the_default_facet(self):
+        """The board opens on a type's facet (search_default_account_type_id); replaced by
+        "Search Account Type for: T-Prosp", the web client still sends the default facet's
+        value as default_account_type_id: the search's type wins, no empty T-Lead column."""
+        columns = self.columns(
+            [("account_type_id", "ilike", "T-Prosp")], default_account_type_id=self.lead_type.id
+        )
+        self.assertEqual(columns, self.prospect_phases.ids)
+        # Without any type in the search, the context's type still gives its columns.
+        columns = self.columns([], default_account_type_id=self.prospect_type.id)
+        self.assert_type_columns_first(columns, self.prospect_phases)
 
     def test_name_search_on_the_type_name_path(self):
         for operator, value in [("ilike", "t-prospect"), ("=", "T-Prospect")]:
