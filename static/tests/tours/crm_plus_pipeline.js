@@ -21,8 +21,9 @@ registry.category("web_tour.tours").add("crm_plus_tour_pipeline", {
             content: "One column per phase of Lead, in order",
             trigger: `${COLUMN("Closing")}`,
             run() {
+                // The names, without the card count beside them ("Proposal(2)").
                 const titles = [...document.querySelectorAll(".o_kanban_group .o_column_title")].map(
-                    (el) => el.textContent.trim()
+                    (el) => el.textContent.replace(/\(\d+\)\s*$/, "").trim()
                 );
                 if (JSON.stringify(titles) !== JSON.stringify(LEAD_PHASES)) {
                     throw new Error(`Pipeline columns: ${titles.join(", ")}`);
