@@ -3,6 +3,8 @@ board is filtered on, whichever way the search view filters it, first and in ord
 column headers' count and currency total and the one colour of Stale, in the views' arch; the
 funnel lines' cards on a phone (item 8)."""
 
+import json
+
 from lxml import etree
 
 from odoo.tests import tagged
@@ -46,7 +48,7 @@ class TestPipelineBoard(CrmPlusCase):
     # ------------------------------------------------------------------ group expansion
 
     def test_name_search_on_the_type_shows_all_its_columns(self):
-        """"Search Account Type for: T-Prosp" is an ilike on the many2one: both of the type's
+        """ "Search Account Type for: T-Prosp" is an ilike on the many2one: both of the type's
         phases are columns although only the first has a card (the closing one is a drop
         target)."""
         columns = self.columns([("account_type_id", "ilike", "T-Prosp")])
@@ -163,7 +165,7 @@ class TestPipelineBoard(CrmPlusCase):
 
     def test_stale_has_one_colour(self):
         arch = self.pipeline_arch()
-        colors = eval(arch.find("progressbar").get("colors"))  # noqa: S307 a literal
+        colors = json.loads(arch.find("progressbar").get("colors"))
         badges = arch.xpath("//span[contains(@class, 'o_crm_plus_stale')]")
         self.assertEqual(len(badges), 1)
         self.assertIn(f"text-bg-{colors['stale']}", badges[0].get("class").split())
@@ -173,7 +175,9 @@ class TestPipelineBoard(CrmPlusCase):
             "no other band shares Stale's colour",
         )
         form = etree.fromstring(self.env.ref("crm_plus.res_partner_view_form").get_combined_arch())
-        form_badges = form.xpath("//span[contains(@class, 'badge')][@invisible='not funnel_is_stale']")
+        form_badges = form.xpath(
+            "//span[contains(@class, 'badge')][@invisible='not funnel_is_stale']"
+        )
         self.assertEqual(len(form_badges), 1)
         self.assertIn(f"text-bg-{colors['stale']}", form_badges[0].get("class").split())
 
