@@ -27,7 +27,8 @@ changed in 19.0; when 18.0 support is dropped, the 19.0 branch of each entry is 
   on 18.0 (one batch per call: the scheduler commits and calls again, up to 10 times a run);
   19.0 deprecates it for ``_commit_progress(processed, remaining=)``, which commits itself and
   returns the time left in the run (several batches per call): :func:`cron_batch_done`.
-- A domain is a list of terms on 18.0, a ``Domain`` object on 19.0: :func:`domain_field_names`.
+- A domain is a list of terms on 18.0, a ``Domain`` object on 19.0 (``group_expand`` may get
+  either): :func:`domain_field_names`, :func:`domain_positive_conditions`.
 """
 
 from odoo import release
@@ -287,3 +288,42 @@ def domain_field_names(domain):
         elif not isinstance(leaf, str):
             names.add("id")
     return names
+
+
+def domain_positive_conditions(domain):
+    """``[(path, operator, value)]`` of a domain's conditions that are not negated (by ``!``),
+    whatever their ``&`` / ``|`` nesting: what a search view's facets select. ``domain``: a
+    list of terms or, on 19.0, a ``Domain``."""
+    if AT_LEAST_19:
+        from odoo.orm.domains import DomainCondition, DomainNary
+
+        conditions = []
+
+        def walk(node):
+            if isinstance(node, DomainCondition):
+                conditions.append((node.field_expr, node.operator, node.value))
+            elif isinstance(node, DomainNary):
+                for child in node.children:
+                    walk(child)
+            # DomainNot and the constants select nothing
+
+        walk(Domain(domain or []))
+        return conditions
+    conditions = []
+    terms = list(domain or ())
+
+    def parse(index, negated):
+        """Read the term at ``index`` (prefix notation); the index after it."""
+        term = terms[index]
+        if term == "!":
+            return parse(index + 1, not negated)
+        if term in ("&", "|"):
+            return parse(parse(index + 1, negated), negated)
+        if not negated and isinstance(term, (list, tuple)) and len(term) == 3:
+            conditions.append(tuple(term))
+        return index + 1
+
+    index = 0
+    while index < len(terms):
+        index = parse(index, False)
+    return conditions

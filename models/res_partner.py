@@ -20,6 +20,7 @@ from ..compat import (
     check_field_read_access,
     domain_and,
     domain_or,
+    domain_positive_conditions,
     groupby_args,
 )
 from .crm_plus_funnel_import import HISTORY_FIELDS
@@ -64,6 +65,9 @@ BOARD_INDEX_INCLUDE = [
     "funnel_open_value",
     "funnel_open_weighted_value",
 ]
+# The operators a search on an account type's name selects types with (the search view's
+# "Search Account Type for: …" is an ilike).
+TYPE_NAME_OPERATORS = ("=", "in", "ilike", "=ilike", "like", "=like")
 # Score bands of the pipeline board's progress bar.
 HOT_SCORE = 70
 WARM_SCORE = 40
@@ -693,14 +697,16 @@ class ResPartner(models.Model):
 
     @api.model
     def _read_group_expand_lead_phase(self, phases, domain):
-        """Every phase of the account type(s) the board is filtered on is a column. The
-        columns of each type stay together, in its order (the phases' own order is by sequence
-        only, which would interleave the types)."""
-        type_ids = self._funnel_type_ids_from_domain(domain)
+        """Every phase of the account type(s) the board is filtered on is a column, so a card
+        can be dragged to any of them; those types' columns come first. The columns of each
+        type stay together, in its order (the phases' own order is by sequence only, which
+        would interleave the types). ``domain``: a list, or a ``Domain`` on 19.0."""
+        type_ids = set(self._funnel_type_ids_from_domain(domain))
         if type_ids:
-            phases |= phases.search([("account_type_id", "in", type_ids)])
+            phases |= phases.search([("account_type_id", "in", list(type_ids))])
         return phases.sorted(
             lambda phase: (
+                phase.account_type_id.id not in type_ids,
                 phase.account_type_id.sequence,
                 phase.account_type_id.id,
                 phase.sequence,
@@ -714,16 +720,38 @@ class ResPartner(models.Model):
 
     @api.model
     def _funnel_type_ids_from_domain(self, domain):
+        """The account types a domain selects the contacts of, as the search view builds it:
+        by id (a filter, "Group by"), by name ("Search Account Type for: Partner", an
+        ``ilike`` on the many2one or on ``account_type_id.name``; 19.0 hands it over as an
+        ``any`` on the type's display name) or a sub-domain (``any``). Negated conditions
+        select nothing."""
+        AccountType = self.env["crm.plus.account.type"]
         type_ids = set()
+        for path, operator, value in domain_positive_conditions(domain):
+            field_name, _dot, sub_path = path.partition(".")
+            if field_name != "account_type_id":
+                continue
+            if sub_path:
+                if operator in TYPE_NAME_OPERATORS:
+                    type_ids.update(AccountType.search([(sub_path, operator, value)]).ids)
+                continue
+            values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            if operator == "any":
+                type_ids.update(AccountType.search(value).ids)
+            elif operator in ("=", "in"):
+                type_ids.update(v for v in values if isinstance(v, int) and v)
+                names = [v for v in values if isinstance(v, str)]
+                if names:
+                    type_ids.update(AccountType.search([("display_name", "in", names)]).ids)
+            elif operator in TYPE_NAME_OPERATORS and isinstance(value, str):
+                type_ids.update(AccountType.search([("display_name", operator, value)]).ids)
+        # Else the type the board was opened for (an account type's contacts). Not as well:
+        # the search view keeps a default facet's value in the context (default_<field>) when
+        # the facet is replaced, so the Lead board searched for "Prospect" would keep Lead's
+        # empty columns in front.
         context_type = self.env.context.get("default_account_type_id")
-        if context_type:
+        if not type_ids and isinstance(context_type, int):
             type_ids.add(context_type)
-        for leaf in domain or []:
-            if isinstance(leaf, (list, tuple)) and len(leaf) == 3 and leaf[0] == "account_type_id":
-                if leaf[1] == "=" and isinstance(leaf[2], int):
-                    type_ids.add(leaf[2])
-                elif leaf[1] == "in" and isinstance(leaf[2], (list, tuple)):
-                    type_ids.update(v for v in leaf[2] if isinstance(v, int))
         return list(type_ids)
 
     # ------------------------------------------------------------------ ORM

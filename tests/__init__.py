@@ -31,3 +31,4 @@ from . import test_tours_form
 from . import test_tours_imp
 from . import test_tours_rep
 from . import test_ux
+from . import test_pipeline_board

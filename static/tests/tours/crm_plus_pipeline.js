@@ -1,6 +1,7 @@
 /** @odoo-module **/
 // CRM+ → Pipeline: the columns of the account type, a card dragged to the next phase, the
-// column's sum, the pivot and graph of the board; Reporting → Win/Loss Analysis opens its pivot.
+// column's count and its sum with the currency, the pivot and graph of the board; Reporting →
+// Win/Loss Analysis opens its pivot.
 
 import { registry } from "@web/core/registry";
 import { openCrmPlusApp } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
@@ -20,8 +21,9 @@ registry.category("web_tour.tours").add("crm_plus_tour_pipeline", {
             content: "One column per phase of Lead, in order",
             trigger: `${COLUMN("Closing")}`,
             run() {
+                // The names, without the card count beside them ("Proposal(2)").
                 const titles = [...document.querySelectorAll(".o_kanban_group .o_column_title")].map(
-                    (el) => el.textContent.trim()
+                    (el) => el.textContent.replace(/\(\d+\)\s*$/, "").trim()
                 );
                 if (JSON.stringify(titles) !== JSON.stringify(LEAD_PHASES)) {
                     throw new Error(`Pipeline columns: ${titles.join(", ")}`);
@@ -61,6 +63,42 @@ registry.category("web_tour.tours").add("crm_plus_tour_pipeline", {
                 }
                 if (!/[1-9]/.test(text)) {
                     throw new Error(`Qualification's column sum reads ${text.trim()}`);
+                }
+                // With its currency sign, as Odoo CRM's columns: "$ 47,500" (18.0 and 19.0).
+                if (!/[^\d\s.,\u00a0\u202f]/.test(text)) {
+                    throw new Error(`Qualification's column sum has no currency: ${text.trim()}`);
+                }
+            },
+        },
+        {
+            content: "Each column's header shows its card count beside its name",
+            trigger: `${COLUMN("Qualification")} .o_column_title .o_crm_plus_column_count`,
+            run() {
+                for (const column of document.querySelectorAll(".o_kanban_group")) {
+                    const count = column.querySelector(".o_column_title .o_crm_plus_column_count");
+                    const cards = column.querySelectorAll(".o_kanban_record").length;
+                    if (!count || count.textContent.trim() !== `(${cards})`) {
+                        throw new Error(
+                            `Column ${column.querySelector(".o_column_title").textContent.trim()}: ` +
+                                `count ${count?.textContent} for ${cards} cards`
+                        );
+                    }
+                    const total = column.querySelector(".o_kanban_counter .o_animated_number");
+                    if (!total || !/[^\d\s.,\u00a0\u202f]/.test(total.textContent)) {
+                        throw new Error(`A column's total has no currency: ${total?.textContent}`);
+                    }
+                }
+            },
+        },
+        {
+            content: "Stale has one colour: the bar's band and the card's badge",
+            trigger: `${COLUMN("Qualification")} .o_kanban_counter`,
+            run() {
+                // The stale band (when a column has one) and the Stale badge share bg-danger.
+                for (const badge of document.querySelectorAll(".o_crm_plus_stale")) {
+                    if (!badge.classList.contains("text-bg-danger")) {
+                        throw new Error(`Stale badge: ${badge.className}`);
+                    }
                 }
             },
         },

@@ -213,8 +213,9 @@ registry.category("web_tour.tours").add("crm_plus_tour_reports", {
 });
 
 function columnTitles() {
+    // The name, without the card count the header shows beside it ("Proposal(2)").
     return [...document.querySelectorAll(".o_kanban_group .o_column_title")].map((el) =>
-        el.textContent.trim()
+        el.textContent.replace(/\(\d+\)\s*$/, "").trim()
     );
 }
 
