@@ -30,3 +30,5 @@ from . import test_tours_form
 from . import test_tours_imp
 from . import test_tours_rep
 from . import test_ux
+from . import test_dashboard
+from . import test_tours_dash

@@ -23,6 +23,10 @@ export class CrmPlusDashboard extends Component {
         this.state.data = await this.orm.call("crm.plus.dashboard", "get_dashboard_data", []);
     }
 
+    get d() {
+        return this.state.data;
+    }
+
     money(value) {
         return formatMonetary(value, { currencyId: this.state.data.currency_id, digits: [16, 0] });
     }
