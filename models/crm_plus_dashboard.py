@@ -151,8 +151,16 @@ class CrmPlusDashboard(models.AbstractModel):
             for reason, count, value in lost[:TOP_LOST_REASONS]
         ]
 
+        # The reports sum each currency apart (a column of theirs); companies of different
+        # currencies in one view are not converted here either: the page says so.
+        currencies = {
+            row[0]
+            for model in ("crm.plus.forecast.report", "crm.plus.winloss.report")
+            for row in self.env[model]._read_group([], ["currency_id"])
+        }
         return {
             "currency_id": currency.id,
+            "mixed_currencies": len(currencies) > 1,
             "open": {
                 "count": open_count,
                 "value": open_value or 0.0,

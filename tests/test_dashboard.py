@@ -130,17 +130,18 @@ class TestDashboard(CrmPlusCase):
         # phase, 3 move on (one open there, two lost there); 3 reach Qualification (one stays),
         # 2 reach Proposal and Closing and are won from it.
         phases = {row["id"]: row for row in data["phases"]}
+        # From the first phase: the share of the type's 6 deals that reached each phase.
         expected = [
-            (self.phase_first, 6, 3, 50.0),
-            (self.phase_qualif, 3, 2, 66.7),
-            (self.phase_proposal, 2, 2, 100.0),
-            (self.phase_closing, 2, 2, 100.0),
+            (self.phase_first, 6, 3, 50.0, 100.0),
+            (self.phase_qualif, 3, 2, 66.7, 50.0),
+            (self.phase_proposal, 2, 2, 100.0, 33.3),
+            (self.phase_closing, 2, 2, 100.0, 33.3),
         ]
-        for phase, reached, moved_on, conversion in expected:
+        for phase, reached, moved_on, conversion, from_first in expected:
             row = phases[phase.id]
             self.assertEqual(
-                (row["reached"], row["moved_on"], row["conversion"]),
-                (reached, moved_on, conversion),
+                (row["reached"], row["moved_on"], row["conversion"], row["reached_percent"]),
+                (reached, moved_on, conversion, from_first),
                 phase.name,
             )
             self.assertEqual(row["account_type"], self.lead_type.display_name)
@@ -163,6 +164,8 @@ class TestDashboard(CrmPlusCase):
         self.assertAlmostEqual(reasons[self.reason_lost.id]["value"], 1000)
         counts = [row["count"] for row in data["lost_reasons"]]
         self.assertEqual(counts, sorted(counts, reverse=True))
+
+        self.assertFalse(data["mixed_currencies"])
 
         # An own-documents salesperson reads the same page as a manager (reading stays open to
         # every level, as in the reports).
