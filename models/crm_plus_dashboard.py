@@ -40,38 +40,45 @@ class CrmPlusDashboard(models.AbstractModel):
         tile opens them."""
         periods = self._dashboard_periods()
         since_year = [("close_date", ">=", periods["year"])]
-        if tile in ("open", "weighted"):
-            return "crm.plus.forecast.report", []
-        if tile in ("won_month", "won_quarter"):
-            start, end = periods[tile.removeprefix("won_")]
-            return "crm.plus.winloss.report", [
-                ("close_outcome", "=", "won"),
-                ("close_date", ">=", start),
-                ("close_date", "<", end),
-            ]
-        if tile == "win_rate":
-            return "crm.plus.winloss.report", since_year
-        if tile == "lost_reasons":
-            return "crm.plus.winloss.report", [*since_year, ("close_outcome", "=", "lost")]
-        if tile == "lost_reason":
-            return "crm.plus.winloss.report", [
-                *since_year,
-                ("close_outcome", "=", "lost"),
-                ("close_reason_id", "=", value or False),
-            ]
-        if tile == "stale":
-            return "res.partner", [("funnel_state", "=", "open"), ("funnel_is_stale", "=", True)]
-        if tile == "phase":
-            return "crm.plus.funnel.report", [("phase_id", "=", value or False)]
-        if tile == "forecast_month":
-            if not value:
-                return "crm.plus.forecast.report", [("expected_close_date", "=", False)]
-            start = fields.Date.to_date(value)
-            return "crm.plus.forecast.report", [
-                ("expected_close_date", ">=", start),
-                ("expected_close_date", "<", start + relativedelta(months=1)),
-            ]
-        raise ValueError(f"Unknown dashboard tile {tile!r}")
+        lost = [*since_year, ("close_outcome", "=", "lost")]
+        month = fields.Date.to_date(value) if tile == "forecast_month" and value else None
+        domains = {
+            "open": ("crm.plus.forecast.report", []),
+            "weighted": ("crm.plus.forecast.report", []),
+            "win_rate": ("crm.plus.winloss.report", since_year),
+            "lost_reasons": ("crm.plus.winloss.report", lost),
+            "lost_reason": (
+                "crm.plus.winloss.report",
+                [*lost, ("close_reason_id", "=", value or False)],
+            ),
+            "stale": (
+                "res.partner",
+                [("funnel_state", "=", "open"), ("funnel_is_stale", "=", True)],
+            ),
+            "phase": ("crm.plus.funnel.report", [("phase_id", "=", value or False)]),
+            "forecast_month": (
+                "crm.plus.forecast.report",
+                [
+                    ("expected_close_date", ">=", month),
+                    ("expected_close_date", "<", month + relativedelta(months=1)),
+                ]
+                if month
+                else [("expected_close_date", "=", False)],
+            ),
+        }
+        for period in ("month", "quarter"):
+            start, end = periods[period]
+            domains[f"won_{period}"] = (
+                "crm.plus.winloss.report",
+                [
+                    ("close_outcome", "=", "won"),
+                    ("close_date", ">=", start),
+                    ("close_date", "<", end),
+                ],
+            )
+        if tile not in domains:
+            raise ValueError(f"Unknown dashboard tile {tile!r}")
+        return domains[tile]
 
     @api.readonly
     @api.model

@@ -27,15 +27,15 @@ class TestDashboard(CrmPlusCase):
         partner = self.Partner.create({"name": name, "account_type_id": self.lead_type.id})
         for _ in range(advance):
             partner.action_advance_phase()
-        partner.funnel_line_ids.filtered(lambda line: line.state == "current").forecast_value = (
-            amount
-        )
+        partner.funnel_line_ids.filtered(
+            lambda line: line.state == "current"
+        ).forecast_value = amount
         return partner
 
     def close(self, partner, reason, amount):
-        partner.funnel_line_ids.filtered(lambda line: line.state == "current").forecast_value = (
-            amount
-        )
+        partner.funnel_line_ids.filtered(
+            lambda line: line.state == "current"
+        ).forecast_value = amount
         partner.action_close(reason.id)
 
     def won_deal(self, name, amount):
@@ -50,7 +50,9 @@ class TestDashboard(CrmPlusCase):
         quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
         year = month - relativedelta(months=11)
         open_partners = self.Partner.search([("funnel_state", "=", "open")])
-        closes = self.Line.search([("close_outcome", "!=", False), ("partner_id.active", "=", True)])
+        closes = self.Line.search(
+            [("close_outcome", "!=", False), ("partner_id.active", "=", True)]
+        )
 
         def won_since(start, end):
             won = closes.filtered(
@@ -103,9 +105,7 @@ class TestDashboard(CrmPlusCase):
         self.assertEqual(data["won_month"]["count"] - before["won_month"]["count"], 1)
         self.assertAlmostEqual(data["won_month"]["value"] - before["won_month"]["value"], 5000)
         self.assertEqual(data["won_quarter"]["count"] - before["won_quarter"]["count"], 1)
-        self.assertAlmostEqual(
-            data["won_quarter"]["value"] - before["won_quarter"]["value"], 5000
-        )
+        self.assertAlmostEqual(data["won_quarter"]["value"] - before["won_quarter"]["value"], 5000)
         self.assertEqual(data["win_rate"]["closed"] - before["win_rate"]["closed"], 4)
         self.assertEqual(data["win_rate"]["won"] - before["win_rate"]["won"], 2)
         self.assertEqual(data["stale"]["count"] - before["stale"]["count"], 1)
@@ -156,7 +156,8 @@ class TestDashboard(CrmPlusCase):
         grown = months[month]["value"] - before_months.get(month, {"value": 0})["value"]
         self.assertAlmostEqual(grown, 1000)
         self.assertEqual([row["month"] for row in data["forecast"]][-1:], [False])
-        self.assertAlmostEqual(sum(row["value"] for row in data["forecast"]), data["open"]["value"])
+        total = sum(row["value"] for row in data["forecast"])
+        self.assertAlmostEqual(total, data["open"]["value"])
 
         # Top lost reasons: this test's reason with its two losses of the last 12 months.
         reasons = {row["id"]: row for row in data["lost_reasons"]}
