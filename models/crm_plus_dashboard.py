@@ -10,6 +10,7 @@ version) differ between 18.0 and 19.0. Odoo ships such dashboards as bridge modu
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools.misc import format_date
 
 # The periods of the Win/Loss report's default filter ("Last 12 Months": this month and the
@@ -77,7 +78,7 @@ class CrmPlusDashboard(models.AbstractModel):
                 ],
             )
         if tile not in domains:
-            raise ValueError(f"Unknown dashboard tile {tile!r}")
+            raise UserError(self.env._("The dashboard has no tile %(tile)r.", tile=tile))
         return domains[tile]
 
     @api.readonly

@@ -8,6 +8,7 @@ from dateutil.relativedelta import relativedelta
 from freezegun import freeze_time
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..compat import USER_GROUPS_FIELD
@@ -197,6 +198,8 @@ class TestDashboard(CrmPlusCase):
             self.assertEqual(action["type"], "ir.actions.act_window")
             records = self.env[action["res_model"]].with_user(self.user_sales)
             self.assertEqual(records.search_count(action["domain"]), count, tile)
+        with self.assertRaises(UserError):
+            Dashboard.get_dashboard_action("everything")
         action = Dashboard.get_dashboard_action("phase", self.phase_first.id)
         self.assertEqual(action["res_model"], "crm.plus.funnel.report")
         # The menu: Reporting's first entry, for All Documents users and Administrators.
