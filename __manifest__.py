@@ -26,6 +26,7 @@
         "report/crm_plus_winloss_report_views.xml",
         "report/crm_plus_forecast_report_views.xml",
         "report/crm_plus_calibration_report_views.xml",
+        "views/crm_plus_dashboard_views.xml",
         "data/res_groups_data.xml",
     ],
     "demo": ["demo/crm_plus_demo.xml"],

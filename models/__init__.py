@@ -13,3 +13,4 @@ from . import res_config_settings
 from . import res_groups
 from . import crm_plus_funnel_job
 from . import res_partner_deal
+from . import crm_plus_dashboard

@@ -8,6 +8,7 @@ from . import test_automation
 from . import test_bulk_jobs
 from . import test_clickbot
 from . import test_config
+from . import test_dashboard
 from . import test_demo
 from . import test_funnel
 from . import test_funnel_totals
@@ -18,6 +19,7 @@ from . import test_install
 from . import test_merge_paths
 from . import test_money
 from . import test_parity
+from . import test_pipeline_board
 from . import test_property
 from . import test_query_count
 from . import test_report_truth
@@ -27,8 +29,8 @@ from . import test_suggested_score
 from . import test_time_in_phase
 from . import test_tours
 from . import test_tours_cfg
+from . import test_tours_dash
 from . import test_tours_form
 from . import test_tours_imp
 from . import test_tours_rep
 from . import test_ux
-from . import test_pipeline_board

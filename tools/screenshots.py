@@ -42,6 +42,7 @@ SHOTS = (
     "funnel_analysis.png",
     "pipeline_board_phone.png",
     "contact_overview_phone.png",
+    "dashboard.png",
 )
 
 # name, phase index reached (0 = First contact … 4 = Closing), [(score, forecast, recurring)…]
@@ -299,13 +300,34 @@ def shoot_winloss(browser, url, path):
     browser.screenshot(path)
 
 
+def shoot_overview_phone(browser, url, partner_id, path):
+    browser.resize(390, 844)
+    browser.goto(f"{url}/odoo/contacts/{partner_id}")
+    browser.wait_for(".o_form_view .o_notebook")
+    browser.settle(1.0)
+    browser.screenshot(path)
+
+
+def shoot_dashboard(browser, url, path):
+    """The manager's one-page view, from CRM+ → Reporting → Dashboard."""
+    browser.resize(1440, 900)
+    browser.goto(f"{url}/odoo/action-crm_plus.crm_plus_dashboard_action")
+    browser.wait_for(".o_crm_plus_dashboard .o_crm_plus_dashboard_phase")
+    browser.settle(1.0)
+    browser.screenshot(path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="odoo.conf (addons path, database)")
     parser.add_argument("--database", required=True, help="a database with crm_plus installed")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "doc/img"))
     parser.add_argument("--ports", default=os.environ.get("CRM_PLUS_HTTP_PORTS", "18200-18299"))
+    parser.add_argument(
+        "--only", action="append", choices=SHOTS, help="take only this screenshot (repeatable)"
+    )
     args = parser.parse_args()
+    shots = args.only or SHOTS
 
     seed(args.config, args.database)
     server, url = start_server(args.config, args.database, free_port(args.ports))
@@ -327,40 +349,51 @@ def main():
                 f"{WON_SHOWCASE!r}]]], kwargs: {{limit: 1}}}}}})}}).then(r => r.json())"
                 ".then(r => r.result[0])"
             )
-            shoot_overview(browser, url, partner_id, out / "contact_overview.png")
-            shoot_closed_won(browser, url, won_id, out / "contact_closed_won.png")
-            shoot_pipeline(browser, url, out / "pipeline_board.png")
-            shoot_winloss(browser, url, out / "winloss_graph.png")
-            shoot_import(browser, url, out / "import_test.png")
             funnel = "crm_plus.res_partner_action_funnel"
-            shoot_view(browser, url, funnel, "list", ".o_list_footer", out / "funnel_list.png")
-            shoot_view(browser, url, funnel, "pivot", ".o_pivot table", out / "funnel_pivot.png")
-            shoot_view(
-                browser,
-                url,
-                "crm_plus.crm_plus_funnel_report_action",
-                "list",
-                ".o_list_renderer",
-                out / "funnel_analysis.png",
-            )
-            shoot_view(
-                browser,
-                url,
-                "crm_plus.res_partner_action_pipeline",
-                "kanban",
-                ".o_kanban_renderer .o_kanban_record",
-                out / "pipeline_board_phone.png",
-                size=(390, 844),
-            )
-            browser.resize(390, 844)
-            browser.goto(f"{url}/odoo/contacts/{partner_id}")
-            browser.wait_for(".o_form_view .o_notebook")
-            browser.settle(1.0)
-            browser.screenshot(out / "contact_overview_phone.png")
+            takes = {
+                "contact_overview.png": lambda path: shoot_overview(
+                    browser, url, partner_id, path
+                ),
+                "contact_closed_won.png": lambda path: shoot_closed_won(
+                    browser, url, won_id, path
+                ),
+                "pipeline_board.png": lambda path: shoot_pipeline(browser, url, path),
+                "winloss_graph.png": lambda path: shoot_winloss(browser, url, path),
+                "import_test.png": lambda path: shoot_import(browser, url, path),
+                "funnel_list.png": lambda path: shoot_view(
+                    browser, url, funnel, "list", ".o_list_footer", path
+                ),
+                "funnel_pivot.png": lambda path: shoot_view(
+                    browser, url, funnel, "pivot", ".o_pivot table", path
+                ),
+                "funnel_analysis.png": lambda path: shoot_view(
+                    browser,
+                    url,
+                    "crm_plus.crm_plus_funnel_report_action",
+                    "list",
+                    ".o_list_renderer",
+                    path,
+                ),
+                "pipeline_board_phone.png": lambda path: shoot_view(
+                    browser,
+                    url,
+                    "crm_plus.res_partner_action_pipeline",
+                    "kanban",
+                    ".o_kanban_renderer .o_kanban_record",
+                    path,
+                    size=(390, 844),
+                ),
+                "contact_overview_phone.png": lambda path: shoot_overview_phone(
+                    browser, url, partner_id, path
+                ),
+                "dashboard.png": lambda path: shoot_dashboard(browser, url, path),
+            }
+            for name in shots:
+                takes[name](out / name)
     finally:
         server.terminate()
         server.wait(30)
-    for name in SHOTS:
+    for name in shots:
         sys.stdout.write(f"{out / name}\n")
 
 

@@ -1,0 +1,19 @@
+"""The manager's dashboard as a person opens it (issue 31 item 6), on both series."""
+
+from odoo.tests import tagged
+
+from .common import CrmPlusTourCase
+
+
+@tagged("post_install", "-at_install")
+class TestCrmPlusDashboardTour(CrmPlusTourCase):
+    def test_tour_dashboard(self):
+        won = self.lead("Dash Won Ltd")
+        while won.lead_phase_id != self.phase_closing:
+            won.action_advance_phase()
+        won.action_close(self.reason_won.id)
+        self.lead("Dash Lost Ltd").action_close(self.reason_lost.id)
+        self.lead("Dash Open Ltd").action_advance_phase()
+        self.run_tour("/odoo", "crm_plus_tour_dashboard")
+        # Clicking around changed nothing.
+        self.assertEqual(won.funnel_state, "won")
