@@ -131,7 +131,9 @@ class TestInstall(CrmPlusCase):
         columns = [
             name
             for name in (data.name.removeprefix("field_res_partner__") for data in fields)
-            if name in self.Partner._fields and self.Partner._fields[name].store
+            if name in self.Partner._fields
+            and self.Partner._fields[name].store
+            and self.Partner._fields[name].column_type
         ]
         self.assertIn("funnel_state", columns)
         self.assertIn("funnel_open_value", columns)
