@@ -1,5 +1,6 @@
 from odoo import release
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
 
 from ..compat import user_form_section
 from .common import CrmPlusCase
@@ -73,9 +74,7 @@ class TestInstall(CrmPlusCase):
         self.assertEqual(phases.with_context(lang="en_US").mapped("name"), LEAD_PHASES)
         self.assertEqual(phases.mapped("phase_type"), ["normal"] * 4 + ["closing"])
         self.assertFalse(self.env.ref("crm_plus.account_type_customer").phase_ids)
-        self.assertEqual(
-            self.env.ref("crm_plus.close_reason_won_contract").outcome, "won"
-        )
+        self.assertEqual(self.env.ref("crm_plus.close_reason_won_contract").outcome, "won")
         self.assertEqual(self.env.ref("crm_plus.close_reason_lost_price").outcome, "lost")
 
     def test_groups_in_their_category(self):
@@ -83,7 +82,9 @@ class TestInstall(CrmPlusCase):
             with self.subTest(group=xmlid):
                 group = self.env.ref(f"crm_plus.{xmlid}")
                 self.assertEqual(user_form_section(group), ("Sales", "CRM+"))
-        self.assertTrue(self.env.ref("base.user_admin").has_group("crm_plus.group_crm_plus_manager"))
+        self.assertTrue(
+            self.env.ref("base.user_admin").has_group("crm_plus.group_crm_plus_manager")
+        )
         self.assertTrue(self.user_manager.has_group("crm_plus.group_crm_plus_all"))
         self.assertFalse(self.user_sales.has_group("crm_plus.group_crm_plus_all"))
 
@@ -145,9 +146,13 @@ class TestInstall(CrmPlusCase):
         for column in columns:
             with self.subTest(column=column):
                 self.env.cr.execute(
-                    f"SELECT count(*) FROM res_partner WHERE id = ANY(%s) "  # noqa: S608
-                    f"AND {column} IS NOT NULL AND {column}::text NOT IN ('0', 'false')",
-                    [existing],
+                    SQL(
+                        "SELECT count(*) FROM res_partner WHERE id = ANY(%s) "
+                        "AND %s IS NOT NULL AND %s::text NOT IN ('0', 'false')",
+                        existing,
+                        SQL.identifier(column),
+                        SQL.identifier(column),
+                    )
                 )
                 self.assertEqual(self.env.cr.fetchone()[0], 0)
 

@@ -45,7 +45,8 @@ class TestCodes(CrmPlusCase):
                 found = self.AccountType.name_search(text)
                 self.assertEqual([record_id for record_id, _name in found], coded.ids)
         self.assertIn(
-            self.lead_type.id, [record_id for record_id, _name in self.AccountType.name_search("t-lead")]
+            self.lead_type.id,
+            [record_id for record_id, _name in self.AccountType.name_search("t-lead")],
         )
 
 
@@ -176,7 +177,10 @@ class TestGroupExpand(CrmPlusCase):
                 self.assertEqual(
                     counts[phase.id],
                     self.Partner.search_count(
-                        [("account_type_id", "=", self.lead_type.id), ("lead_phase_id", "=", phase.id)]
+                        [
+                            ("account_type_id", "=", self.lead_type.id),
+                            ("lead_phase_id", "=", phase.id),
+                        ]
                     ),
                 )
 
