@@ -66,7 +66,7 @@ measure_account() {
     copy_db "$1" "$COPY"
     start=$(date +%s.%N)
     odoo -d "$COPY" -i account --stop-after-init >/dev/null 2>&1
-    echo "$(date +%s.%N) - $start" | bc
+    printf '%.1f\n' "$(echo "$(date +%s.%N) - $start" | bc)"
     drop_db "$COPY"
 }
 
