@@ -2,7 +2,7 @@
 ODOO_SERIES ?= 18.0
 export ODOO_SERIES
 
-.PHONY: run test property stress lint bench bench-scale load screenshots i18n readme wheel wheel-test clean
+.PHONY: run test property stress lint bench bench-scale tax load screenshots i18n readme wheel wheel-test clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
@@ -29,6 +29,13 @@ bench:  ## crm_plus vs Odoo CRM vs plain SQL on BENCH_N (10,000) partners → do
 
 bench-scale:  ## one contact's actions, reports and cron at 10k/100k/1M contacts vs Odoo CRM (SCALE_MAX)
 	@bash tools/bench_scale.sh
+
+# The contacts of make tax's two databases (without and with crm_plus).
+TAX_N ?= 10000
+export TAX_N
+
+tax:  ## the cost to the rest of Odoo: phone writes (ORM, SQL) and -i account without/with crm_plus
+	@bash tools/tax.sh
 
 load:  ## sales users on odoo-bin --workers 2 (OdooLocust), crm_plus vs Odoo CRM, LOAD_N (100,000) contacts
 	@bash tools/load.sh

@@ -44,33 +44,151 @@ SEED_XMLIDS = [
     "close_reason_lost_no_need",
     "close_reason_lost_no_response",
 ]
-# A few terms a sales team in each country must see as they say them.
+MSG_NO_PHASE = (
+    "%(partner)s has no phase to complete: its account type (%(type)s) has no lead phases."
+)
+MSG_WON_FROM_CLOSING = (
+    "%(partner)s can only be closed as won from the closing phase (%(closing)s); it is in "
+    "%(phase)s. A lost close is possible from any phase."
+)
+MSG_CLOSED = "%(partner)s is closed (%(state)s): reopen it before completing a phase."
+# What a sales team in each country must see, written here (not read from the .po files, so
+# that a translation missing, emptied or copied from the English fails): key terms, the seed
+# data's names and the funnel's messages.
 KEY_TERMS = {
     "pt_PT": {
         "Account Type": "Tipo de conta",
         "Lead Phase": "Fase do lead",
         "Close Reason": "Motivo de fecho",
+        "Close Reasons": "Motivos de fecho",
         "Overview": "Visão geral",
+        "Complete phase": "Concluir fase",
+        "Close…": "Fechar…",
+        "Reopen": "Reabrir",
+        "Won": "Ganho",
+        "Lost": "Perdido",
+        "Customer": "Cliente",
+        "Lead": "Lead",
+        "Prospect": "Prospeto",
+        "First contact": "Primeiro contacto",
+        "Qualification": "Qualificação",
+        "Proposal": "Proposta",
+        "Negotiation": "Negociação",
+        "Closing": "Fecho",
+        "Contract signed": "Contrato assinado",
+        "First order placed": "Primeira encomenda feita",
+        "Too expensive": "Demasiado caro",
+        "Chose a competitor": "Escolheu um concorrente",
+        "No need or budget": "Sem necessidade ou orçamento",
+        "No response": "Sem resposta",
+        MSG_NO_PHASE: "%(partner)s não tem fase para concluir: o seu tipo de conta (%(type)s) "
+        "não tem fases do lead.",
+        MSG_WON_FROM_CLOSING: "%(partner)s só pode ser fechado como ganho a partir da fase de "
+        "fecho (%(closing)s); está em %(phase)s. Um fecho como perdido é possível a partir de "
+        "qualquer fase.",
+        MSG_CLOSED: "%(partner)s está fechado (%(state)s): reabra-o antes de concluir uma fase.",
     },
     "pt_BR": {
         "Account Type": "Tipo de conta",
         "Lead Phase": "Fase do lead",
         "Close Reason": "Motivo de fechamento",
+        "Close Reasons": "Motivos de fechamento",
         "Overview": "Visão geral",
+        "Complete phase": "Concluir fase",
+        "Close…": "Fechar…",
+        "Reopen": "Reabrir",
+        "Won": "Ganho",
+        "Lost": "Perdido",
+        "Customer": "Cliente",
+        "Lead": "Lead",
+        "Prospect": "Prospect",
+        "First contact": "Primeiro contato",
+        "Qualification": "Qualificação",
+        "Proposal": "Proposta",
+        "Negotiation": "Negociação",
+        "Closing": "Fechamento",
+        "Contract signed": "Contrato assinado",
+        "First order placed": "Primeiro pedido feito",
+        "Too expensive": "Caro demais",
+        "Chose a competitor": "Escolheu um concorrente",
+        "No need or budget": "Sem necessidade ou orçamento",
+        "No response": "Sem resposta",
+        MSG_NO_PHASE: "%(partner)s não tem fase para concluir: seu tipo de conta (%(type)s) "
+        "não tem fases do lead.",
+        MSG_WON_FROM_CLOSING: "%(partner)s só pode ser fechado como ganho a partir da fase de "
+        "fechamento (%(closing)s); está em %(phase)s. Um fechamento como perdido é possível a "
+        "partir de qualquer fase.",
+        MSG_CLOSED: "%(partner)s está fechado (%(state)s): reabra-o antes de concluir uma fase.",
     },
     "nl_NL": {
         "Account Type": "Accounttype",
         "Lead Phase": "Leadfase",
         "Close Reason": "Reden van afsluiten",
+        "Close Reasons": "Redenen van afsluiten",
         "Overview": "Overzicht",
+        "Complete phase": "Fase afronden",
+        "Close…": "Afsluiten…",
+        "Reopen": "Heropenen",
+        "Won": "Gewonnen",
+        "Lost": "Verloren",
+        "Customer": "Klant",
+        "Lead": "Lead",
+        "Prospect": "Prospect",
+        "First contact": "Eerste contact",
+        "Qualification": "Kwalificatie",
+        "Proposal": "Offerte",
+        "Negotiation": "Onderhandeling",
+        "Closing": "Afsluiting",
+        "Contract signed": "Contract getekend",
+        "First order placed": "Eerste bestelling geplaatst",
+        "Too expensive": "Te duur",
+        "Chose a competitor": "Koos voor een concurrent",
+        "No need or budget": "Geen behoefte of budget",
+        "No response": "Geen reactie",
+        MSG_NO_PHASE: "%(partner)s heeft geen fase om af te ronden: het accounttype (%(type)s) "
+        "heeft geen leadfases.",
+        MSG_WON_FROM_CLOSING: "%(partner)s kan alleen als gewonnen worden afgesloten vanuit de "
+        "afsluitfase (%(closing)s); het staat in %(phase)s. Als verloren afsluiten kan vanuit "
+        "elke fase.",
+        MSG_CLOSED: "%(partner)s is afgesloten (%(state)s): heropen het voordat je een fase "
+        "afrondt.",
     },
     "es_ES": {
         "Account Type": "Tipo de cuenta",
         "Lead Phase": "Fase del lead",
         "Close Reason": "Motivo de cierre",
+        "Close Reasons": "Motivos de cierre",
         "Overview": "Resumen",
+        "Complete phase": "Completar fase",
+        "Close…": "Cerrar…",
+        "Reopen": "Reabrir",
+        "Won": "Ganado",
+        "Lost": "Perdido",
+        "Customer": "Cliente",
+        "Lead": "Lead",
+        "Prospect": "Prospecto",
+        "First contact": "Primer contacto",
+        "Qualification": "Cualificación",
+        "Proposal": "Propuesta",
+        "Negotiation": "Negociación",
+        "Closing": "Cierre",
+        "Contract signed": "Contrato firmado",
+        "First order placed": "Primer pedido realizado",
+        "Too expensive": "Demasiado caro",
+        "Chose a competitor": "Eligió a un competidor",
+        "No need or budget": "Sin necesidad o presupuesto",
+        "No response": "Sin respuesta",
+        MSG_NO_PHASE: "%(partner)s no tiene fase que completar: su tipo de cuenta (%(type)s) "
+        "no tiene fases del lead.",
+        MSG_WON_FROM_CLOSING: "%(partner)s solo se puede cerrar como ganado desde la fase de "
+        "cierre (%(closing)s); está en %(phase)s. Un cierre como perdido es posible desde "
+        "cualquier fase.",
+        MSG_CLOSED: "%(partner)s está cerrado (%(state)s): reábralo antes de completar una fase.",
     },
 }
+# Share of a .po file's entries whose translation differs from the English: terms that are the
+# same in a language (Lead, Prospect, Status, …) are allowed, an untranslated copy is not.
+MIN_TRANSLATED_SHARE = 0.90
 
 
 def _placeholders(text):
@@ -145,7 +263,8 @@ class TestI18n(CrmPlusCase):
         cls.addClassCleanup(cls.env.registry.clear_cache)
 
     def tr(self, code, msgid):
-        return self.translations[code][msgid]
+        """What a user of language ``code`` must see for ``msgid``: the fixed table above."""
+        return KEY_TERMS[code][msgid]
 
     # ------------------------------------------------------------------ the files
 
@@ -187,10 +306,29 @@ class TestI18n(CrmPlusCase):
                 self.assertFalse(broken, f"{fname}.po: placeholders changed: {broken}")
 
     def test_key_terms(self):
+        """The .po files (as Odoo merges them: pt_BR over pt) hold the expected translations."""
         for code, terms in KEY_TERMS.items():
             for msgid, expected in terms.items():
-                with self.subTest(lang=code, msgid=msgid):
-                    self.assertEqual(self.tr(code, msgid), expected)
+                with self.subTest(lang=code, msgid=msgid[:40]):
+                    self.assertIn(msgid, self.msgids)
+                    self.assertEqual(self.translations[code].get(msgid), expected)
+
+    def test_po_files_not_copies_of_english(self):
+        for fname in sorted(set(LANGUAGES.values())):
+            with self.subTest(po=fname):
+                po = {entry.msgid: entry.msgstr for entry in _pofile(f"{fname}.po")}
+                translated = [
+                    msgid
+                    for msgid in self.msgids
+                    if po.get(msgid, "").strip() and po[msgid].strip() != msgid.strip()
+                ]
+                share = len(translated) / len(self.msgids)
+                self.assertGreaterEqual(
+                    share,
+                    MIN_TRANSLATED_SHARE,
+                    f"{fname}.po: only {len(translated)} of {len(self.msgids)} msgids have a "
+                    "translation that differs from the English",
+                )
 
     # ------------------------------------------------------------------ what users see
 
@@ -199,11 +337,7 @@ class TestI18n(CrmPlusCase):
         partner = self.Partner.create({"name": "Azure Interior", "account_type_id": customer.id})
         for code in LANGUAGES:
             with self.subTest(lang=code):
-                expected = self.tr(
-                    code,
-                    "%(partner)s has no phase to complete: its account type (%(type)s) has "
-                    "no lead phases.",
-                ) % {
+                expected = self.tr(code, MSG_NO_PHASE) % {
                     "partner": "Azure Interior",
                     "type": self.tr(code, "Customer"),
                 }
@@ -233,12 +367,7 @@ class TestI18n(CrmPlusCase):
                     open_partner.with_env(user_env).action_close(won.id)
                 self.assertEqual(
                     str(caught.exception.args[0]),
-                    self.tr(
-                        code,
-                        "%(partner)s can only be closed as won from the closing phase "
-                        "(%(closing)s); it is in %(phase)s. A lost close is possible from any "
-                        "phase.",
-                    )
+                    self.tr(code, MSG_WON_FROM_CLOSING)
                     % {
                         "partner": "Deco Addict",
                         "closing": self.tr(code, "Closing"),
@@ -249,10 +378,7 @@ class TestI18n(CrmPlusCase):
                     closed_partner.with_env(user_env).action_advance_phase()
                 self.assertEqual(
                     str(caught.exception.args[0]),
-                    self.tr(
-                        code,
-                        "%(partner)s is closed (%(state)s): reopen it before completing a phase.",
-                    )
+                    self.tr(code, MSG_CLOSED)
                     % {
                         "partner": "Gemini Furniture",
                         "state": self.tr(code, "Lost"),

@@ -1,14 +1,163 @@
 from odoo import release
+from odoo.models import MAGIC_COLUMNS
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import SQL
+
+from ..compat import user_form_section
+from .common import CrmPlusCase
+
+# What installing crm_plus must have created, written here rather than read from the data
+# files, so that a record the data no longer creates (or creates differently) fails.
+SEED = {
+    # xmlid: (model, name, code)
+    "account_type_lead": ("crm.plus.account.type", "Lead", "LEAD"),
+    "account_type_prospect": ("crm.plus.account.type", "Prospect", "PROS"),
+    "account_type_customer": ("crm.plus.account.type", "Customer", "CUST"),
+    "phase_lead_first_contact": ("crm.plus.lead.phase", "First contact", "L-FC"),
+    "phase_lead_closing": ("crm.plus.lead.phase", "Closing", "L-CLOSE"),
+    "phase_prospect_closing": ("crm.plus.lead.phase", "Closing", "P-CLOSE"),
+    "close_reason_won_contract": ("crm.plus.close.reason", "Contract signed", "W-SIGN"),
+    "close_reason_lost_price": ("crm.plus.close.reason", "Too expensive", "L-PRICE"),
+}
+# Seed Lead phases in their order, the closing one last.
+LEAD_PHASES = ["First contact", "Qualification", "Proposal", "Negotiation", "Closing"]
+# The scheduled actions: xmlid -> (interval number, interval type).
+CRONS = {
+    "crm_plus_phase_stat_cron_refresh": (1, "days"),
+    "crm_plus_funnel_job_cron": (1, "hours"),
+    "crm_plus_calibration_report_cron_refresh": (1, "days"),
+    "crm_plus_funnel_report_cron_fold": (5, "minutes"),
+    "crm_plus_funnel_report_cron_recount": (1, "days"),
+}
+# Access rights (r read, w write, c create, u unlink) of each level on the module's models:
+# (an internal user without CRM+, a salesperson "Own Documents Only", the CRM+ administrator).
+ACCESS = {
+    "crm.plus.account.type": ("", "r", "rwcu"),
+    "crm.plus.lead.phase": ("", "r", "rwcu"),
+    "crm.plus.close.reason": ("", "r", "rwcu"),
+    "crm.plus.phase.line": ("", "rwc", "rwcu"),
+    "crm.plus.close.wizard": ("", "rwcu", "rwcu"),
+    "crm.plus.account.type.wizard": ("", "rwcu", "rwcu"),
+    "crm.plus.funnel.report": ("", "r", "r"),
+    "crm.plus.winloss.report": ("", "r", "r"),
+    "crm.plus.forecast.report": ("", "r", "r"),
+    "crm.plus.calibration.report": ("", "r", "r"),
+    "crm.plus.phase.stat": ("", "r", "r"),
+    "crm.plus.funnel.job": ("", "r", "ru"),
+    "crm.plus.funnel.total": ("", "", ""),
+    # Contacts: base gives every internal user read; CRM+ adds write and create (the test users
+    # of CrmPlusCase are also Contact Creation, which adds unlink).
+    "res.partner": ("r", "rwcu", "rwcu"),
+}
+OPERATIONS = {"r": "read", "w": "write", "c": "create", "u": "unlink"}
 
 
 @tagged("post_install", "-at_install")
-class TestInstall(TransactionCase):
-    def test_module_installed(self):
+class TestInstall(CrmPlusCase):
+    """What installing crm_plus must have done."""
+
+    def test_version(self):
         module = self.env["ir.module.module"].search([("name", "=", "crm_plus")])
-        self.assertEqual(module.state, "installed")
         # The manifest says 1.1.0: Odoo prefixes the series it runs (18.0.1.1.0, 19.0.1.1.0).
         self.assertEqual(module.latest_version, f"{release.major_version}.1.1.0")
+
+    def test_seed_data(self):
+        for xmlid, (model, name, code) in SEED.items():
+            with self.subTest(xmlid=xmlid):
+                record = self.env.ref(f"crm_plus.{xmlid}")
+                self.assertEqual(record._name, model)
+                self.assertEqual(
+                    (record.with_context(lang="en_US").name, record.code), (name, code)
+                )
+        lead = self.env.ref("crm_plus.account_type_lead")
+        self.assertEqual(lead.won_account_type_id, self.env.ref("crm_plus.account_type_customer"))
+        phases = lead.phase_ids.sorted(lambda phase: (phase.sequence, phase.id))
+        self.assertEqual(phases.with_context(lang="en_US").mapped("name"), LEAD_PHASES)
+        self.assertEqual(phases.mapped("phase_type"), ["normal"] * 4 + ["closing"])
+        self.assertFalse(self.env.ref("crm_plus.account_type_customer").phase_ids)
+        self.assertEqual(self.env.ref("crm_plus.close_reason_won_contract").outcome, "won")
+        self.assertEqual(self.env.ref("crm_plus.close_reason_lost_price").outcome, "lost")
+
+    def test_groups_in_their_category(self):
+        for xmlid in ("group_crm_plus_user", "group_crm_plus_all", "group_crm_plus_manager"):
+            with self.subTest(group=xmlid):
+                group = self.env.ref(f"crm_plus.{xmlid}")
+                self.assertEqual(user_form_section(group), ("Sales", "CRM+"))
+        self.assertTrue(
+            self.env.ref("base.user_admin").has_group("crm_plus.group_crm_plus_manager")
+        )
+        self.assertTrue(self.user_manager.has_group("crm_plus.group_crm_plus_all"))
+        self.assertFalse(self.user_sales.has_group("crm_plus.group_crm_plus_all"))
+
+    def test_crons_active(self):
+        for xmlid, (number, interval) in CRONS.items():
+            with self.subTest(cron=xmlid):
+                cron = self.env.ref(f"crm_plus.{xmlid}")
+                self.assertTrue(cron.active)
+                self.assertEqual((cron.interval_number, cron.interval_type), (number, interval))
+        crons = self.env["ir.model.data"].search(
+            [("module", "=", "crm_plus"), ("model", "=", "ir.cron")]
+        )
+        self.assertEqual(set(crons.mapped("name")), set(CRONS), "a cron the test does not know")
+
+    def test_access_rights_per_level(self):
+        users = (self.user_internal, self.user_sales, self.user_manager)
+        for model, levels in ACCESS.items():
+            for user, allowed in zip(users, levels, strict=True):
+                with self.subTest(model=model, user=user.login):
+                    granted = "".join(
+                        letter
+                        for letter, operation in OPERATIONS.items()
+                        if self.env[model].with_user(user).has_access(operation)
+                    )
+                    self.assertEqual(granted, allowed)
+        # Every model of the module with access rules is in the table above.
+        acl_models = set(
+            self.env["ir.model.access"]
+            .search([("model_id.model", "=like", "crm.plus.%")])
+            .mapped("model_id.model")
+        )
+        self.assertEqual(acl_models - set(ACCESS), set())
+
+    def test_columns_empty_for_existing_contacts(self):
+        """The contacts that existed before crm_plus (base's own; the demo data gives some of
+        base's demo contacts a type) are outside every funnel: the stored columns crm_plus adds
+        to res_partner are empty for them."""
+        fields = self.env["ir.model.data"].search(
+            [
+                ("module", "=", "crm_plus"),
+                ("model", "=", "ir.model.fields"),
+                ("name", "=like", "field_res_partner__%"),
+            ]
+        )
+        columns = [
+            name
+            for name in (data.name.removeprefix("field_res_partner__") for data in fields)
+            if name in self.Partner._fields
+            # 19.0 also gives crm_plus an xmlid for the magic columns (id, write_date, …).
+            and name not in MAGIC_COLUMNS
+            and self.Partner._fields[name].store
+            and self.Partner._fields[name].column_type
+        ]
+        self.assertIn("funnel_state", columns)
+        self.assertIn("funnel_open_value", columns)
+        existing = [
+            self.env.ref(f"base.{xmlid}").id
+            for xmlid in ("main_partner", "partner_root", "partner_admin", "public_partner")
+        ]
+        self.env.flush_all()
+        for column in columns:
+            with self.subTest(column=column):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT count(*) FROM res_partner WHERE id = ANY(%s) "
+                        "AND %s IS NOT NULL AND %s::text NOT IN ('0', 'false')",
+                        existing,
+                        SQL.identifier(column),
+                        SQL.identifier(column),
+                    )
+                )
+                self.assertEqual(self.env.cr.fetchone()[0], 0)
 
 
 # A minimal primary view per type: what another module could add for res.partner.

@@ -24,23 +24,30 @@ class TestCodes(CrmPlusCase):
 
     def test_same_code_other_company(self):
         other = self.env["res.company"].create({"name": "T-Other Co"})
-        mine = self.AccountType.create(
-            {"name": "Mine", "code": "SHARED", "company_id": self.company.id}
-        )
-        theirs = self.AccountType.create(
-            {"name": "Theirs", "code": "shared", "company_id": other.id}
-        )
-        # Codes are unique per company only: the second company keeps its own "SHARED".
-        self.assertEqual(mine.code.upper(), theirs.code.upper())
-        self.assertNotEqual(mine.company_id, theirs.company_id)
-        with self.assertRaisesRegex(ValidationError, "already used"):
+        self.AccountType.create({"name": "Mine", "code": "SHARED", "company_id": self.company.id})
+        # Codes are unique per company only: the second company may use "shared" too (the
+        # create raising would fail the test) ...
+        self.AccountType.create({"name": "Theirs", "code": "shared", "company_id": other.id})
+        # ... and its own "shared" is then taken: the check names the record of that company,
+        # not the first company's.
+        with self.assertRaisesRegex(ValidationError, "already used by Theirs"):
             self.AccountType.create({"name": "Theirs 2", "code": "Shared", "company_id": other.id})
+        with self.assertRaisesRegex(ValidationError, "already used by Mine"):
+            self.AccountType.create(
+                {"name": "Mine 2", "code": "sHaReD", "company_id": self.company.id}
+            )
 
     def test_search_by_code(self):
-        self.assertEqual(self.AccountType.search([("code", "=", "T-LEAD")]), self.lead_type)
-        self.assertEqual(self.env.ref("crm_plus.account_type_lead").code, "LEAD")
-        found = self.AccountType.name_search("t-lead")
-        self.assertIn(self.lead_type.id, [record_id for record_id, _name in found])
+        """A record is found by its code, whatever the case, where its name does not match."""
+        coded = self.AccountType.create({"name": "Nothing alike", "code": "ZQX-7"})
+        for text in ("zqx-7", "ZQX", "Nothing alike"):
+            with self.subTest(text=text):
+                found = self.AccountType.name_search(text)
+                self.assertEqual([record_id for record_id, _name in found], coded.ids)
+        self.assertIn(
+            self.lead_type.id,
+            [record_id for record_id, _name in self.AccountType.name_search("t-lead")],
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -164,6 +171,18 @@ class TestGroupExpand(CrmPlusCase):
         counts = {phase_id: count for phase_id, count, _sums in rows}
         self.assertEqual(counts[self.phase_first.id], 2)
         self.assertEqual(counts[self.phase_closing.id], 0)
+        # The grouped read agrees with a count per phase (a search of its own, by another path).
+        for phase in self.lead_type.phase_ids:
+            with self.subTest(phase=phase.name):
+                self.assertEqual(
+                    counts[phase.id],
+                    self.Partner.search_count(
+                        [
+                            ("account_type_id", "=", self.lead_type.id),
+                            ("lead_phase_id", "=", phase.id),
+                        ]
+                    ),
+                )
 
     def test_group_by_type_shows_all_types(self):
         rows = grouped_rows(self.Partner, [("name", "=", "nobody")], "account_type_id")
@@ -264,3 +283,8 @@ class TestBoardHealth(CrmPlusCase):
             (old | fresh).invalidate_recordset()
             self.assertEqual(old.mapped("funnel_health"), ["stale", "stale"])
             self.assertEqual(fresh.mapped("funnel_health"), ["hot", "warm", "cold"])
+            # The progress bar (a grouped search) agrees with the health each card computes.
+            per_card = {}
+            for partner in old | fresh:
+                per_card[partner.funnel_health] = per_card.get(partner.funnel_health, 0) + 1
+            self.assertEqual(bar[str(self.phase_first.id)], per_card)
