@@ -357,7 +357,12 @@ class TestReportTruth(CrmPlusCase):
 
     def test_lost_phase_badge_is_not_green(self):
         form = self.view_arch(self.Partner, "form")
-        for lines in ("funnel_line_ids", "funnel_closed_line_ids"):
-            [badge] = form.xpath(f"//field[@name='{lines}']//field[@name='state']")
-            self.assertIn("close_outcome != 'lost'", badge.get("decoration-success"), lines)
-            self.assertEqual(badge.get("decoration-danger"), "close_outcome == 'lost'", lines)
+        # The desktop list's badge, and the phone's cards' badge (funnel_line_ids has both).
+        badges = form.xpath(
+            "//field[@name='funnel_line_ids' or @name='funnel_closed_line_ids']"
+            "//field[@name='state'][@widget='badge']"
+        )
+        self.assertGreaterEqual(len(badges), 2)
+        for badge in badges:
+            self.assertIn("close_outcome != 'lost'", badge.get("decoration-success"))
+            self.assertEqual(badge.get("decoration-danger"), "close_outcome == 'lost'")

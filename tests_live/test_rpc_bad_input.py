@@ -203,7 +203,30 @@ CLIENTS = {
 }
 
 
-@pytest.fixture(scope="module", params=PROTOCOLS)
+def pytest_generate_tests(metafunc):
+    """Each test over each protocol; a case that a protocol cannot carry (a NUL character in
+    XML 1.0) is not generated for it, rather than skipped."""
+    if "ctx" not in metafunc.fixturenames:
+        return
+    if "case" in metafunc.fixturenames:
+        pairs = [
+            (protocol, case)
+            for protocol in PROTOCOLS
+            for case in CASES
+            if protocol == "json2" or case not in JSON2_ONLY
+        ]
+        metafunc.parametrize(
+            ("ctx", "case"),
+            pairs,
+            indirect=["ctx"],
+            ids=[f"{protocol}-{case}" for protocol, case in pairs],
+            scope="module",
+        )
+    else:
+        metafunc.parametrize("ctx", PROTOCOLS, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
 def ctx(request, pytestconfig):
     protocol = request.param
     with throwaway_database(f"rpc_bad_input_{protocol}") as db, LiveServer(db) as server:
@@ -738,10 +761,7 @@ def _readable(message):
     return problems
 
 
-@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_bad_input_is_refused(ctx, case):
-    if case in JSON2_ONLY and ctx.protocol != "json2":
-        pytest.skip("XML 1.0 cannot carry a NUL character: this case goes over JSON-2 only")
     before = table_snapshot(ctx.db)
     broken_before = funnel_invariant_violations(ctx.db)
     started = time.monotonic()
