@@ -9,4 +9,4 @@ DB=${SCREENSHOTS_DB:-crm_plus_shots_$$}
 trap 'drop_db "$DB"' EXIT
 install_db "$DB"
 log "sample data, Odoo on a free port, Chromium → doc/img/"
-"$PY" "$REPO_DIR/tools/screenshots.py" --config "$ODOO_CONF" --database "$DB" --out "$REPO_DIR/doc/img" $SCREENSHOTS_ARGS
+"$PY" "$REPO_DIR/tools/screenshots.py" --config "$ODOO_CONF" --database "$DB" --out "$REPO_DIR/doc/img" ${SCREENSHOTS_ARGS:-}
