@@ -61,7 +61,10 @@ class TestTimeInPhase(CrmPlusCase):
     def test_days_in_phase_on_the_contact(self):
         partner = self.make_partners()
         current = partner.phase_line_ids.filtered(lambda line: line.state == "current")
-        self.set_line(current, date_start=self.now - timedelta(days=12, hours=1))
+        # 01:00 on the user's calendar day twelve days ago: 12 days at any time of day
+        # (now minus 12 days would be 13 calendar days shortly after the user's midnight).
+        twelve_days_ago = partner._funnel_stale_cutoff() - timedelta(days=12) + timedelta(hours=1)
+        self.set_line(current, date_start=twelve_days_ago)
         partner.invalidate_recordset()
         self.assertEqual(partner.funnel_days_in_phase, 12)
         self.assertEqual(partner.funnel_days_in_phase_label, "12 days in phase")
