@@ -64,6 +64,24 @@ def baseline_score(won, closed):
     return min(100, max(1, score))
 
 
+def last_close_sql(line_filter):
+    """Each contact's last close per account type (the close its state shows and Reopen
+    undoes), from the phase lines filtered by ``line_filter`` (an ``AND ...`` SQL): the one
+    query both statistics (suggested score, learned days to close) start from."""
+    return SQL(
+        """
+        SELECT DISTINCT ON (l.partner_id, l.account_type_id)
+               l.partner_id, l.account_type_id, l.company_id, l.sequence,
+               l.phase_id, l.close_outcome, l.close_date
+          FROM crm_plus_phase_line AS l
+         WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL %s
+         ORDER BY l.partner_id, l.account_type_id, %s
+        """,
+        line_filter,
+        SQL(LAST_CLOSE_SQL_ORDER),
+    )
+
+
 class CrmPlusPhaseStat(models.Model):
     """What closed contacts of the same company and account type did after reaching a phase:
     how many were closed, how many won. Kept up to date by every close and reopen (and daily,
@@ -147,14 +165,7 @@ class CrmPlusPhaseStat(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                WITH last_close AS (
-                    SELECT DISTINCT ON (l.partner_id, l.account_type_id)
-                           l.partner_id, l.account_type_id, l.company_id, l.sequence,
-                           l.phase_id, l.close_outcome, l.close_date
-                      FROM crm_plus_phase_line AS l
-                     WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL %s
-                     ORDER BY l.partner_id, l.account_type_id, %s
-                )
+                WITH last_close AS (%s)
                 SELECT c.company_id, r.phase_id, COUNT(*) AS closed,
                        COUNT(*) FILTER (WHERE c.close_outcome = 'won') AS won
                   FROM last_close AS c
@@ -168,8 +179,7 @@ class CrmPlusPhaseStat(models.Model):
                                       AND o.is_active_funnel)
                  GROUP BY c.company_id, r.phase_id
                 """,
-                type_filter,
-                SQL(LAST_CLOSE_SQL_ORDER),
+                last_close_sql(type_filter),
                 since,
             )
         )
@@ -235,14 +245,7 @@ class CrmPlusPhaseStat(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                WITH last_close AS (
-                    SELECT DISTINCT ON (l.partner_id, l.account_type_id)
-                           l.partner_id, l.account_type_id, l.company_id, l.sequence,
-                           l.phase_id, l.close_outcome, l.close_date
-                      FROM crm_plus_phase_line AS l
-                     WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL %s
-                     ORDER BY l.partner_id, l.account_type_id, %s
-                )
+                WITH last_close AS (%s)
                 SELECT c.company_id, r.phase_id, COUNT(*) AS timed,
                        percentile_cont(0.5) WITHIN GROUP (
                            ORDER BY c.close_date - r.date_start::date) AS days
@@ -258,8 +261,7 @@ class CrmPlusPhaseStat(models.Model):
                                       AND o.is_active_funnel)
                  GROUP BY c.company_id, r.phase_id
                 """,
-                type_filter,
-                SQL(LAST_CLOSE_SQL_ORDER),
+                last_close_sql(type_filter),
                 since,
             )
         )
