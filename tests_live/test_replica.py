@@ -375,6 +375,13 @@ class TestReplica(unittest.TestCase):
             self.read_screen(self.open_action(xmlid))
         self.client.call("crm.plus.dashboard", "get_dashboard_data")
         self.client.call("crm.plus.dashboard", "get_dashboard_action", "open")
+        # The methods of CRM+ that only read (@api.readonly), as a button or a client calls them.
+        type_id = self.client.call(
+            "crm.plus.account.type", "search", [("has_phases", "=", True)], limit=1
+        )[0]
+        self.client.call("crm.plus.account.type", "action_view_partners", [type_id], button=True)
+        self.client.call("crm.plus.calibration.report", "action_open_report")
+        self.client.call("crm.plus.lead.phase", "name_search", "Qualif", limit=8)
         form = self.form()
         partner_id, phase_id = self.open_partner()
         self.overview(partner_id, form)
