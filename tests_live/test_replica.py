@@ -123,7 +123,7 @@ def replica_cursor(db):
         conn.close()
 
 
-def wait_replayed(db, timeout=60):
+def wait_replayed(db, timeout=180):
     """Until the replica has applied everything the primary has written so far."""
     with pg_cursor() as cr:
         cr.execute("SELECT pg_current_wal_lsn()")
@@ -149,6 +149,14 @@ class TestReplica(unittest.TestCase):
         if proc.returncode:
             raise RuntimeError(f"tools/replica.sh start failed:\n{proc.stdout}{proc.stderr}")
         cls._stack = contextlib.ExitStack()
+        try:
+            cls._start()
+        except BaseException:
+            cls._stack.close()
+            raise
+
+    @classmethod
+    def _start(cls):
         cls.db = cls._stack.enter_context(throwaway_database("replica"))
         with pg_cursor(cls.db) as cr:
             # Counted on the replica only (its shared_preload_libraries), created here.
