@@ -1,12 +1,12 @@
 """PO file chores of tools/i18n.sh, with polib (Odoo's own dependency):
 
-    i18n_po.py clean-pot FILE          strip the export's dates and Odoo build from the header
-    i18n_po.py new-po POT LANG OUT     an empty translation file for LANG (pt, pt_BR, nl, es…)
-    i18n_po.py merge POT PO            msgmerge's job when gettext is not installed
-    i18n_po.py report DIR [--check] [--list]
-                                       per language: translated / fuzzy / untranslated counts and
-                                       placeholder mistakes; --list names each msgid that needs
-                                       work; --check exits 1 when anything does
+i18n_po.py clean-pot FILE          strip the export's dates and Odoo build from the header
+i18n_po.py new-po POT LANG OUT     an empty translation file for LANG (pt, pt_BR, nl, es…)
+i18n_po.py merge POT PO            msgmerge's job when gettext is not installed
+i18n_po.py report DIR [--check] [--list]
+                                   per language: translated / fuzzy / untranslated counts and
+                                   placeholder mistakes; --list names each msgid that needs
+                                   work; --check exits 1 when anything does
 """
 
 import re
@@ -37,7 +37,9 @@ def pofile(path):
 
 def problem(entry):
     """What is wrong with one translation entry (None when nothing)."""
-    ids, strs = (sorted(PLACEHOLDER.findall(t.replace("%%", ""))) for t in (entry.msgid, entry.msgstr))
+    ids, strs = (
+        sorted(PLACEHOLDER.findall(t.replace("%%", ""))) for t in [entry.msgid, entry.msgstr]
+    )
     if "fuzzy" in entry.flags:
         return "fuzzy"
     if not entry.msgstr.strip():
@@ -76,7 +78,8 @@ def main(command, *args):
         pot.save()
     elif command == "new-po":  # the .pot's entries, untranslated, under the language's header
         po, (name, plural) = pofile(args[0]), LANGUAGES[args[1]]
-        po.header = f"Translation of Odoo Server.\nThis file contains the {name} translation of crm_plus."
+        po.header = "Translation of Odoo Server.\n"
+        po.header += f"This file contains the {name} translation of crm_plus."
         po.metadata = POT_METADATA | {"Language": args[1], "Plural-Forms": plural}
         po.save(args[2])
     elif command == "merge":  # new msgids untranslated, gone ones dropped
