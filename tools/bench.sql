@@ -186,9 +186,9 @@ UPDATE res_partner p
        funnel_phase_date_start = CASE WHEN %(switch)s IS NULL THEN p.funnel_phase_date_start END,
        write_uid = %(uid)s, write_date = now() AT TIME ZONE 'UTC'
   FROM closed WHERE p.id = closed.partner_id;
--- The won partners leave their funnel for the (phase-less) won type.
+-- The won partners leave their funnel for the (phase-less) won type (bench.py runs this for them).
 UPDATE crm_plus_phase_line SET is_active_funnel = false
- WHERE %(switch)s IS NOT NULL AND partner_id = ANY(%(ids)s) AND is_active_funnel
+ WHERE partner_id = ANY(%(ids)s) AND is_active_funnel
 
 -- name: to_closing
 -- Untimed set-up of the close's won half: into the closing phase of its type.

@@ -26,16 +26,16 @@ if [ "$export_pot" = 1 ]; then
     mkdir "$WORK/crm_plus"
     tar -C "$REPO_DIR" --exclude=./.build --exclude=./.git --exclude='*.pyc' -cf - . \
         | tar -C "$WORK/crm_plus" -xf -
-    odoo=("$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" --addons-path="$ODOO_SRC/odoo/addons,$WORK"
+    export_odoo=("$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" --addons-path="$ODOO_SRC/odoo/addons,$WORK"
         -d "$DB" --log-level=warn)
     db_exists "$DB" || clone_template "$DB"
     if [ "$(psql -d "$DB" -tAc "select state from ir_module_module where name='crm_plus'")" = installed ]; then
-        log "updating crm_plus in $DB" && "${odoo[@]}" -u crm_plus --stop-after-init --no-http
+        log "updating crm_plus in $DB" && "${export_odoo[@]}" -u crm_plus --stop-after-init --no-http
     else
-        log "installing crm_plus in $DB" && "${odoo[@]}" -i crm_plus --stop-after-init --no-http
+        log "installing crm_plus in $DB" && "${export_odoo[@]}" -i crm_plus --stop-after-init --no-http
     fi
     log "exporting $POT"
-    "${odoo[@]}" --i18n-export="$WORK/crm_plus.pot" --modules=crm_plus
+    "${export_odoo[@]}" --i18n-export="$WORK/crm_plus.pot" --modules=crm_plus
     po_tool clean-pot "$WORK/crm_plus.pot"
     cp "$WORK/crm_plus.pot" "$POT"
 fi
