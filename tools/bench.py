@@ -433,9 +433,10 @@ def main():
     if env("BENCH_STARTED"):
         bench.machine["total_seconds"] = time.time() - float(env("BENCH_STARTED"))
     data = json.loads(json.dumps(summary(bench), default=float))  # as --render reads it
-    print(render(data))
-    if args.doc != "-":
-        write_doc(data, args.doc)
+    if args.doc == "-":
+        print(render(data))
+    else:
+        write_doc(data, args.doc)  # the JSON first: the document can be rendered again from it
     return 0
 
 

@@ -256,17 +256,21 @@ class Bench:
         self.salespeople = []  # two per team, a team per company
         for index, team in enumerate(self.teams * 2):
             login = f"bench.sales{index + 1}"
+            company_id = self.company_ids[index % 2]
             user = Users.create(
-                {"name": f"Bench salesperson {index + 1}", "login": login}
+                {
+                    "name": f"Bench salesperson {index + 1}",
+                    "login": login,
+                    "company_id": company_id,
+                }
                 | {
                     "email": f"{login}@bench.example.com",
-                    "company_id": self.company_ids[index % 2],
+                    groups_field: [Command.link(salesman.id)],
                 }
                 | {"company_ids": [Command.set(self.company_ids)]}
-                | {groups_field: [Command.link(salesman.id)]}
             )
             env["crm.team.member"].create({"crm_team_id": team.id, "user_id": user.id})
-            self.salespeople.append((team, self.company_ids[index % 2], user))
+            self.salespeople.append((team, company_id, user))
         history = self._create_orm_leads("Bench ORM history", self.n // 2)
         # By batches: action_set_won looks the won stage up once per lead over the whole set.
         won = history.filtered(lambda lead: lead.id % 5 < 2)
@@ -278,22 +282,15 @@ class Bench:
         self.cr.precommit.run()
         env.flush_all()
         self.orm_lead_ids = self._create_orm_leads("Bench ORM opportunity", self.n).ids
-        ids = [self.orm_lead_ids]
-        for keys, query in (
-            (["pls_frequencies"], "SELECT count(*) FROM crm_lead_scoring_frequency"),
-            (
-                ["orm_automated", "orm_avg_probability"],
-                "SELECT count(*) FILTER (WHERE probability = automated_probability), "
-                "round(avg(probability)::numeric, 1) FROM crm_lead WHERE id = ANY(%s)",
-            ),
-            (
-                ["orm_followers"],
-                "SELECT count(*) FROM mail_followers WHERE res_model = 'crm.lead' "
-                "AND res_id = ANY(%s)",
-            ),
-        ):
-            self.cr.execute(query, ids)
-            d.update(zip(keys, self.cr.fetchone(), strict=True))
+        self.cr.execute(
+            "SELECT (SELECT count(*) FROM crm_lead_scoring_frequency), count(*) FILTER (WHERE "
+            "probability = automated_probability), round(avg(probability)::numeric, 1), (SELECT "
+            "count(*) FROM mail_followers WHERE res_model = 'crm.lead' AND res_id = ANY(%(ids)s))"
+            " FROM crm_lead WHERE id = ANY(%(ids)s)",
+            {"ids": self.orm_lead_ids},
+        )
+        keys = "pls_frequencies orm_automated orm_avg_probability orm_followers".split()
+        d.update(zip(keys, self.cr.fetchone(), strict=True))
         d["orm_build_seconds"] = time.perf_counter() - started
 
     def _create_orm_leads(self, prefix, count):
