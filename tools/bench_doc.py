@@ -27,10 +27,9 @@ SUMMARY = [  # doc/benchmarks-<series>.json's main ratios: key, numerator, denom
 ]
 SERIES = ("<!-- main ratios by Odoo series: written by every make bench run -->",
           "<!-- end of main ratios by Odoo series -->")  # fmt: skip
-KEPT_SECTIONS = (  # other tools' sections of doc/benchmarks.md, kept as they are
-    r"<!-- a million contacts: .*?<!-- end of a million contacts -->",
-    r"<!-- load test: .*?<!-- end of load test -->",
-)
+# Other tools' sections of doc/benchmarks.md (make load's, make tax's, the main ratios by
+# series…), between their `<!-- name: … -->` and `<!-- end of name -->` markers: kept as they are.
+KEPT_SECTIONS = r"<!-- ([^:>]+): .*?-->.*?<!-- end of \1 -->"
 
 
 def fmt_time(seconds):
@@ -139,7 +138,7 @@ def write_doc(data, doc=None):
     path = Path(doc or DOC_DIR / name)
     path.with_name(f"benchmarks-{series}.json").write_text(json.dumps(data, indent=1) + "\n")
     previous = path.read_text() if path.exists() else ""
-    kept = [m.group(0) for p in KEPT_SECTIONS if (m := re.search(p, previous, re.S))]
+    kept = [m.group(0) for m in re.finditer(KEPT_SECTIONS, previous, re.S)]
     path.write_text(render(data) + "".join(f"\n{section}\n" for section in kept))
     log(f"results written to {path}")
     columns = {
