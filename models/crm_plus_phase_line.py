@@ -1,9 +1,9 @@
-"""The funnel's phase lines, its one source of truth: their fields, the last-close rule, the
-weighted forecast and currency rules, the managers' date corrections. Only the state machine
-(crm_plus_funnel.py) moves them."""
+"""The funnel's phase lines, its one source of truth: their fields, their checks, the currency
+of their amounts, the managers' date corrections. Only the state machine (crm_plus_funnel.py)
+moves them; the rules they follow (last close, weighted forecast…) are in funnel_rules.py."""
 
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from markupsafe import Markup
 
@@ -14,29 +14,22 @@ from odoo.tools.sql import create_index
 
 from ..compat import sql_constraints
 from .funnel_guard import checked_client_values, is_funnel_op, values_checked_by_the_orm
-
-MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
-
-# A line's fields whose write moves the funnel analysis's totals ("note" does not).
-LINE_TOTALS_WRITES = frozenset(
-    {
-        "partner_id",
-        "phase_id",
-        "state",
-        "is_active_funnel",
-        "score",
-        "forecast_value",
-        "recurring_value",
-        "recurring_interval",
-        "recurring_value_monthly",
-        "company_id",
-        "date_start",
-        "date_done",
-        "done_by_id",
-        "close_reason_id",
-        "close_outcome",
-    }
+from .funnel_rules import (
+    ANALYSIS_LINE_FIELDS,
+    LAST_CLOSE_SQL_ORDER,
+    LINE_STATE_SELECTION,
+    OUTCOME_SELECTION,
+    RECURRING_INTERVAL_SELECTION,
+    in_active_funnel,
+    monthly,
+    valid_score,
+    weighted,
+    write_grouped,
 )
+
+# A line's fields whose write moves the funnel analysis's totals ("note" does not): those it
+# reads, and those its monthly recurring value is computed from.
+LINE_TOTALS_WRITES = frozenset({*ANALYSIS_LINE_FIELDS, "recurring_value", "recurring_interval"})
 
 # Who may correct the dates of a line: a wrong date is a matter of record, not of selling.
 DATES_GROUP = "crm_plus.group_crm_plus_manager"
@@ -58,39 +51,6 @@ FUNNEL_MANAGED_FIELDS = {
 }
 
 
-# A line's close: set on the line the contact was closed in, cleared when it is reopened.
-CLOSE_FIELDS = {"close_reason_id", "close_outcome", "close_date", "closed_by_id"}
-
-# The last close of a contact (the one its state, reason and date show, the one Reopen undoes,
-# the one the suggested scores count): the latest close date, then the latest completion,
-# then the latest line. The same order in Python and in SQL (and in the index that serves it).
-LAST_CLOSE_SQL_ORDER = "close_date DESC, date_done DESC NULLS LAST, id DESC"
-
-
-def last_close_key(line):
-    """``line``: a phase line record or a row of its columns."""
-    line_id = line["id"]
-    return (
-        line["close_date"],
-        line["date_done"] or datetime.min,
-        line_id if isinstance(line_id, int) else 0,
-    )
-
-
-def current_and_last_close(lines):
-    """(the current line of the contact's own funnel or None, its last close or None), from
-    ``lines`` (records or rows): what the contact's lead phase, state and close show."""
-    current = last_close = None
-    for line in lines:
-        if line["state"] == "current" and line["is_active_funnel"]:
-            current = line
-        if line["close_outcome"] and (
-            last_close is None or last_close_key(line) > last_close_key(last_close)
-        ):
-            last_close = line
-    return current, last_close
-
-
 # Stored computed fields _funnel_create gives in the create values.
 CREATE_GIVEN_COMPUTED = (
     "account_type_id",
@@ -100,73 +60,6 @@ CREATE_GIVEN_COMPUTED = (
     "is_active_funnel",
     "recurring_value_monthly",
 )
-
-
-def weighted(forecast_value, score):
-    """The weighted forecast: forecast × score / 100 (``WEIGHTED_SQL`` in the reports)."""
-    return (forecast_value or 0.0) * (score or 0) / 100.0
-
-
-# The money a manager reads, as Odoo CRM means it. A deal's amount is the forecast of its line
-# (the current one while open, the one it was closed in once closed); its probability is the
-# score while open, 100 once won, 0 once lost; its weighted value is amount × probability / 100.
-# Four totals, never mixed: open pipeline, weighted pipeline, won revenue, lost.
-CLOSED_PROBABILITY = {"won": 100, "lost": 0}
-# The contact's state-pure fields: {field: (the state it counts, the figure it carries)}.
-STATE_PURE_FIELDS = {
-    "funnel_open_value": ("open", "amount"),
-    "funnel_open_weighted_value": ("open", "weighted"),
-    "funnel_won_value": ("won", "amount"),
-    "funnel_lost_value": ("lost", "amount"),
-}
-
-
-def deal_probability(funnel_state, score):
-    """The probability of a deal in ``funnel_state`` (open, won, lost, or none) whose line has
-    ``score``: the score while open, 100 won, 0 lost; 0 outside a funnel."""
-    if funnel_state in CLOSED_PROBABILITY:
-        return CLOSED_PROBABILITY[funnel_state]
-    return (score or 0) if funnel_state == "open" else 0
-
-
-def deal_money(funnel_state, amount, score):
-    """The figures of a deal in ``funnel_state`` whose line has ``amount`` (forecast value) and
-    ``score``: {"probability", "amount", "weighted"} and each state-pure field of
-    ``STATE_PURE_FIELDS`` (0 for a deal in another state)."""
-    amount = (amount or 0.0) if funnel_state else 0.0
-    probability = deal_probability(funnel_state, score)
-    figures = {
-        "probability": probability,
-        "amount": amount,
-        "weighted": weighted(amount, probability),
-    }
-    for fname, (state, figure) in STATE_PURE_FIELDS.items():
-        figures[fname] = figures[figure] if funnel_state == state else 0.0
-    return figures
-
-
-# The same rule over a phase line's columns, for the reports' SQL (alias ``l``).
-WEIGHTED_SQL = "COALESCE(l.forecast_value, 0) * l.score / 100.0"
-
-
-# The currency of the funnel's amounts (contacts, lines, every report): the contact's company's,
-# else the main company's (base.main_company, else the first company). Not the company the user
-# works in: a report is one query for every user, and a contact must show the same currency in
-# its form, in the lists' sums and in the reports. In Python and in SQL, the same rule.
-MAIN_COMPANY_CURRENCY_SQL = (
-    "(SELECT mc.currency_id FROM res_company mc"
-    " LEFT JOIN ir_model_data md ON md.model = 'res.company' AND md.res_id = mc.id"
-    " AND md.module = 'base' AND md.name = 'main_company'"
-    " ORDER BY md.id IS NULL, mc.id LIMIT 1)"
-)
-
-
-def currency_sql(company_expr):
-    """The funnel's currency, in SQL, for a row whose company is ``company_expr`` (SQL text)."""
-    return (
-        f"COALESCE((SELECT rc.currency_id FROM res_company rc WHERE rc.id = {company_expr}),"
-        f" {MAIN_COMPANY_CURRENCY_SQL})"
-    )
 
 
 def main_company_currency(env):
@@ -179,7 +72,7 @@ def main_company_currency(env):
 
 def set_funnel_currency(records, fname="currency_id"):
     """The currency of the funnel's amounts on ``records`` (lines, contacts): their company's,
-    else the main company's (``currency_sql``)."""
+    else the main company's (``funnel_rules.currency_sql`` in SQL)."""
     fallback = None
     for record in records:
         currency = record.company_id.currency_id
@@ -187,15 +80,6 @@ def set_funnel_currency(records, fname="currency_id"):
             fallback = fallback if fallback is not None else main_company_currency(records.env)
             currency = fallback
         record[fname] = currency
-
-
-def _monthly(recurring_value, recurring_interval):
-    return (recurring_value or 0.0) / MONTHS_PER_INTERVAL.get(recurring_interval or "month", 1)
-
-
-def _in_active_funnel(line_account_type, partner_account_type):
-    """The lines of the partner's current account type are its funnel; the others history."""
-    return bool(line_account_type) and line_account_type == partner_account_type
 
 
 @sql_constraints
@@ -222,7 +106,7 @@ class CrmPlusPhaseLine(models.Model):
         help="The line belongs to the partner's current account type; the others are history.",
     )
     state = fields.Selection(
-        [("todo", "To Do"), ("current", "Current"), ("done", "Done")],
+        LINE_STATE_SELECTION,
         required=True,
         default="todo",
         readonly=True,
@@ -233,7 +117,7 @@ class CrmPlusPhaseLine(models.Model):
     forecast_value = fields.Monetary(currency_field="currency_id", string="Forecast")
     recurring_value = fields.Monetary(currency_field="currency_id", string="Recurring")
     recurring_interval = fields.Selection(
-        [("month", "Monthly"), ("quarter", "Quarterly"), ("year", "Yearly")],
+        RECURRING_INTERVAL_SELECTION,
         default="month",
         required=True,
     )
@@ -254,9 +138,7 @@ class CrmPlusPhaseLine(models.Model):
     note = fields.Text()
     # The close of the phase the partner was closed in, until a reopen (the chatter keeps it).
     close_reason_id = fields.Many2one("crm.plus.close.reason", readonly=True, index=True)
-    close_outcome = fields.Selection(
-        [("won", "Won"), ("lost", "Lost")], readonly=True, string="Outcome"
-    )
+    close_outcome = fields.Selection(OUTCOME_SELECTION, readonly=True, string="Outcome")
     close_date = fields.Date(readonly=True)
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
     is_stale = fields.Boolean(compute="_compute_is_stale", string="Stale")
@@ -309,7 +191,7 @@ class CrmPlusPhaseLine(models.Model):
     @api.depends("partner_id.account_type_id", "account_type_id")
     def _compute_is_active_funnel(self):
         for line in self:
-            line.is_active_funnel = _in_active_funnel(
+            line.is_active_funnel = in_active_funnel(
                 line.account_type_id, line.partner_id.account_type_id
             )
 
@@ -320,7 +202,7 @@ class CrmPlusPhaseLine(models.Model):
     @api.depends("recurring_value", "recurring_interval")
     def _compute_recurring_value_monthly(self):
         for line in self:
-            line.recurring_value_monthly = _monthly(line.recurring_value, line.recurring_interval)
+            line.recurring_value_monthly = monthly(line.recurring_value, line.recurring_interval)
 
     @api.depends("forecast_value", "score")
     def _compute_weighted_value(self):
@@ -364,8 +246,6 @@ class CrmPlusPhaseLine(models.Model):
                     phase=missing[0].phase_id.name,
                 )
             )
-        from .crm_plus_funnel import write_grouped
-
         write_grouped(self, {line.id: {"score": line.suggested_score} for line in self})
         return True
 
@@ -380,7 +260,7 @@ class CrmPlusPhaseLine(models.Model):
     @api.constrains("score", "forecast_value", "recurring_value")
     def _check_values(self):
         for line in self:
-            if not 1 <= line.score <= 100:
+            if not valid_score(line.score):
                 raise ValidationError(
                     self.env._(
                         "The score of %(partner)s in %(phase)s must be between 1 and 100 "
@@ -463,8 +343,8 @@ class CrmPlusPhaseLine(models.Model):
                 sequence=sequence,
                 phase_type=phase_type,
                 company_id=partner_companies[partner_id] or False,
-                is_active_funnel=_in_active_funnel(type_id, partner_types[partner_id]),
-                recurring_value_monthly=_monthly(
+                is_active_funnel=in_active_funnel(type_id, partner_types[partner_id]),
+                recurring_value_monthly=monthly(
                     vals.get("recurring_value"), vals.get("recurring_interval")
                 ),
             )
