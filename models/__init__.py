@@ -3,6 +3,7 @@ from . import crm_plus_account_type
 from . import crm_plus_lead_phase
 from . import crm_plus_close_reason
 from . import crm_plus_phase_line
+from . import crm_plus_phase_line_dates
 from . import crm_plus_funnel
 from . import crm_plus_funnel_checks
 from . import crm_plus_funnel_chatter

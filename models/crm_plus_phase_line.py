@@ -5,11 +5,9 @@ moves them; the rules they follow (last close, weighted forecast…) are in funn
 from contextlib import nullcontext
 from datetime import timedelta
 
-from markupsafe import Markup
-
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_datetime
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from ..compat import sql_constraints
@@ -31,7 +29,8 @@ from .funnel_rules import (
 # reads, and those its monthly recurring value is computed from.
 LINE_TOTALS_WRITES = frozenset({*ANALYSIS_LINE_FIELDS, "recurring_value", "recurring_interval"})
 
-# Who may correct the dates of a line: a wrong date is a matter of record, not of selling.
+# Who may correct the dates of a line (crm_plus_phase_line_dates.py): a wrong date is a matter
+# of record, not of selling.
 DATES_GROUP = "crm_plus.group_crm_plus_manager"
 CORRECTABLE_DATES = ("date_start", "date_done")
 
@@ -153,11 +152,6 @@ class CrmPlusPhaseLine(models.Model):
         compute="_compute_suggested_score",
         help="How many closed contacts the suggested score is learned from.",
     )
-    can_correct_dates = fields.Boolean(
-        compute="_compute_can_correct_dates",
-        help="The user may correct the line's dates (CRM+ managers).",
-    )
-
     _sql_constraints = [
         (
             "partner_phase_uniq",
@@ -253,41 +247,35 @@ class CrmPlusPhaseLine(models.Model):
         """How a refused value names the lines (funnel_guard): their contact and phase."""
         return [f"{line.partner_id.display_name} ({line.phase_id.name})" for line in self.sudo()]
 
-    @api.depends_context("uid")
-    def _compute_can_correct_dates(self):
-        self.can_correct_dates = self.env.user.has_group(DATES_GROUP)
-
     @api.constrains("score", "forecast_value", "recurring_value")
     def _check_values(self):
+        def names(line):  # read only to refuse
+            return {"partner": line.partner_id.display_name, "phase": line.phase_id.name}
+
         for line in self:
             if not valid_score(line.score):
-                raise ValidationError(
-                    self.env._(
-                        "The score of %(partner)s in %(phase)s must be between 1 and 100 "
-                        "(got %(score)s).",
-                        partner=line.partner_id.display_name,
-                        phase=line.phase_id.name,
-                        score=line.score,
-                    )
+                error = self.env._(
+                    "The score of %(partner)s in %(phase)s must be between 1 and 100 "
+                    "(got %(score)s).",
+                    **names(line),
+                    score=line.score,
                 )
-            if line.forecast_value < 0 or line.recurring_value < 0:
-                raise ValidationError(
-                    self.env._(
-                        "Forecast and recurring values of %(partner)s in %(phase)s cannot be "
-                        "negative.",
-                        partner=line.partner_id.display_name,
-                        phase=line.phase_id.name,
-                    )
+            elif line.forecast_value < 0 or line.recurring_value < 0:
+                error = self.env._(
+                    "Forecast and recurring values of %(partner)s in %(phase)s cannot be "
+                    "negative.",
+                    **names(line),
                 )
             # Beyond what numeric(…) columns and sums over many lines can hold sensibly.
-            if max(line.forecast_value, line.recurring_value) >= 1e15:
-                raise ValidationError(
-                    self.env._(
-                        "Forecast and recurring values of %(partner)s must be below "
-                        "1,000,000,000,000,000.",
-                        partner=line.partner_id.display_name,
-                    )
+            elif max(line.forecast_value, line.recurring_value) >= 1e15:
+                error = self.env._(
+                    "Forecast and recurring values of %(partner)s must be below "
+                    "1,000,000,000,000,000.",
+                    partner=line.partner_id.display_name,
                 )
+            else:
+                continue
+            raise ValidationError(error)
 
     @api.model
     def _funnel_create(self, partner_phases):
@@ -483,97 +471,6 @@ class CrmPlusPhaseLine(models.Model):
             result = super().write(vals)
             self._funnel_log_date_correction(before)
             return result
-
-    def _funnel_check_date_correction(self, dates):
-        """A manager's correction of ``dates`` (date_start / date_done): started no later than
-        completed, neither in the future, a completion only on a done line and a start only on
-        a line that started. Returns the dates before, for the chatter."""
-        if not self.env.su and not self.env.user.has_group(DATES_GROUP):
-            raise AccessError(
-                self.env._("Only CRM+ managers can correct the dates of a funnel line.")
-            )
-        dates = {fname: fields.Datetime.to_datetime(value) for fname, value in dates.items()}
-        now = fields.Datetime.now()
-        before = {}
-        for line in self:
-            start = dates.get("date_start", line.date_start)
-            done = dates.get("date_done", line.date_done)
-            where = self.env._(
-                "%(partner)s, phase %(phase)s",
-                partner=line.partner_id.sudo().display_name,
-                phase=line.phase_id.sudo().name,
-            )
-            if line.state == "todo" and (start or done):
-                raise ValidationError(
-                    self.env._(
-                        "%s is still to do: it has no start or completion date to correct.", where
-                    )
-                )
-            if line.state == "current" and not start:
-                raise ValidationError(
-                    self.env._("%s is the current phase: it keeps a start date.", where)
-                )
-            if line.state == "current" and done:
-                raise ValidationError(
-                    self.env._(
-                        "%s is not completed yet: only a done phase has a completion date.", where
-                    )
-                )
-            if line.state == "done" and "date_done" in dates and not done:
-                raise ValidationError(self.env._("%s is done: it keeps a completion date.", where))
-            if (start and start > now) or (done and done > now):
-                raise ValidationError(
-                    self.env._("%s: a phase cannot start or be completed in the future.", where)
-                )
-            if start and done and start > done:
-                raise ValidationError(
-                    self.env._(
-                        "%(where)s: the start (%(start)s) must not be after the completion "
-                        "(%(done)s).",
-                        where=where,
-                        start=format_datetime(self.env, start),
-                        done=format_datetime(self.env, done),
-                    )
-                )
-            before[line.id] = {fname: line[fname] for fname in dates}
-        return before
-
-    def _funnel_log_date_correction(self, before):
-        """One note per contact on its chatter: which dates of which phase changed, from what
-        to what."""
-        if self.env.context.get("tracking_disable"):
-            return
-        labels = {
-            fname: self._fields[fname]._description_string(self.env) for fname in CORRECTABLE_DATES
-        }
-        bodies = {}
-        for line in self:
-            changes = [
-                Markup("<li>%s</li>")
-                % self.env._(
-                    "%(phase)s, %(field)s: %(old)s → %(new)s",
-                    phase=line.phase_id.sudo().name,
-                    field=labels[fname],
-                    old=format_datetime(self.env, old) if old else self.env._("none"),
-                    new=format_datetime(self.env, line[fname])
-                    if line[fname]
-                    else self.env._("none"),
-                )
-                for fname, old in before[line.id].items()
-                if old != line[fname]
-            ]
-            if changes:
-                bodies.setdefault(line.partner_id.id, Markup(""))
-                bodies[line.partner_id.id] += Markup("").join(changes)
-        if bodies:
-            self.env["res.partner"].browse(list(bodies)).sudo()._message_log_batch(
-                {
-                    partner_id: Markup("<p>%s</p><ul>%s</ul>")
-                    % (self.env._("Funnel dates corrected:"), body)
-                    for partner_id, body in bodies.items()
-                },
-                author_id=self.env.user.partner_id.id,
-            )
 
     def unlink(self):
         # A deleted line may hold a close or a phase a close reached: the statistics move by

@@ -217,6 +217,9 @@ def weighted(forecast_value, score):
 
 # The same rule over a phase line's columns, for the reports' SQL (alias ``l``).
 WEIGHTED_SQL = "COALESCE(l.forecast_value, 0) * l.score / 100.0"
+# What the line reports read (and the funnel analysis's totals count): each phase line ``l``
+# with its contact ``p``.
+LINES_WITH_CONTACT_SQL = "crm_plus_phase_line l JOIN res_partner p ON p.id = l.partner_id"
 
 
 def deal_probability(funnel_state, score):

@@ -116,11 +116,7 @@ class ResPartner(models.Model):
     @api.depends("funnel_state", "lead_phase_id", "company_id")
     def _compute_funnel_suggested_score(self):
         # One read of the stats (crm.plus.phase.stat) for the whole recordset.
-        keys = {
-            partner.id: (partner.company_id.id or None, partner.lead_phase_id.id)
-            for partner in self
-            if partner.funnel_state == "open" and partner.lead_phase_id
-        }
+        keys = self._funnel_stat_keys()
         suggestions = self.env["crm.plus.phase.stat"]._suggestions(set(keys.values()))
         # Translated once: formatted per contact below.
         label = self.env._("%(score)s %% of %(closed)s closed")
@@ -133,6 +129,15 @@ class ResPartner(models.Model):
                 if row
                 else False
             )
+
+    def _funnel_stat_keys(self):
+        """{contact id: its phase's stat row key (company id or None, phase id)}, for the open
+        contacts in a phase: what the suggested score and the learned closing date read."""
+        return {
+            partner.id: (partner.company_id.id or None, partner.lead_phase_id.id)
+            for partner in self
+            if partner.funnel_state == "open" and partner.lead_phase_id
+        }
 
     def _search_funnel_suggested_score(self, operator, value):
         return self.env["crm.plus.phase.stat"]._contacts_domain(operator, value)
@@ -167,11 +172,7 @@ class ResPartner(models.Model):
     )
     def _compute_funnel_expected_close_date(self):
         # One read of the stats (crm.plus.phase.stat) for the whole recordset.
-        keys = {
-            partner.id: (partner.company_id.id or None, partner.lead_phase_id.id)
-            for partner in self
-            if partner.funnel_state == "open" and partner.lead_phase_id
-        }
+        keys = self._funnel_stat_keys()
         learned = self.env["crm.plus.phase.stat"]._learned_close(set(keys.values()))
         for partner in self:
             partner.funnel_learned_close_date = learned_close_date(

@@ -217,14 +217,6 @@ class CrmPlusFunnelReport(models.Model):
             currency=SQL(currency_sql("l.company_id")),
         )
 
-    def _from(self):
-        return SQL(
-            """
-            FROM crm_plus_phase_line l
-            JOIN res_partner p ON p.id = l.partner_id
-            """
-        )
-
     def _where(self):
         # Archived contacts count nowhere (as on the board, in Forecast and Win/Loss).
         return SQL("WHERE p.active")

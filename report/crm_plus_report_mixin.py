@@ -4,7 +4,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from ..models.funnel_rules import prefetched_fields
+from ..models.funnel_rules import LINES_WITH_CONTACT_SQL, prefetched_fields
 
 # A report's measure read as an average over a group: a rate, a number of days.
 AVERAGED = {"readonly": True, "aggregator": "avg", "digits": (16, 1)}
@@ -92,8 +92,9 @@ def _group_order_terms(model, order, groupby):
 
 class CrmPlusReportMixin(models.AbstractModel):
     """A report that is an SQL view of the funnel (``_auto = False``): its rows are
-    ``_select``, ``_from`` and ``_where``; its grouped reads come in the records' order
-    (``read_group_in_record_order``) and read ``_medians`` as medians."""
+    ``_select``, ``_from`` (by default the phase lines with their contacts) and ``_where``; its
+    grouped reads come in the records' order (``read_group_in_record_order``) and read
+    ``_medians`` as medians."""
 
     _name = "crm.plus.report.mixin"
     _inherit = ["crm.plus.phase.group.mixin"]
@@ -102,6 +103,10 @@ class CrmPlusReportMixin(models.AbstractModel):
     # {aggregate spec: the field whose median it reads}: the median reads the column of the
     # average (the view then computes one of the two).
     _medians = {}
+
+    def _from(self):
+        # By default a row per phase line, with its contact.
+        return SQL("FROM %s", SQL(LINES_WITH_CONTACT_SQL))
 
     def _query(self):
         return SQL("%s %s %s", self._select(), self._from(), self._where())

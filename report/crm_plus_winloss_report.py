@@ -134,14 +134,6 @@ class CrmPlusWinlossReport(models.Model):
             SQL(currency_sql("l.company_id")),
         )
 
-    def _from(self):
-        return SQL(
-            """
-            FROM crm_plus_phase_line l
-            JOIN res_partner p ON p.id = l.partner_id
-            """
-        )
-
     def _where(self):
         # Archived contacts count nowhere (as on the board, in Forecast and Funnel Analysis).
         return SQL("WHERE l.close_outcome IS NOT NULL AND p.active")

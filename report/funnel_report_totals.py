@@ -22,7 +22,12 @@ from contextlib import contextmanager
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
-from ..models.funnel_rules import ANALYSIS_LINE_FIELDS, WEIGHTED_SQL, currency_sql
+from ..models.funnel_rules import (
+    ANALYSIS_LINE_FIELDS,
+    LINES_WITH_CONTACT_SQL,
+    WEIGHTED_SQL,
+    currency_sql,
+)
 
 TOTALS = "crm_plus_funnel_total"
 # The tables, functions and triggers of 1.0.x, which kept the totals in the database: dropped
@@ -192,7 +197,7 @@ def contribution_sql(source, sign="1"):
     )
 
 
-LINES_SOURCE = "crm_plus_phase_line l JOIN res_partner p ON p.id = l.partner_id"
+LINES_SOURCE = LINES_WITH_CONTACT_SQL
 
 
 def _kept_sql():
