@@ -30,7 +30,8 @@ class CrmPlusFunnel(models.AbstractModel):
         record, each with its own queries): ``mail_notrack`` for their tracked funnel fields,
         one message per contact with mail's own tracking values. One contact is tracked by
         mail as any record. ``tracking_disable`` and ``mail_notrack`` log nothing, as anywhere
-        in Odoo (a contact's write of many contacts logs the batch itself: res_partner.py)."""
+        in Odoo (a contact's write of many contacts logs the batch itself:
+        res_partner_funnel_write.py)."""
         context = self.env.context
         return (
             len(partners) > 1

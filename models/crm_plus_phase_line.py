@@ -1,6 +1,7 @@
-"""The funnel's phase lines, its one source of truth: their fields, their checks, the currency
-of their amounts, the managers' date corrections. Only the state machine (crm_plus_funnel.py)
-moves them; the rules they follow (last close, weighted forecast…) are in funnel_rules.py."""
+"""The funnel's phase lines, its one source of truth: their fields, their checks, their
+creation and the currency of their amounts (a manager's date corrections:
+crm_plus_phase_line_dates.py). Only the state machine (crm_plus_funnel.py) moves them; the
+rules they follow (last close, weighted forecast…) are in funnel_rules.py."""
 
 from contextlib import nullcontext
 from datetime import timedelta
