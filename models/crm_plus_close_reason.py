@@ -10,11 +10,7 @@ class CrmPlusCloseReason(models.Model):
     # Won first, then lost (the outcome's values: "won" > "lost"), each by sequence.
     _order = "outcome desc, sequence, name, id"
 
-    name = fields.Char(required=True, translate=True)
     outcome = fields.Selection([("won", "Won"), ("lost", "Lost")], required=True, index=True)
-    sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
-    description = fields.Text(translate=True)
     company_id = fields.Many2one(
         "res.company", index=True, help="Leave empty to share this reason between companies."
     )

@@ -21,8 +21,6 @@ class CrmPlusLeadPhase(models.Model):
     # Not by account type first: grouping reports by phase would join the types to sort.
     _order = "sequence, id"
 
-    name = fields.Char(required=True, translate=True)
-    sequence = fields.Integer(default=10)
     account_type_id = fields.Many2one(
         "crm.plus.account.type", required=True, ondelete="cascade", index=True
     )
@@ -39,8 +37,6 @@ class CrmPlusLeadPhase(models.Model):
         aggregator=None,
         help="Score (1–100) a partner's line starts with in this phase.",
     )
-    description = fields.Text(translate=True)
-    active = fields.Boolean(default=True)
     fold = fields.Boolean(string="Folded in Pipeline")
     stale_after_days = fields.Integer(
         string="Stale After (days)",

@@ -41,15 +41,7 @@ class CrmPlusForecastReport(models.Model):
         "crm.plus.phase.stat": ["company_id", "phase_id", "close_days", "close_days_sample"],
     }
 
-    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
-    account_type_id = fields.Many2one(
-        "crm.plus.account.type", string="Account Type", readonly=True
-    )
     lead_phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
-    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    # A column: a grouped read sums amounts per currency (funnel_rules.currency_sql).
-    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
     expected_close_date = fields.Date(
         string="Expected Closing",
         readonly=True,
@@ -64,8 +56,6 @@ class CrmPlusForecastReport(models.Model):
         "day the partner goes stale in the phase.",
     )
     phase_date_start = fields.Datetime(string="In Phase Since", readonly=True)
-    score = fields.Integer(readonly=True, aggregator="avg")
-    forecast_value = fields.Monetary(string="Forecast", readonly=True)
     weighted_value = fields.Monetary(
         string="Weighted Forecast", readonly=True, help="Forecast × score / 100."
     )

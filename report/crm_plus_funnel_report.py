@@ -69,10 +69,6 @@ class CrmPlusFunnelReport(models.Model):
         "crm.plus.funnel.total": [*totals.DIMENSIONS, *totals.MEASURES],
     }
 
-    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
-    account_type_id = fields.Many2one(
-        "crm.plus.account.type", string="Account Type", readonly=True
-    )
     phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
     phase_sequence = fields.Integer(readonly=True, aggregator=None)
     phase_type = fields.Selection(PHASE_TYPE_SELECTION, readonly=True)
@@ -85,12 +81,6 @@ class CrmPlusFunnelReport(models.Model):
     funnel_state = fields.Selection(
         FUNNEL_STATE_SELECTION, readonly=True, help="The partner's funnel state today."
     )
-    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    # A column: a grouped read sums amounts per currency (funnel_rules.currency_sql).
-    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
-    score = fields.Integer(readonly=True, aggregator="avg")
-    forecast_value = fields.Monetary(string="Forecast", readonly=True)
     weighted_value = fields.Monetary(
         string="Weighted Forecast", readonly=True, help="Forecast × score / 100."
     )

@@ -104,6 +104,18 @@ class CrmPlusReportMixin(models.AbstractModel):
     # average (the view then computes one of the two).
     _medians = {}
 
+    # The columns every funnel report has: its contact and deal.
+    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
+    account_type_id = fields.Many2one(
+        "crm.plus.account.type", string="Account Type", readonly=True
+    )
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    # A column: a grouped read sums amounts per currency (funnel_rules.currency_sql).
+    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
+    score = fields.Integer(readonly=True, aggregator="avg")
+    forecast_value = fields.Monetary(string="Forecast", readonly=True)
+
     def _from(self):
         # By default a row per phase line, with its contact.
         return SQL("FROM %s", SQL(LINES_WITH_CONTACT_SQL))

@@ -54,10 +54,6 @@ class CrmPlusWinlossReport(models.Model):
         "res.partner": ["active", "funnel_state", "user_id"],
     }
 
-    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
-    account_type_id = fields.Many2one(
-        "crm.plus.account.type", string="Account Type", readonly=True
-    )
     phase_id = fields.Many2one("crm.plus.lead.phase", string="Closed in Phase", readonly=True)
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason", string="Close Reason", readonly=True
@@ -68,18 +64,12 @@ class CrmPlusWinlossReport(models.Model):
         readonly=True,
         help="The partner's funnel state today (open again after a reopen).",
     )
-    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    # A column: a grouped read sums amounts per currency (funnel_rules.currency_sql).
-    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
     close_date = fields.Date(readonly=True)
-    score = fields.Integer(readonly=True, aggregator="avg")
     closed_count = fields.Integer(string="# Closed", readonly=True)
     won_count = fields.Integer(string="# Won", readonly=True)
     lost_count = fields.Integer(string="# Lost", readonly=True)
     won_percent = win_rate_field()
-    forecast_value = fields.Monetary(string="Forecast", readonly=True)
     won_value = fields.Monetary(
         readonly=True, help="Forecast of the phase the partner was won in."
     )

@@ -14,7 +14,7 @@ class CrmPlusCloseWizard(models.TransientModel):
     _inherit = ["crm.plus.partner.selection.mixin"]
     _description = "Close a Funnel"
 
-    count_label = fields.Char(compute="_compute_partner_count")
+    count_label = fields.Char(compute="_compute_count_label")
     in_closing_phase = fields.Boolean(compute="_compute_in_closing_phase")
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason",
@@ -25,9 +25,8 @@ class CrmPlusCloseWizard(models.TransientModel):
     outcome = fields.Selection(related="close_reason_id.outcome")
     note = fields.Text()
 
-    @api.depends("partner_ids")
-    def _compute_partner_count(self):
-        super()._compute_partner_count()
+    @api.depends("partner_count")
+    def _compute_count_label(self):
         for wizard in self:
             wizard.count_label = self.env._(
                 "Closes the %s selected contacts with the reason chosen here.",
