@@ -2,6 +2,7 @@
 
 from odoo import api, fields, models
 
+from ..models.funnel_rules import CLOSED_STATES
 from .crm_plus_partner_selection_mixin import notification
 
 
@@ -31,7 +32,7 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
             wizard.reopened_count = self.env["res.partner"].search_count(
                 [
                     ("id", "in", wizard.partner_ids.ids),
-                    ("funnel_state", "in", ("won", "lost")),
+                    ("funnel_state", "in", CLOSED_STATES),
                     ("account_type_id", "!=", account_type.id),
                     (
                         "phase_line_ids",
