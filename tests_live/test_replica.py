@@ -411,6 +411,8 @@ class TestReplica(unittest.TestCase):
         self.client.call("crm.plus.account.type", "action_view_partners", [type_id], button=True)
         self.client.call("crm.plus.calibration.report", "action_open_report")
         self.client.call("crm.plus.lead.phase", "name_search", "Qualif", limit=8)
+        self.client.call("res.partner", "action_crm_plus_pipeline")
+        self.client.call("res.partner", "get_import_templates")
         form = self.form()
         partner_id, phase_id = self.open_partner()
         self.overview(partner_id, form)
