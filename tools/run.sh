@@ -29,4 +29,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$(addon_hash)" ]; then
 fi
 addon_hash > "$stamp"
 log "Odoo $ODOO_SERIES is starting: open http://localhost:$PORT  (login: admin / password: admin, database: $DB)"
-exec "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" --db-filter="^$DB\$" --http-port="$PORT"
+exec "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" --db-filter="^$DB\$" --http-port="$PORT" "$@"
