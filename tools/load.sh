@@ -75,14 +75,16 @@ run_locust() {
         LOAD_DB="$DB" "${@:5}" "$TOOL_VENV/bin/locust" -f "$REPO_DIR/tools/locustfile.py" \
         --headless --users "$2" --spawn-rate 5 --run-time "$(($3 + $2 / 5))s" --reset-stats \
         --stop-timeout 30 --csv "$OUT/$4" --html "$OUT/$4.html" --only-summary \
-        --loglevel WARNING > "$OUT/$4.log" 2>&1 || { log "$4: failed requests ($OUT/$4.log)"; failed=1; }
+        --loglevel WARNING > "$OUT/$4.log" 2>&1 || [[ $4 == warmup* ]] || failed=1
     python3 "$REPO_DIR/tools/load_report.py" snap "$DB" > "$OUT/$4-after.json"
     run=$((run + 1))
 }
 runs() {  # runs VARIANT LEVEL...: both sides at each level, after an unrecorded warm-up.
     local variant=$1 users side
     shift
-    run_locust plus 5 15 "warmup-plus" LOAD_WARM=1
+    env LOAD_DATA="$OUT/data.json" LOAD_PORTS="${PORTS[*]}" LOAD_DB="$DB" \
+        "$TOOL_VENV/bin/python" "$REPO_DIR/tools/locustfile.py"
+    run_locust plus 5 15 "warmup-plus"
     run_locust crm 5 15 "warmup-crm"
     for users in "$@"; do
         for side in plus crm; do

@@ -32,9 +32,7 @@ def snap(db):
         " WHERE datname = current_database()"
     )
     replica = os.environ.get("LOAD_REPLICA_PORT")
-    primary_pids = set(
-        psql(db, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-    )
+    pids = set(psql(db, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))
     cpu = {}
     for proc in Path("/proc").glob("[0-9]*"):
         try:
@@ -42,16 +40,11 @@ def snap(db):
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if db not in cmdline:
-            continue
-        kind = (
-            "odoo"
-            if "odoo-bin" in cmdline
-            else "primary"
-            if proc.name in primary_pids
-            else "replica"
-        )
-        cpu[proc.name] = [kind, (int(fields[11]) + int(fields[12])) / TICKS]
+        if db in cmdline and ("odoo-bin" in cmdline or cmdline.startswith("postgres")):
+            kind = (
+                "odoo" if "odoo-bin" in cmdline else "primary" if proc.name in pids else "replica"
+            )
+            cpu[proc.name] = [kind, (int(fields[11]) + int(fields[12])) / TICKS]
     return {
         "primary": [int(v) for v in psql(db, sql)[0].split("|")],
         "replica": [int(v) for v in psql(db, sql, replica)[0].split("|")] if replica else [0, 0],
