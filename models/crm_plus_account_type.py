@@ -180,7 +180,9 @@ class CrmPlusAccountType(models.Model):
                 )
             )
 
+    @api.readonly
     def action_view_partners(self):
+        """The contacts of this type (the stat button); only reads: on the replica, if any."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_plus.res_partner_action_funnel"

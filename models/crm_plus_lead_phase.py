@@ -61,6 +61,7 @@ class CrmPlusLeadPhase(models.Model):
     def init(self):
         self._init_code_index()
 
+    @api.readonly
     @api.model
     def name_search(self, name="", *args, **kwargs):
         # An import row's Lead Phase (see ir.fields.converter): the row's own account type

@@ -291,6 +291,7 @@ class CrmPlusCalibrationReport(models.Model):
     def _cron_refresh(self):
         return self._refresh()
 
+    @api.readonly
     @api.model
     def action_open_report(self):
         """The report's window action, its title saying when its rows were computed."""

@@ -30,4 +30,4 @@ cd "$REPO_DIR" && find . -path ./.build -prune -o -path ./.git -prune -o -type f
 # series are switched).
 if [ "$ODOO_SERIES" = 18.0 ]; then PORT=${HTTP_PORT:-8069}; else PORT=${HTTP_PORT:-8070}; fi
 log "Odoo $ODOO_SERIES is starting: open http://localhost:$PORT  (login: admin / password: admin, database: $DB)"
-exec "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" --db-filter="^$DB\$" --http-port="$PORT"
+exec "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" --db-filter="^$DB\$" --http-port="$PORT" "$@"
