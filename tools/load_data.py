@@ -1,17 +1,13 @@
-"""`make load`'s database: tools/bench.py's data set, sales users, and what the locustfile needs.
+"""`make load`'s database, in the Odoo virtualenv, crm_plus and crm installed (tools/load.sh).
 
-tools/load.sh runs this in the Odoo virtualenv on a database where crm_plus and crm are
-installed: ``--build`` generates the Bench data set at ``--n`` funnel contacts (as
-tools/bench_scale.py does), creates ``--users`` sales users (CRM+ user and Sales: own
-documents) who own the contacts and the opportunities in turn, and writes a JSON file with
-their logins, the ids each run may advance or close (each used once), and the specifications
-the web client sends for the boards and the forms (read from the views, as the client does).
-``--prepare`` makes the bulk closes background jobs of several batches and runs crm_plus's
-crons every few minutes; ``--check LOG...`` proves afterwards that every job batch and cron run
-happened once (see check()) and that the invariants hold.
+``build N OUT``: tools/bench.py's data set at N funnel contacts, 20 sales users (CRM+ user,
+Sales: own documents) who own the contacts and the opportunities in turn, and OUT, a JSON file
+of their logins, the ids each run may advance or close (each once) and the specifications the
+web client sends for the boards and the forms (read from the views). ``prepare``: bulk closes
+become background jobs of several batches, crm_plus's crons run every few minutes. ``check
+LOG...``: afterwards, every job batch and cron run happened once and the invariants hold.
 """
 
-import argparse
 import json
 import random
 import re
@@ -31,7 +27,7 @@ from odoo.tools import config
 PASSWORD = "load-test"  # throw-away users of a throw-away database
 
 
-def build(registry, n, users, runs, out):
+def build(registry, n, out, users=20, runs=16):
     with registry.cursor() as cr:
         bench = Bench(cr, n, 1, budget=60, orm_leads=False)
         log(f"generating the data set (N={n:,})")
@@ -153,7 +149,7 @@ def check(env, logs):
     # The scheduler's count of contacts done: a batch run twice counts twice.
     if progress_done != contacts:
         problems.append(
-            f"the job cron reported {progress_done} contacts done, jobs hold {contacts}"
+            f"the job cron counted {progress_done} contacts done, jobs hold {contacts}"
         )
     # Each job's contacts closed with its reason (a second close of one would fail the job).
     cr.execute(
@@ -193,44 +189,31 @@ def check(env, logs):
         problems += [f"server {number} logged: {e[:400]}" for e in errors[:5]]
     if len(seen) != batches or any(n > 1 for n in seen.values()):
         problems.append(
-            f"{sum(seen.values())} batches logged ({len(seen)} distinct), {batches} due"
+            f"{sum(seen.values())} batches logged, {len(seen)} distinct, {batches} due"
         )
-    log(f"{jobs} jobs, {contacts} contacts, {batches} batches; " + "; ".join(per_server))
+    log(f"{jobs} jobs, {contacts} contacts, {int(batches)} batches; " + "; ".join(per_server))
     return problems
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--database", required=True)
-    parser.add_argument("--build", action="store_true")
-    parser.add_argument("--prepare", action="store_true")
-    parser.add_argument("--check", nargs="+", metavar="LOG", help="the servers' logs")
-    parser.add_argument("--n", type=int, default=100000)
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=16, help="runs that advance and close")
-    parser.add_argument("--out", help="JSON file for the locustfile")
-    args = parser.parse_args()
+def main(config_file, database, command, *args):
+    """``build N OUT``, ``prepare`` or ``check LOG...`` (the servers' logs) on ``database``."""
     config.parse_config(
-        ["-c", args.config, "-d", args.database, "--no-http", "--log-level=warn"],
-        setup_logging=True,
+        ["-c", config_file, "-d", database, "--no-http", "--log-level=warn"], setup_logging=True
     )
-    registry = Registry(args.database)
-    if args.build:
-        build(registry, args.n, args.users, args.runs, args.out)
+    registry = Registry(database)
+    if command == "build":
+        return build(registry, int(args[0]), args[1])
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        if args.prepare:
-            prepare(env)
-        if args.check:
-            problems = check(env, args.check)
-            for problem in problems:
-                log(f"FAILED: {problem}")
-            if problems:
-                return 1
+        if command == "prepare":
+            return prepare(env)
+        problems = check(env, args)
+        for problem in problems:
+            log(f"FAILED: {problem}")
+        if not problems:
             log("every job batch and cron run once, invariants and statistics = their recount")
-    return 0
+        return 1 if problems else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(*sys.argv[1:]))

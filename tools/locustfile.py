@@ -87,8 +87,8 @@ READ = by_owner(record_id for ids in SLICES for record_id in ids[:5000])
 def warm():
     """Odoo checks an RPC caller's password (PBKDF2, ~0.4 s of CPU) once per user and worker,
     then caches it: unwarmed, the first side to run would pay it. tools/load.sh runs this
-    first: each user calls each server 16 times, on new connections (8 at a time), so that
-    each worker (2 a server) meets it but with a chance of 2^-15."""
+    first: each user calls each server 4 times at once, and a prefork worker takes one call at a
+    time, so that each worker (2 a server) checks each user."""
 
     def call(port_user):
         port, user = port_user
@@ -97,7 +97,8 @@ def warm():
             [[["id", "=", user["id"]]]],
         )  # fmt: skip
 
-    gevent.pool.Pool(8).map(call, itertools.product(PORTS, DATA["users"] * 16))
+    for user in DATA["users"]:
+        gevent.pool.Pool(8).map(call, itertools.product(PORTS * 4, [user]))
 
 
 def action(name):
