@@ -144,6 +144,7 @@ def check(env, logs):
         [JOB_BATCH, cron.id],
     )
     jobs, unfinished, contacts, batches, progress_done = cr.fetchone()
+    batches = int(batches)
     if unfinished:
         problems.append(f"{unfinished} of {jobs} jobs not done")
     # The scheduler's count of contacts done: a batch run twice counts twice.
@@ -191,7 +192,7 @@ def check(env, logs):
         problems.append(
             f"{sum(seen.values())} batches logged, {len(seen)} distinct, {batches} due"
         )
-    log(f"{jobs} jobs, {contacts} contacts, {int(batches)} batches; " + "; ".join(per_server))
+    log(f"{jobs} jobs, {contacts} contacts, {batches} batches; " + "; ".join(per_server))
     return problems
 
 

@@ -49,11 +49,13 @@ def snap(db):
         "primary": [int(v) for v in psql(db, sql)[0].split("|")],
         "replica": [int(v) for v in psql(db, sql, replica)[0].split("|")] if replica else [0, 0],
         "cpu": cpu,
+        "load": Path("/proc/loadavg").read_text().split()[0],
     }
 
 
 def used(directory, name):
-    """What the run ``name`` cost: CPU seconds per kind, primary and replica counters."""
+    """What the run ``name`` cost: CPU seconds per kind, primary and replica counters, and the
+    load average (1 min) at its end."""
     before, after = (
         json.loads((directory / f"{name}-{when}.json").read_text()) for when in ("before", "after")
     )
@@ -64,38 +66,25 @@ def used(directory, name):
         side: [a - b for a, b in zip(after[side], before[side], strict=True)]
         for side in ("primary", "replica")
     }
-    return cpu, delta
+    return cpu, delta, after.get("load", "–")
 
 
 def table(directory, n, servers, load_start, load_end, check):
-    directory = Path(directory)
     lines = [
         f"<!-- load test {SERIES}: written by make load LOAD_DOC=1 -->",
-        f"### Load test on {SERIES} (make load)",
-        "",
-        f"`make load` on Odoo {SERIES}: {servers} `odoo-bin` servers (2 HTTP workers and 1 cron "
-        f"worker each) on one database and filestore, {n:,} funnel contacts and {n:,} open "
-        "opportunities (tools/bench.py's data set), 20 sales users over JSON-RPC spread over "
-        "the servers, think time 1–3 s, each run 60 s. The mix per user: open the board 2, "
-        "open a contact 6, advance 4, close lost 1, bulk close of 20 1, open a report 1 "
-        "(tools/locustfile.py; crm_plus's bulk close queues a background job of 4 batches, "
-        "Odoo CRM's closes the 20 in the request). crm_plus's crons run every 1 to 4 minutes "
-        "on either server's cron worker. Times in ms, per user action (all its RPC calls); "
-        "CPU in seconds over the run: the Odoo servers', the primary's and the replica's "
-        "PostgreSQL backends of the database; primary transactions and rows read from its "
-        "pg_stat_database. Locust's own reports (CSV, HTML) are in .build/load-<series>/.",
+        f"### {SERIES}: {servers} servers, {n:,} contacts ({datetime.date.today()})",
         "",
         "| variant | users | side | actions/s | p50 | p95 | failed | "
         + " | ".join(f"{action} p95" for action in ACTIONS)
-        + " | Odoo CPU | primary CPU | primary xacts | primary rows read | replica CPU |",
-        "|---|---:|---|" + "---:|" * (len(ACTIONS) + 9),
+        + " | Odoo CPU s | primary CPU s | primary xacts | primary rows read | replica CPU s"
+        + " | load avg |",
+        "|---|---:|---|" + "---:|" * (len(ACTIONS) + 10),
     ]
-    for stats in sorted(directory.glob("*-*-*_stats.csv"), key=lambda p: p.stat().st_mtime):
+    for stats in sorted(Path(directory).glob("*-*-*_stats.csv"), key=lambda p: p.stat().st_mtime):
         name = stats.name.removesuffix("_stats.csv")
         variant, side, users = name.split("-")
         rows = {row["Name"]: row for row in csv.DictReader(stats.open(newline=""))}
-        total = rows["Aggregated"]
-        cpu, delta = used(directory, name)
+        total, (cpu, delta, load) = rows["Aggregated"], used(Path(directory), name)
         p95s = [f"{float(rows[a]['95%']):,.0f}" if a in rows else "–" for a in ACTIONS]
         lines.append(
             f"| {variant} | {users} | {'crm_plus' if side == 'plus' else 'Odoo CRM'} | "
@@ -104,19 +93,12 @@ def table(directory, n, servers, load_start, load_end, check):
             f"{int(total['Request Count']):,} | "
             + " | ".join(p95s)
             + f" | {cpu['odoo']:.0f} | {cpu['primary']:.0f} | {delta['primary'][0]:,} | "
-            f"{delta['primary'][1]:,} | {cpu['replica']:.0f} |"
+            f"{delta['primary'][1]:,} | {cpu['replica']:.0f} | {load} |"
         )
     lines += [
         "",
-        f"Afterwards (tools/load_data.py --check): {check}; every job done, the job cron's "
-        "count of contacts done (ir_cron_progress) = the jobs' contacts, each job's contacts "
-        "closed with its reason, no two runs of a cron overlapping, each batch logged once, no "
-        "server error, the funnel invariants hold, the funnel analysis's totals and the "
-        "suggested scores' counts = their recount.",
-        "",
-        f"Machine: 2 cores shared by the servers, PostgreSQL, Locust and other jobs; load average "
-        f"at start {load_start}, at end {load_end}; "
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC.",
+        f"Afterwards (tools/load_data.py check): {check}. Load average "
+        f"(1, 5, 15 min) at the start {load_start}, at the end {load_end}.",
         f"<!-- end of load test {SERIES} -->",
     ]
     return "\n".join(lines)
