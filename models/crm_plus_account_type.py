@@ -13,11 +13,7 @@ class CrmPlusAccountType(models.Model):
     _description = "Account Type"
     _order = "sequence, id"
 
-    name = fields.Char(required=True, translate=True)
-    sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
     color = fields.Integer()
-    description = fields.Text(translate=True)
     company_id = fields.Many2one(
         "res.company",
         index=True,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import Bench, log, view_spec
+from bench_data import Bench, log, view_spec
 from bench_scale import check_invariants
 
 import odoo  # noqa: F401
