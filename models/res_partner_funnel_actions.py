@@ -58,6 +58,7 @@ class ResPartner(models.Model):
             "context": {"active_model": self._name, "active_ids": self.ids},
         }
 
+    @api.readonly
     @api.model
     def action_crm_plus_pipeline(self):
         """The pipeline board, filtered on the first account type with phases so every column

@@ -254,6 +254,7 @@ class ResPartner(models.Model):
                 )
             )
 
+    @api.readonly
     @api.model
     def get_import_templates(self):
         templates = super().get_import_templates()

@@ -33,13 +33,14 @@ from lxml import etree
 from odoo.sql_db import connection_info_for
 from odoo.tests import tagged
 
-from ..compat import AT_LEAST_19
+from ..compat import AT_LEAST_19, USER_GROUPS_FIELD
 from .live_server import LiveServer, pg_cursor, report, throwaway_database
 
 REPLICA_SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "replica.sh"
 REPLICA_PORT = int(os.environ.get("REPLICA_PORT", "5433"))
 # What the replica's apply is held back by to show the lag (longer than a read takes).
 APPLY_DELAY = 4
+SALES_PASSWORD = "replica-sales-pw-1"
 # The request log: "POST /path HTTP/1.1" status - queries query_time other_time mode
 REQUEST = re.compile(r'"POST (\S+) HTTP/[\d.]+" (\d+) \S+ (\d+) [\d.]+ [\d.]+ (\S+)')
 # The screens a salesperson and a manager read, by their window (or server) actions.
@@ -122,7 +123,7 @@ def replica_cursor(db):
         conn.close()
 
 
-def wait_replayed(db, timeout=60):
+def wait_replayed(db, timeout=180):
     """Until the replica has applied everything the primary has written so far."""
     with pg_cursor() as cr:
         cr.execute("SELECT pg_current_wal_lsn()")
@@ -148,6 +149,14 @@ class TestReplica(unittest.TestCase):
         if proc.returncode:
             raise RuntimeError(f"tools/replica.sh start failed:\n{proc.stdout}{proc.stderr}")
         cls._stack = contextlib.ExitStack()
+        try:
+            cls._start()
+        except BaseException:
+            cls._stack.close()
+            raise
+
+    @classmethod
+    def _start(cls):
         cls.db = cls._stack.enter_context(throwaway_database("replica"))
         with pg_cursor(cls.db) as cr:
             # Counted on the replica only (its shared_preload_libraries), created here.
@@ -162,6 +171,27 @@ class TestReplica(unittest.TestCase):
             )
         )
         cls.client = WebClient(cls.server.url, cls.db, "admin", "admin")
+        # A salesperson (User: Own Documents) with contacts of their own: their board opens on
+        # My Funnel, and every read goes through the record rules.
+        groups = [
+            cls.client.call("ir.model.data", "check_object_reference", *xmlid.split("."))[1]
+            for xmlid in ("base.group_user", "crm_plus.group_crm_plus_user")
+        ]
+        user_id = cls.client.call(
+            "res.users",
+            "create",
+            {
+                "name": "Replica Sales",
+                "login": "replica_sales",
+                "password": SALES_PASSWORD,
+                USER_GROUPS_FIELD: [(6, 0, groups)],
+            },
+        )
+        partner_ids = cls.client.call(
+            "res.partner", "search", [("funnel_state", "=", "open")], limit=3
+        )
+        cls.client.call("res.partner", "write", partner_ids, {"user_id": user_id})
+        cls.sales = WebClient(cls.server.url, cls.db, "replica_sales", SALES_PASSWORD)
 
     @pytest.fixture(autouse=True)
     def _pytest_config(self, pytestconfig):
@@ -210,24 +240,24 @@ class TestReplica(unittest.TestCase):
                 spec[name] = {"fields": {"display_name": {}}} if many2one else {}
         return spec
 
-    def open_action(self, xmlid):
+    def open_action(self, xmlid, client=None):
         """Load an action as a menu does: a server action is run, a window action loaded."""
-        action = self.client.rpc("/web/action/load", action_id=xmlid)
+        client = client or self.client
+        action = client.rpc("/web/action/load", action_id=xmlid)
         if action["type"] == "ir.actions.server":
-            action = self.client.rpc(
-                "/web/action/run", action_id=action["id"], context=self.client.context
-            )
+            action = client.rpc("/web/action/run", action_id=action["id"], context=client.context)
         return action
 
-    def read_screen(self, action):
+    def read_screen(self, action, client=None):
         """Every view of a window action, read as its view loads: list, kanban (the board:
         groups, progress bars, cards), pivot, graph. Returns the model's form spec."""
+        client = client or self.client
         model = action["res_model"]
         domain = _literal(action.get("domain"), [])
         context = _literal(action.get("context"), {})
         context = {k: v for k, v in context.items() if not k.startswith("search_default")}
         views = [[view_id, mode] for view_id, mode in action["views"]]
-        result = self.client.call(
+        result = client.call(
             model, "get_views", views=[*views, [False, "search"]], options={"load_filters": True}
         )
         description = result["models"][model]
@@ -236,7 +266,7 @@ class TestReplica(unittest.TestCase):
             arch = etree.fromstring(view["arch"])
             names = [node.get("name") for node in arch.iter("field")]
             if mode == "list":
-                self.client.call(
+                client.call(
                     model,
                     "web_search_read",
                     domain,
@@ -245,9 +275,9 @@ class TestReplica(unittest.TestCase):
                     context=context,
                 )
             elif mode == "kanban" and arch.get("default_group_by"):
-                self.read_board(model, domain, context, arch, self.spec(fields, names))
+                self.read_board(client, model, domain, context, arch, self.spec(fields, names))
             elif mode == "kanban":
-                self.client.call(
+                client.call(
                     model,
                     "web_search_read",
                     domain,
@@ -271,7 +301,7 @@ class TestReplica(unittest.TestCase):
                     if name not in measures
                 ][:2]
                 if AT_LEAST_19:
-                    self.client.call(
+                    client.call(
                         model,
                         "formatted_read_group",
                         domain,
@@ -280,7 +310,7 @@ class TestReplica(unittest.TestCase):
                         context=context,
                     )
                 else:
-                    self.client.call(
+                    client.call(
                         model,
                         "read_group",
                         domain,
@@ -291,7 +321,7 @@ class TestReplica(unittest.TestCase):
                     )
         return fields, result
 
-    def read_board(self, model, domain, context, arch, card_spec):
+    def read_board(self, client, model, domain, context, arch, card_spec):
         groupby = arch.get("default_group_by")
         bar = arch.find(".//progressbar")
         progress_bar = {
@@ -301,7 +331,7 @@ class TestReplica(unittest.TestCase):
         }
         context = dict(context, read_group_expand=True)
         if AT_LEAST_19:
-            groups = self.client.call(
+            groups = client.call(
                 model,
                 "web_read_group",
                 domain,
@@ -312,7 +342,7 @@ class TestReplica(unittest.TestCase):
                 context=context,
             )["groups"]
         else:
-            groups = self.client.call(
+            groups = client.call(
                 model,
                 "web_read_group",
                 domain,
@@ -323,7 +353,7 @@ class TestReplica(unittest.TestCase):
             )["groups"]
             for group in groups:
                 value = group[groupby] and group[groupby][0]
-                self.client.call(
+                client.call(
                     model,
                     "web_search_read",
                     [*domain, (groupby, "=", value)],
@@ -331,9 +361,7 @@ class TestReplica(unittest.TestCase):
                     limit=40,
                     context=context,
                 )
-        self.client.call(
-            model, "read_progress_bar", domain, groupby, progress_bar, context=context
-        )
+        client.call(model, "read_progress_bar", domain, groupby, progress_bar, context=context)
         return groups
 
     def overview(self, partner_id, form):
@@ -371,9 +399,10 @@ class TestReplica(unittest.TestCase):
     def test_reads_on_replica_actions_on_primary(self):
         self.replica_statements(reset=True)
         since = len(self.server.log_text())
-        for xmlid in SCREENS:
-            self.read_screen(self.open_action(xmlid))
-        self.client.call("crm.plus.dashboard", "get_dashboard_data")
+        for client in (self.client, self.sales):
+            for xmlid in SCREENS:
+                self.read_screen(self.open_action(xmlid, client), client)
+            client.call("crm.plus.dashboard", "get_dashboard_data")
         self.client.call("crm.plus.dashboard", "get_dashboard_action", "open")
         # The methods of CRM+ that only read (@api.readonly), as a button or a client calls them.
         type_id = self.client.call(
@@ -382,6 +411,8 @@ class TestReplica(unittest.TestCase):
         self.client.call("crm.plus.account.type", "action_view_partners", [type_id], button=True)
         self.client.call("crm.plus.calibration.report", "action_open_report")
         self.client.call("crm.plus.lead.phase", "name_search", "Qualif", limit=8)
+        self.client.call("res.partner", "action_crm_plus_pipeline")
+        self.client.call("res.partner", "get_import_templates")
         form = self.form()
         partner_id, phase_id = self.open_partner()
         self.overview(partner_id, form)

@@ -4,11 +4,9 @@
 #   tools/replica.sh start   the replica only (idempotent; what tests_live/test_replica.py runs)
 #   tools/replica.sh stop    stop it; the primary then no longer waits for it
 #   tools/replica.sh clean   stop it and remove its data directory
-# The replica is a pg_basebackup of the primary, made once and kept streaming afterwards. The
-# primary gets a replication line in pg_hba.conf and names the replica its synchronous standby;
-# its default stays synchronous_commit=local, so only the sessions that ask for remote_apply
-# (Odoo here, through PGOPTIONS) wait until the replica has applied their commit: a read sent to
-# the replica right after an action then sees the action (readme/CONFIGURE.md, "Read replica").
+# A pg_basebackup made once, then streaming. The primary names it its synchronous standby, its
+# default synchronous_commit=local: only Odoo's sessions (PGOPTIONS: remote_apply) wait for the
+# replica to apply their commit, so a read right after an action sees it (readme/CONFIGURE.md).
 source "$(dirname "$0")/env.sh"
 REPLICA_PORT=${REPLICA_PORT:-5433}
 REPLICA_NAME=crm_plus_replica
@@ -17,14 +15,12 @@ psql_replica() { psql -p "$REPLICA_PORT" -d postgres -X -qtAc "$1" 2>/dev/null; 
 
 setup_replica_env() {
     ensure_postgres
-    local major
-    major=$(( $(psql_primary "show server_version_num") / 10000 ))
+    local major=$(( $(psql_primary "show server_version_num") / 10000 ))
     PGBIN=/usr/lib/postgresql/$major/bin
     [ -x "$PGBIN/pg_ctl" ] || PGBIN=$(dirname "$(command -v pg_ctl || command -v pg_basebackup)")
     # PostgreSQL refuses to run as root: as root, the replica runs as the primary's owner (the
     # postgres user), with its data in that user's home, which it can reach (not /root).
-    OWNER=$(id -un)
-    DATA=$CACHE_DIR/replica-$major
+    OWNER=$(id -un) DATA=$CACHE_DIR/replica-$major
     if [ "$(id -u)" = 0 ]; then
         OWNER=$(stat -c %U "$(psql_primary "show data_directory")")
         DATA=$(getent passwd "$OWNER" | cut -d: -f6)/crm_plus_replica-$major
@@ -52,8 +48,7 @@ set_primary() {
 basebackup() {
     log "pg_basebackup of $PGHOST:$PGPORT into $DATA (once)"
     as_owner rm -rf "$DATA"
-    as_owner mkdir -p "$DATA"
-    as_owner chmod 700 "$DATA"
+    as_owner mkdir -m 700 -p "$DATA"
     as_owner "$PGBIN/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -D "$DATA" -X stream --checkpoint=fast
     # The primary's ALTER SYSTEM settings are not the replica's; its own configuration files.
     local settings=""
@@ -74,9 +69,8 @@ log_line_prefix = '%m [%p] %u@%d %a '
 $settings
 CONF
     printf 'local all all trust\nhost all all 127.0.0.1/32 trust\n' | as_owner tee "$DATA/pg_hba.conf" >/dev/null
-    as_owner touch "$DATA/pg_ident.conf" "$DATA/standby.signal"
     as_owner sh -c ": > '$DATA/postgresql.auto.conf'"
-    as_owner touch "$DATA/.crm_plus_complete"
+    as_owner touch "$DATA/pg_ident.conf" "$DATA/standby.signal" "$DATA/.crm_plus_complete"
 }
 
 start_replica() {
@@ -96,7 +90,14 @@ start() {
         basebackup
         start_replica || { tail -20 "$DATA/replica.log" >&2; exit 1; }
     fi
+    (flock -n 9 && reset_delay) 9>"$CACHE_DIR/replica-delay.lock" || true
     log "replica of $PGHOST:$PGPORT streaming on 127.0.0.1:$REPLICA_PORT (data: $DATA)"
+}
+
+# A test killed while it held the replica back (tests_live/test_replica.py) leaves no delay.
+reset_delay() {
+    [ "$(psql_replica "show recovery_min_apply_delay")" = 0 ] && return
+    psql_replica "alter system reset recovery_min_apply_delay" && psql_replica "select pg_reload_conf()" >/dev/null
 }
 
 stop() {
