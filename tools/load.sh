@@ -101,7 +101,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 drain_jobs
 stop_servers
 data "$DB" check "$OUT"/server-*.log 2>&1 | tee "$OUT/check.log" || failed=1
-checked=$(grep '^\[bench\]' "$OUT/check.log" | cut -c9- | paste -sd ';' -)
+checked=$(grep '^\[bench\]' "$OUT/check.log" | cut -c9- | paste -sd ';' - | sed 's/;/; /g')
 python3 "$REPO_DIR/tools/load_report.py" table "$OUT" "$LOAD_N" "$LOAD_SERVERS" "$load_start" \
     "$load_end" "$checked" | tee "$OUT/report.md"
 exit "$failed"
