@@ -1,401 +1,252 @@
-"""The README's screenshots: sample funnel data, an Odoo server, headless Chromium → doc/img/*.png.
+"""The README's screenshots, doc/img/*.png, for `make screenshots` (tools/screenshots.sh).
 
-Run by `make screenshots` (tools/screenshots.sh), on a throw-away database with crm_plus
-installed:
+    python screenshots.py seed --config CONF --database DB      # Odoo's Python: sample data
+    python screenshots.py shoot --url URL --out doc/img [--only NAME]   # Playwright
 
-    python tools/screenshots.py --config .build/odoo.conf --database DB --out doc/img
-
-1. Sample data is created through the ORM, with the funnel's own actions (Complete phase,
-   Close…), the clock frozen (freezegun) at dates spread over the last months so the win/loss
-   graph has a history.
-2. ``odoo-bin`` serves the database on a free port (CRM_PLUS_HTTP_PORTS, default 18200-18299).
-3. Chromium logs in as admin and visits the screens the acceptance tours drive
-   (tests/test_tours*.py): a contact's Overview page, a won contact's closed funnel, the
-   pipeline board, the win/loss graph and the importer after Test on the example file.
+``seed`` makes sample funnels through the ORM with the funnel's own actions (Complete phase,
+Close…), the clock frozen (freezegun) at dates spread over the last months, and a salesperson,
+Sara (User: Own Documents Only; login and password ``sara``). ``shoot`` drives Debian's
+Chromium (/usr/bin/chromium, no browser download) with Playwright through the screens of
+issue 31, at 1440×900 and, for the phone, 390×844.
 """
 
 import argparse
 import datetime
-import os
 import random
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from cdp import Chromium
-from ports import free_port
-
-SHOWCASE = "Wide World Importers"
-# Won from the closing phase: a Customer now, its closed Lead funnel still on Overview.
-WON_SHOWCASE = "Relecloud"
-EXAMPLE_URL = "/crm_plus/static/xls/crm_plus_pipeline_import.csv"
-SHOTS = (
-    "contact_overview.png",
-    "contact_closed_won.png",
-    "pipeline_board.png",
-    "winloss_graph.png",
-    "import_test.png",
-    "funnel_list.png",
-    "funnel_pivot.png",
-    "funnel_analysis.png",
-    "pipeline_board_phone.png",
-    "contact_overview_phone.png",
-    "dashboard.png",
-)
-
-# name, phase index reached (0 = First contact … 4 = Closing), [(score, forecast, recurring)…]
-OPEN_PARTNERS = [
-    ("Northwind Traders", 0, [(15, 8000, 0)]),
-    ("Blue Harbor Logistics", 0, [(10, 5500, 0)]),
-    ("Litware Systems", 0, [(20, 14000, 300)]),
-    ("Contoso Retail", 1, [(15, 20000, 0), (35, 24000, 900)]),
-    ("Fabrikam Studios", 1, [(10, 9000, 0), (25, 12500, 0)]),
-    ("Lakeside Dental Group", 2, [(10, 15000, 0), (30, 18000, 450), (55, 18000, 450)]),
-    ("Tailspin Aviation", 2, [(20, 30000, 0), (40, 42000, 0), (50, 42000, 0)]),
-    (
-        SHOWCASE,
-        3,
-        [(15, 25000, 0), (35, 30000, 800), (55, 36000, 1200), (75, 36000, 1200)],
-    ),
-    (
-        "Adventure Works",
-        4,
-        [
-            (20, 40000, 0),
-            (40, 52000, 1500),
-            (60, 60000, 2500),
-            (80, 60000, 2500),
-            (90, 60000, 2500),
-        ],
-    ),
+SHOWCASE, SARA = "Wide World Importers", "sara"
+LEAD_OPEN = [  # name, phase index (0 First contact … 4 Closing), forecast, recurring, Sara's
+    ("Northwind Traders", 0, 8000, 0, True),
+    ("Blue Harbor Logistics", 0, 5500, 0, False),
+    ("Litware Systems", 0, 14000, 300, True),
+    ("Contoso Retail", 1, 24000, 900, False),
+    ("Fabrikam Studios", 1, 12500, 0, True),
+    ("Lakeside Dental Group", 2, 18000, 450, False),
+    ("Tailspin Aviation", 2, 42000, 0, True),
+    (SHOWCASE, 3, 36000, 1200, False),
+    ("Adventure Works", 4, 60000, 2500, False),
 ]
-
-ADDRESSES = {
-    SHOWCASE: {
-        "street": "4567 Main Street",
-        "city": "Seattle",
-        "zip": "98052",
-        "phone": "+1 206-555-0142",
-        "email": "purchasing@wideworldimporters.example.com",
-    },
-}
-
-# name, months ago, phase index the close happened in, outcome reason xmlid, forecast
-CLOSED_PARTNERS = [
-    ("Proseware Inc.", 5, 4, "close_reason_won_contract", 28000),
-    ("Coho Winery", 5, 1, "close_reason_lost_no_need", 6000),
-    ("Alpine Ski House", 4, 4, "close_reason_won_order", 12000),
-    ("Bellows College", 4, 2, "close_reason_lost_price", 19000),
-    ("Graphic Design Institute", 4, 0, "close_reason_lost_no_response", 4000),
-    ("Humongous Insurance", 3, 4, "close_reason_won_contract", 45000),
-    ("Margie's Travel", 3, 3, "close_reason_lost_competitor", 22000),
-    ("Trey Research", 2, 4, "close_reason_won_contract", 33000),
-    ("VanArsdel Ltd", 2, 4, "close_reason_won_order", 9500),
-    ("Woodgrove Bank", 2, 2, "close_reason_lost_price", 51000),
-    ("School of Fine Art", 1, 1, "close_reason_lost_no_need", 7000),
-    ("Wingtip Toys", 1, 4, "close_reason_won_contract", 16000),
-    ("Relecloud", 0, 4, "close_reason_won_order", 27000),
-    ("Southridge Video", 0, 3, "close_reason_lost_competitor", 14000),
+WON = "Proseware Inc.|Alpine Ski House|Humongous Insurance|Trey Research|VanArsdel Ltd|Wingtip Toys|Datum Corporation|Consolidated Messenger|Fourth Estate Media|Munson's Pickles|Relecloud"  # noqa: E501
+LOST = [  # name, phase index the close happened in, reason
+    ("Coho Winery", 1, "close_reason_lost_no_need"),
+    ("Bellows College", 2, "close_reason_lost_price"),
+    ("Margie's Travel", 3, "close_reason_lost_competitor"),
+    ("Woodgrove Bank", 2, "close_reason_lost_price"),
+    ("Southridge Video", 3, "close_reason_lost_competitor"),
 ]
-
-
-# ---------------------------------------------------------------------- sample data
+UNTYPED = ["Fourth Coffee Ltd", "Nod Publishers Ltd", "Lucerne Publishing Ltd"]
 
 
 def seed(config, database):
     import freezegun
 
     import odoo
-    from odoo import api
+    from odoo import Command, api
 
     odoo.tools.config.parse_config(["-c", config, "-d", database, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(database)
     now = datetime.datetime.now().replace(microsecond=0)
-    with registry.cursor() as cr:
+    with odoo.modules.registry.Registry(database).cursor() as cr:
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         admin = env.ref("base.user_admin")
-        admin.tour_enabled = False  # no onboarding tips in the pictures
+        if env["res.partner"].search_count([("name", "=", SHOWCASE)]):
+            return
+        groups = [env.ref(x).id for x in ("crm_plus.group_crm_plus_user", "base.group_user")]
+        sara = env["res.users"].create(
+            {"name": "Sara Seller", "login": SARA, "password": SARA, "tz": admin.tz or "UTC"}
+        )
+        sara.write({"group_ids" if "group_ids" in sara else "groups_id": [Command.set(groups)]})
+        (admin | sara).tour_enabled = False  # no onboarding tips in the pictures
         env = env(user=admin.id, context={"tz": admin.tz or "UTC"})
-        partners = env["res.partner"]
-        if partners.search_count([("name", "=", SHOWCASE)]):
-            return  # already seeded
         lead = env.ref("crm_plus.account_type_lead")
+        rng = random.Random(18)
 
-        def walk(name, start, phase_index, figures, step_days):
-            """Create a Lead at `start` and complete `phase_index` phases, every `step_days`."""
+        def walk(name, start, phases, forecast, recurring, step, user=admin):
             with freezegun.freeze_time(start):
-                partner = partners.create(
-                    dict(
-                        {"name": name, "is_company": True, "account_type_id": lead.id},
-                        **ADDRESSES.get(name, {}),
-                    )
+                partner = env["res.partner"].with_user(user).create(
+                    {"name": name, "is_company": True, "account_type_id": lead.id}
                 )
-            for index in range(phase_index + 1):
-                moment = start + datetime.timedelta(days=index * step_days)
-                with freezegun.freeze_time(moment):
+            for index in range(phases + 1):
+                with freezegun.freeze_time(start + datetime.timedelta(days=index * step)):
                     if index:
                         partner.action_advance_phase()
-                    score, forecast, recurring = figures[min(index, len(figures) - 1)]
-                    current = partner.funnel_line_ids.filtered(
-                        lambda line: line.state == "current"
+                    partner.funnel_line_ids.filtered(lambda x: x.state == "current").write(
+                        {"score": 10 + 20 * index, "forecast_value": forecast,
+                         "recurring_value": recurring}  # fmt: skip
                     )
-                    current.write(
-                        {"score": score, "forecast_value": forecast, "recurring_value": recurring}
-                    )
-            return partner
+            return partner.with_user(admin)
 
-        rng = random.Random(18)
-        for name, phase_index, figures in OPEN_PARTNERS:
+        for name, phases, forecast, recurring, mine in LEAD_OPEN:
             step = rng.randint(4, 9)
-            start = now - datetime.timedelta(days=step * phase_index + rng.randint(1, 6))
-            partner = walk(name, start, phase_index, figures, step)
-            partner.expected_close_date = (
-                now + datetime.timedelta(days=15 + 10 * rng.randint(1, 6))
-            ).date()
-        for name, months_ago, phase_index, reason, forecast in CLOSED_PARTNERS:
-            closed_at = now - datetime.timedelta(days=30 * months_ago + rng.randint(0, 20))
+            start = now - datetime.timedelta(days=step * phases + rng.randint(1, 6))
+            walk(name, start, phases, forecast, recurring, step, sara if mine else admin)
+        env["res.partner"].search([("name", "=", SHOWCASE)]).write(
+            {"street": "4567 Main Street", "city": "Seattle", "phone": "+1 206-555-0142"}
+        )
+        closes = [(name, 4, "close_reason_won_order") for name in WON.split("|")] + LOST
+        for index, (name, phases, reason) in enumerate(closes):
+            closed_at = now - datetime.timedelta(days=15 * (len(closes) - index) - 10)
             step = rng.randint(3, 8)
-            start = closed_at - datetime.timedelta(days=step * (phase_index + 1))
-            score = 10 + 20 * phase_index
-            partner = walk(name, start, phase_index, [(score, forecast, 0)], step)
+            start = closed_at - datetime.timedelta(days=step * (phases + 1))
+            partner = walk(name, start, phases, rng.randint(6, 50) * 1000, 0, step)
             with freezegun.freeze_time(closed_at):
                 partner.action_close(env.ref(f"crm_plus.{reason}").id)
-        # Leaving the `with` block commits.
-
-
-# ---------------------------------------------------------------------- server
-
-
-def start_server(config, database, port):
-    odoo_bin = Path(os.environ.get("ODOO_SRC", "/opt/odoo/18.0"), "odoo-bin")
-    cmd = [
-        sys.executable,
-        str(odoo_bin),
-        "-c",
-        config,
-        "-d",
-        database,
-        f"--db-filter=^{database}$",
-        f"--http-port={port}",
-        "--http-interface=127.0.0.1",
-        "--max-cron-threads=0",
-        "--log-level=warn",
-    ]
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"odoo-bin exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/web/login", timeout=5):
-                return server, url
-        except OSError:
-            time.sleep(0.5)
-    server.terminate()
-    raise RuntimeError("odoo-bin did not answer on /web/login")
+        env["res.partner"].create([{"name": name, "is_company": True} for name in UNTYPED])
 
 
 # ---------------------------------------------------------------------- screens
 
 
-def login(browser, url, user="admin", password="admin"):
-    browser.goto(f"{url}/web/login")
-    browser.wait_for("form.oe_login_form")
-    browser.evaluate(
-        f"document.querySelector('#login').value = {user!r};"
-        f"document.querySelector('#password').value = {password!r};"
-        "document.querySelector('form.oe_login_form').submit();"
-    )
-    browser.wait("location.pathname.startsWith('/odoo')", what="the web client after login")
-    browser.wait_for(".o_main_navbar")
+def shots(page, url, ids):
+    """{name: (user, (width, height), take(page))}: each screen as a person reaches it."""
+
+    def go(path, ready, *clicks):
+        page.goto(url + path)
+        page.wait_for_selector(ready)
+        for selector in clicks:
+            page.locator(selector).first.click()
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(800)  # animations: counters, charts, dialogs
+
+    def contact(name, *clicks, overview=True):
+        tab = ".o_notebook_headers a.nav-link[name=crm_plus_overview]"
+        go(f"/odoo/contacts/{ids[name]}", ".o_form_view .o_notebook", *([tab] * overview), *clicks)
+
+    def board(*clicks):
+        go("/odoo", ".o_navbar_apps_menu button", ".o_navbar_apps_menu button",
+           ".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']")  # fmt: skip
+        go(page.url.removeprefix(url), ".o_kanban_record", *clicks)
+
+    def view(action, view_type, ready, *clicks):
+        go(f"/odoo/action-crm_plus.{action}?view_type={view_type}", ready, *clicks)
+
+    def measure(label):  # a pivot's Measures menu, then one more measure
+        return ("button:has-text('Measures')", f".dropdown-item:has-text('{label}')")
+
+    def group_by(label):  # the search panel's Group By, as a person opens it
+        return (".o_searchview_dropdown_toggler", f".o_group_by_menu .o_menu_item:has-text('{label}')")  # noqa: E501
+
+    def bulk(apply):
+        go("/odoo/contacts?view_type=list", ".o_list_view .o_data_row")
+        page.fill(".o_searchview_input", "Ltd")
+        page.keyboard.press("Enter")
+        for name in UNTYPED:
+            page.locator(f".o_data_row:has-text('{name}') .o_list_record_selector input").click()
+        page.locator(".o_cp_action_menus button:has-text('Actions')").click()
+        page.locator(".o-dropdown-item:has-text('Set Account Type')").first.click()
+        page.wait_for_selector(".modal .o_field_widget[name=account_type_id]")
+        if apply:
+            page.locator(".modal .o_field_widget[name=account_type_id] input").fill("Lead")
+            page.locator(".o-autocomplete--dropdown-item a:has-text('Lead')").first.click()
+            page.locator(".modal button[name=action_apply]").click()
+            page.wait_for_selector(".o_notification")
+        page.wait_for_timeout(800)
+
+    def export():
+        view("res_partner_action_funnel", "list", ".o_data_row", "thead .o_list_record_selector")
+        page.locator(".o_cp_action_menus button:has-text('Actions')").click()
+        page.locator(".o-dropdown-item:has-text('Export')").first.click()
+        page.locator(".modal .o_import_compat input").check()
+        page.wait_for_timeout(800)
+
+    funnel_report = "crm_plus_funnel_report_action"
+    phone, tall = (390, 844), (1440, 1200)
+    admin, sara = "admin", SARA
+    return {
+        "access_levels_user.png": (admin, tall, lambda: go(
+            f"/odoo/action-base.action_res_users/{ids['sara']}", ".o_form_view",
+            "a.nav-link:has-text('Access Rights')")),  # fmt: skip
+        "access_levels_colleague.png": (sara, (1440, 900), lambda: contact("Adventure Works")),
+        "salesperson_my_funnel.png": (sara, (1440, 900), board),
+        "pipeline_board.png": (admin, (1440, 900), board),
+        "board_columns_type_search.png": (admin, (1440, 900), lambda: (board(
+            ".o_searchview_facet .o_facet_remove"), page.fill(".o_searchview_input", "Prospect"),
+            page.locator(".o_searchview_autocomplete li:has-text('Account Type')").first.click(),
+            page.wait_for_timeout(800))),  # fmt: skip
+        "contact_overview.png": (admin, tall, lambda: contact(SHOWCASE)),
+        "contact_closed_won.png": (admin, tall, lambda: contact("Relecloud", overview=False)),
+        "time_in_phase_report.png": (admin, (1440, 900), lambda: view(
+            funnel_report, "pivot", ".o_pivot table", *measure("Days in Phase (median)"))),
+        "cycle_report.png": (admin, (1440, 900), lambda: view(
+            "crm_plus_winloss_report_action", "pivot", ".o_pivot table",
+            *measure("Cycle (median)"))),  # fmt: skip
+        "forecast_by_month.png": (admin, (1440, 900), lambda: view(
+            "crm_plus_forecast_report_action", "pivot", ".o_pivot table",
+            *group_by("Expected Closing"))),  # fmt: skip
+        "dashboard.png": (admin, (1440, 900), lambda: view(
+            "crm_plus_dashboard_action", "form", ".o_crm_plus_dashboard_phase")),
+        "apps_icon.png": (admin, (1440, 900), lambda: go(
+            "/odoo", ".o_navbar_apps_menu button", ".o_navbar_apps_menu button")),
+        "module_description.png": (admin, tall, lambda: go(
+            f"/odoo/action-base.open_module_tree/{ids['module']}", ".o_form_view iframe, "
+            ".o_form_view .o_field_html")),  # fmt: skip
+        "settings.png": (admin, (1440, 900), lambda: go(
+            "/odoo/action-crm_plus.res_config_settings_action", ".o_setting_container, .settings")),
+        "close_dialog.png": (admin, (1440, 900), lambda: contact(
+            "Adventure Works", "button[name=action_open_close_wizard].btn-primary")),
+        "reopen_confirm.png": (admin, (1440, 900), lambda: contact(
+            "Southridge Video", "button[name=action_reopen]")),
+        "bulk_dialog.png": (admin, (1440, 900), lambda: bulk(apply=False)),
+        "bulk_message.png": (admin, (1440, 900), lambda: bulk(apply=True)),
+        "contact_overview_phone.png": (admin, phone, lambda: contact(SHOWCASE)),
+        "overview_lines_phone.png": (admin, phone, lambda: (contact(SHOWCASE), page.locator(
+            ".o_field_widget[name=funnel_line_ids]").scroll_into_view_if_needed())),
+        "pipeline_board_phone.png": (admin, phone, board),
+        "export_dialog.png": (admin, (1440, 900), export),
+        "funnel_analysis.png": (admin, (1440, 900), lambda: view(funnel_report, "list", ".o_list_renderer")),  # noqa: E501
+        "winloss_graph.png": (admin, (1440, 900), lambda: view(
+            "crm_plus_winloss_report_action", "graph", ".o_graph_renderer canvas")),
+    }
 
 
-def shoot_overview(browser, url, partner_id, path):
-    browser.resize(1440, 1200)
-    browser.goto(f"{url}/odoo/contacts/{partner_id}")
-    browser.click(".o_notebook_headers a.nav-link[name=crm_plus_overview]")
-    browser.wait_for(
-        ".o_notebook .tab-pane.active .o_field_widget[name=funnel_line_ids] .o_data_row"
-    )
-    browser.settle()
-    # From the top of the form to the end of the Overview page (leave the chatter out).
-    bottom = browser.evaluate(
-        "document.querySelector('.o_notebook .tab-pane.active').getBoundingClientRect().bottom"
-    )
-    browser.screenshot(path, clip={"x": 0, "y": 0, "width": 1440, "height": int(bottom) + 24})
+def shoot(url, out, only):
+    from playwright.sync_api import sync_playwright
 
-
-def shoot_closed_won(browser, url, partner_id, path):
-    browser.resize(1440, 1200)
-    browser.goto(f"{url}/odoo/contacts/{partner_id}")
-    # Overview opens by itself, with the Won ribbon, the reason and the closed lines.
-    browser.wait_for(".o_notebook_headers a.nav-link.active[name=crm_plus_overview]", timeout=30)
-    browser.wait_for(".o_form_sheet .ribbon")
-    browser.wait_for(".o_notebook .tab-pane.active .o_data_row")
-    browser.settle()
-    bottom = browser.evaluate(
-        "document.querySelector('.o_notebook .tab-pane.active').getBoundingClientRect().bottom"
-    )
-    browser.screenshot(path, clip={"x": 0, "y": 0, "width": 1440, "height": int(bottom) + 24})
-
-
-def shoot_import(browser, url, path):
-    """Contacts → Import records, the example file, Test: "Everything seems valid"."""
-    browser.resize(1440, 900)
-    browser.goto(f"{url}/odoo/contacts")
-    browser.click(".o_control_panel .o_cp_action_menus button:has(.fa-cog)")
-    browser.click(".o_import_menu")
-    browser.wait_for(".o_control_panel .o_input_file")
-    browser.evaluate(
-        f"fetch({EXAMPLE_URL!r}).then(r => r.text()).then(text => {{"
-        "const input = document.querySelector('.o_control_panel .o_input_file');"
-        "const data = new DataTransfer();"
-        "data.items.add(new File([text], 'pipeline_import.csv', {type: 'text/csv'}));"
-        "input.files = data.files;"
-        "input.dispatchEvent(new Event('change', {bubbles: true}));"
-        "})"
-    )
-    browser.wait_for(".o_import_action .o_import_data_content table")
-    browser.settle()
-    browser.evaluate(
-        "[...document.querySelectorAll('.o_control_panel button')]"
-        ".find(b => b.textContent.trim() === 'Test').click()"
-    )
-    browser.wait(
-        "!!document.querySelector('.o_import_data_content .alert-info')",
-        what="the importer's verdict",
-    )
-    browser.settle()
-    browser.screenshot(path)
-
-
-def shoot_pipeline(browser, url, path):
-    browser.resize(1440, 900)  # the five columns of Lead side by side, on a laptop screen
-    browser.goto(f"{url}/odoo")
-    browser.click(".o_navbar_apps_menu button")  # the apps menu, then CRM+ (opens Pipeline)
-    browser.click(".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']")
-    browser.wait_for(".o_kanban_renderer .o_kanban_group .o_kanban_record")
-    browser.settle()
-    browser.screenshot(path)
-
-
-def shoot_view(browser, url, action, view_type, ready, path, size=(1440, 900)):
-    """An action's view as a person opens it (the walkthrough's money screens: the list's
-    footer, the pivot's totals, the funnel analysis's conversion), at ``size``."""
-    browser.resize(*size)
-    browser.goto(f"{url}/odoo/action-{action}?view_type={view_type}")
-    browser.wait_for(ready)
-    browser.settle(1.5)
-    browser.screenshot(path)
-
-
-def shoot_winloss(browser, url, path):
-    browser.resize(1440, 820)
-    browser.goto(f"{url}/odoo/action-crm_plus.crm_plus_winloss_report_action")
-    browser.wait_for(".o_graph_renderer canvas")
-    browser.settle(1.5)  # chart.js animation
-    browser.screenshot(path)
-
-
-def shoot_overview_phone(browser, url, partner_id, path):
-    browser.resize(390, 844)
-    browser.goto(f"{url}/odoo/contacts/{partner_id}")
-    browser.wait_for(".o_form_view .o_notebook")
-    browser.settle(1.0)
-    browser.screenshot(path)
-
-
-def shoot_dashboard(browser, url, path):
-    """The manager's one-page view, from CRM+ → Reporting → Dashboard."""
-    browser.resize(1440, 900)
-    browser.goto(f"{url}/odoo/action-crm_plus.crm_plus_dashboard_action")
-    browser.wait_for(".o_crm_plus_dashboard .o_crm_plus_dashboard_phase")
-    browser.settle(1.0)
-    browser.screenshot(path)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="odoo.conf (addons path, database)")
-    parser.add_argument("--database", required=True, help="a database with crm_plus installed")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "doc/img"))
-    parser.add_argument("--ports", default=os.environ.get("CRM_PLUS_HTTP_PORTS", "18200-18299"))
-    parser.add_argument(
-        "--only", action="append", choices=SHOTS, help="take only this screenshot (repeatable)"
-    )
-    args = parser.parse_args()
-    shots = args.only or SHOTS
-
-    seed(args.config, args.database)
-    server, url = start_server(args.config, args.database, free_port(args.ports))
-    out = Path(args.out)
-    try:
-        with Chromium() as browser:
-            login(browser, url)
-            partner_id = browser.evaluate(
-                "fetch('/web/dataset/call_kw', {method: 'POST', headers: {'Content-Type': "
-                "'application/json'}, body: JSON.stringify({jsonrpc: '2.0', method: 'call', "
-                "params: {model: 'res.partner', method: 'search', args: [[['name', '=', "
-                f"{SHOWCASE!r}]]], kwargs: {{limit: 1}}}}}})}}).then(r => r.json())"
-                ".then(r => r.result[0])"
-            )
-            won_id = browser.evaluate(
-                "fetch('/web/dataset/call_kw', {method: 'POST', headers: {'Content-Type': "
-                "'application/json'}, body: JSON.stringify({jsonrpc: '2.0', method: 'call', "
-                "params: {model: 'res.partner', method: 'search', args: [[['name', '=', "
-                f"{WON_SHOWCASE!r}]]], kwargs: {{limit: 1}}}}}})}}).then(r => r.json())"
-                ".then(r => r.result[0])"
-            )
-            funnel = "crm_plus.res_partner_action_funnel"
-            takes = {
-                "contact_overview.png": lambda path: shoot_overview(
-                    browser, url, partner_id, path
-                ),
-                "contact_closed_won.png": lambda path: shoot_closed_won(
-                    browser, url, won_id, path
-                ),
-                "pipeline_board.png": lambda path: shoot_pipeline(browser, url, path),
-                "winloss_graph.png": lambda path: shoot_winloss(browser, url, path),
-                "import_test.png": lambda path: shoot_import(browser, url, path),
-                "funnel_list.png": lambda path: shoot_view(
-                    browser, url, funnel, "list", ".o_list_footer", path
-                ),
-                "funnel_pivot.png": lambda path: shoot_view(
-                    browser, url, funnel, "pivot", ".o_pivot table", path
-                ),
-                "funnel_analysis.png": lambda path: shoot_view(
-                    browser,
-                    url,
-                    "crm_plus.crm_plus_funnel_report_action",
-                    "list",
-                    ".o_list_renderer",
-                    path,
-                ),
-                "pipeline_board_phone.png": lambda path: shoot_view(
-                    browser,
-                    url,
-                    "crm_plus.res_partner_action_pipeline",
-                    "kanban",
-                    ".o_kanban_renderer .o_kanban_record",
-                    path,
-                    size=(390, 844),
-                ),
-                "contact_overview_phone.png": lambda path: shoot_overview_phone(
-                    browser, url, partner_id, path
-                ),
-                "dashboard.png": lambda path: shoot_dashboard(browser, url, path),
-            }
-            for name in shots:
-                takes[name](out / name)
-    finally:
-        server.terminate()
-        server.wait(30)
-    for name in shots:
-        sys.stdout.write(f"{out / name}\n")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        states, ids = {}, {}
+        for user in ("admin", SARA):
+            context = browser.new_context()
+            context.set_default_timeout(120_000)  # a busy machine builds the assets first
+            page = context.new_page()
+            page.goto(f"{url}/web/login")
+            page.fill("#login", user)
+            page.fill("#password", user)
+            page.click("form.oe_login_form button[type=submit]")
+            page.wait_for_selector(".o_main_navbar")
+            states[user] = context.storage_state()
+            if user == "admin":
+                rpc = "(m, d) => fetch('/web/dataset/call_kw', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({jsonrpc: '2.0', method: 'call', params: {model: m, method: 'search_read', args: [d, ['name']], kwargs: {}}})}).then(r => r.json()).then(r => r.result)"  # noqa: E501
+                ids.update({r["name"]: r["id"] for r in page.evaluate(rpc, ["res.partner", []])})
+                ids["sara"] = page.evaluate(rpc, ["res.users", [["login", "=", SARA]]])[0]["id"]
+                module = [["name", "=", "crm_plus"]]
+                ids["module"] = page.evaluate(rpc, ["ir.module.module", module])[0]["id"]
+            context.close()
+        for name, (user, size, _take) in shots(None, url, ids).items():
+            if only and name not in only:
+                continue
+            context = browser.new_context(storage_state=states[user], viewport=dict(
+                zip(("width", "height"), size)))  # fmt: skip
+            context.set_default_timeout(60_000)
+            page = context.new_page()
+            shots(page, url, ids)[name][2]()
+            page.screenshot(path=str(Path(out) / name))
+            sys.stdout.write(f"{Path(out) / name}\n")
+            context.close()
+        browser.close()
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["seed", "shoot"])
+    parser.add_argument("--config")
+    parser.add_argument("--database")
+    parser.add_argument("--url")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "doc/img"))
+    parser.add_argument("--only", action="append", help="take only this screenshot (repeatable)")
+    args = parser.parse_args()
+    if args.step == "seed":
+        seed(args.config, args.database)
+    else:
+        shoot(args.url, args.out, args.only)
