@@ -178,6 +178,7 @@ def shoot(url, out, only):
             try:
                 for step in steps:
                     act(page, url, ids, step)
+                page.mouse.move(width - 1, height - 1)  # no tooltip under the last click
                 page.wait_for_timeout(1500)  # the last RPCs, animations: counters, charts
                 page.screenshot(path=str(Path(out) / name))
                 sys.stdout.write(f"{Path(out) / name}\n")
