@@ -102,7 +102,7 @@ SHOTS = {  # name: (login, viewport, steps)
     "salesperson_my_funnel.png": (SARA, WIDE, BOARD),
     "pipeline_board.png": ("admin", WIDE, BOARD),
     "board_columns.png": ("admin", WIDE, BOARD),
-    "board_columns_type_search.png": ("admin", WIDE, [*BOARD, ".o_searchview_facet .o_facet_remove", "=.o_searchview_input=Prospect", ".o_searchview_autocomplete li:has-text('Account Type')"]),  # noqa: E501
+    "board_columns_type_search.png": ("admin", WIDE, [*BOARD, ".o_searchview_facet .o_facet_remove", "=.o_searchview_input=Prospect", ".o_searchview_autocomplete :is(li, .o-dropdown-item):has-text('Account Type')"]),  # noqa: E501
     "contact_overview.png": ("admin", TALL, [f"@{SHOWCASE}", OVERVIEW]),
     "contact_closed_won.png": ("admin", TALL, ["@Relecloud", f"?{OVERVIEW}.active"]),
     "time_in_phase_report.png": ("admin", WIDE, [f"{ACTION}crm_plus_funnel_report_action?view_type=pivot", *(m.format("Days in Phase (median)") for m in MEASURE)]),  # noqa: E501
