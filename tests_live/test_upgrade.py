@@ -33,7 +33,7 @@ import pytest
 
 from odoo.tools import config
 
-from ..models.crm_plus_phase_line import current_and_last_close
+from ..models.funnel_rules import current_and_last_close
 from ..report import funnel_report_totals
 from .live_server import (
     assert_funnel_invariants,
