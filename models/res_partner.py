@@ -45,11 +45,12 @@ FUNNEL_TOTALS_WRITES = frozenset(
     {"active", "user_id", "company_id", "account_type_id", *HISTORY_FIELDS}
 )
 FUNNEL_MANY2ONES = ("account_type_id", "lead_phase_id", "close_reason_id")
-# Partial indexes on open funnel contacts (see init): name -> key columns.
-BOARD_INDEXES = {
-    "res_partner_crm_plus_open_funnel_index": ["account_type_id", "lead_phase_id"],
-    "res_partner_crm_plus_my_funnel_index": ["user_id", "account_type_id", "lead_phase_id"],
-}
+# The pipeline board's and the forecast's index (see init): open funnel contacts only, so a
+# write of any other contact (a phone, an email, a module's column) does not touch it. The key
+# serves a manager's board (one type), a salesperson's (one type, their own contacts: "My
+# Funnel") and the forecast (all of it).
+BOARD_INDEX = "res_partner_crm_plus_open_funnel_index"
+BOARD_INDEX_KEY = ["account_type_id", "user_id", "lead_phase_id"]
 # What the board's progress bar and column sums, and the forecast report, read of them
 # (partner_share: res.partner's multi-company record rule reads it).
 BOARD_INDEX_INCLUDE = [
@@ -111,7 +112,9 @@ class ResPartner(models.Model):
         string="Account Type",
         check_company=True,
         tracking=True,
-        index=True,
+        # Only the contacts with a type (the account types' contact counts, a filter by type,
+        # the check that a deleted type has none): a write of any other contact skips it.
+        index="btree_not_null",
         ondelete="restrict",
         default=lambda self: self._default_account_type_id(),
         group_expand="_read_group_expand_account_type",
@@ -149,7 +152,8 @@ class ResPartner(models.Model):
         check_company=True,
         **FROM_LINES_WRITABLE,
         tracking=True,
-        index=True,
+        # No index of its own: the board and the forecast read the open contacts' phases from
+        # the open-funnel index (init).
         copy=False,
         ondelete="restrict",
         domain="[('account_type_id', '=', account_type_id)]",
@@ -163,7 +167,8 @@ class ResPartner(models.Model):
         [("open", "Open"), ("won", "Won"), ("lost", "Lost")],
         **FROM_LINES_WRITABLE,
         tracking=True,
-        index=True,
+        # No index of its own: "open" is the open-funnel index's condition (init); won, lost or
+        # any state is most of a funnel's contacts, a scan.
         copy=False,
         groups=FUNNEL_GROUP,
         help="Empty for a partner that never entered a funnel.",
@@ -646,23 +651,18 @@ class ResPartner(models.Model):
         res = super().init()
         # The pipeline board and the forecast read open funnel contacts of one type by phase
         # (a salesperson's board: their own), the progress bar their health, the columns and
-        # the forecast their figures: covering indexes, read alone (index-only) instead of a
+        # the forecast their figures: a covering index, read alone (index-only) instead of a
         # heap page per contact, next to res_partner's many columns and its closed or
-        # non-funnel rows.
-        for name, columns in BOARD_INDEXES.items():
-            definition = SQL(
-                "CREATE INDEX %s ON res_partner (%s) INCLUDE (%s) WHERE funnel_state = 'open'",
-                SQL.identifier(name),
-                SQL(", ").join(SQL.identifier(column) for column in columns),
+        # non-funnel rows. (An earlier version's indexes: migrations/1.2.0.)
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS %s ON res_partner (%s) INCLUDE (%s)"
+                " WHERE funnel_state = 'open'",
+                SQL.identifier(BOARD_INDEX),
+                SQL(", ").join(SQL.identifier(column) for column in BOARD_INDEX_KEY),
                 SQL(", ").join(SQL.identifier(column) for column in BOARD_INDEX_INCLUDE),
             )
-            self.env.cr.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
-            existing = self.env.cr.fetchone()
-            if existing and all(column in existing[0] for column in BOARD_INDEX_INCLUDE):
-                continue
-            if existing:  # an earlier version's, without the columns the board reads
-                self.env.cr.execute(SQL("DROP INDEX %s", SQL.identifier(name)))
-            self.env.cr.execute(definition)
+        )
         return res
 
     def _read_group_groupby(self, *args):

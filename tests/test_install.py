@@ -50,6 +50,18 @@ ACCESS = {
     "res.partner": ("r", "rwcu", "rwcu"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "u": "unlink"}
+# crm_plus's indexes on res_partner: the open funnel's (the pipeline board, the forecast) and
+# the contacts with a type (the account types' counts, a filter by type).
+PARTNER_INDEXES = {
+    "res_partner__account_type_id_index": "CREATE INDEX res_partner__account_type_id_index ON"
+    " public.res_partner USING btree (account_type_id) WHERE (account_type_id IS NOT NULL)",
+    "res_partner_crm_plus_open_funnel_index": "CREATE INDEX"
+    " res_partner_crm_plus_open_funnel_index ON public.res_partner USING btree"
+    " (account_type_id, user_id, lead_phase_id) INCLUDE (active, company_id, partner_share,"
+    " funnel_score, funnel_stale_deadline, funnel_forecast_value, funnel_weighted_value,"
+    " funnel_recurring_value, funnel_open_value, funnel_open_weighted_value)"
+    " WHERE ((funnel_state)::text = 'open'::text)",
+}
 
 
 @tagged("post_install", "-at_install")
@@ -58,8 +70,18 @@ class TestInstall(CrmPlusCase):
 
     def test_version(self):
         module = self.env["ir.module.module"].search([("name", "=", "crm_plus")])
-        # The manifest says 1.1.0: Odoo prefixes the series it runs (18.0.1.1.0, 19.0.1.1.0).
-        self.assertEqual(module.latest_version, f"{release.major_version}.1.1.0")
+        # The manifest says 1.2.0: Odoo prefixes the series it runs (18.0.1.2.0, 19.0.1.2.0).
+        self.assertEqual(module.latest_version, f"{release.major_version}.1.2.0")
+
+    def test_partner_indexes_hold_funnel_contacts_only(self):
+        """crm_plus's indexes on res_partner (those naming one of its columns) are partial: a
+        write of a contact outside the funnel (a phone, another module's column) passes them
+        by, and costs what it costs without crm_plus (make tax)."""
+        self.env.cr.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'res_partner'"
+            " AND indexdef ~ '(account_type|lead_phase|funnel_)'"
+        )
+        self.assertEqual(dict(self.env.cr.fetchall()), PARTNER_INDEXES)
 
     def test_seed_data(self):
         for xmlid, (model, name, code) in SEED.items():
