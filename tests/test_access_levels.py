@@ -17,9 +17,8 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from ..compat import USER_GROUPS_FIELD
 from ..models.crm_plus_funnel_job import BATCH_SIZE_PARAM, THRESHOLD_PARAM
-from .common import CrmPlusCase
+from .common import PARTNER_MANAGER, CrmPlusCase
 
 OWN = "crm_plus.group_crm_plus_user"
 ALL = "crm_plus.group_crm_plus_all"
@@ -31,17 +30,9 @@ class TestAccessLevels(CrmPlusCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        users = cls.env["res.users"].with_context(no_reset_password=True)
-        partner_manager = cls.env.ref("base.group_partner_manager")
 
         def user(login, group):
-            return users.create(
-                {
-                    "name": f"T-{login}",
-                    "login": f"t_levels_{login}",
-                    USER_GROUPS_FIELD: [Command.set([cls.env.ref(group).id, partner_manager.id])],
-                }
-            )
+            return cls.make_user(f"T-{login}", f"levels_{login}", group, PARTNER_MANAGER)
 
         # user_sales (common.py) is an own-documents user: "Sara".
         cls.user_own = cls.user_sales

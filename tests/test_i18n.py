@@ -52,73 +52,60 @@ MSG_WON_FROM_CLOSING = (
     "%(phase)s. A lost close is possible from any phase."
 )
 MSG_CLOSED = "%(partner)s is closed (%(state)s): reopen it before completing a phase."
+# What Portugal and Brazil say alike.
+PORTUGUESE = {
+    "Account Type": "Tipo de conta",
+    "Lead Phase": "Fase do lead",
+    "Overview": "Visão geral",
+    "Complete phase": "Concluir fase",
+    "Close…": "Fechar…",
+    "Reopen": "Reabrir",
+    "Won": "Ganho",
+    "Lost": "Perdido",
+    "Customer": "Cliente",
+    "Lead": "Lead",
+    "Qualification": "Qualificação",
+    "Proposal": "Proposta",
+    "Negotiation": "Negociação",
+    "Contract signed": "Contrato assinado",
+    "Chose a competitor": "Escolheu um concorrente",
+    "No need or budget": "Sem necessidade ou orçamento",
+    "No response": "Sem resposta",
+    MSG_CLOSED: "%(partner)s está fechado (%(state)s): reabra-o antes de concluir uma fase.",
+}
 # What a sales team in each country must see, written here (not read from the .po files, so
 # that a translation missing, emptied or copied from the English fails): key terms, the seed
 # data's names and the funnel's messages.
 KEY_TERMS = {
     "pt_PT": {
-        "Account Type": "Tipo de conta",
-        "Lead Phase": "Fase do lead",
+        **PORTUGUESE,
         "Close Reason": "Motivo de fecho",
         "Close Reasons": "Motivos de fecho",
-        "Overview": "Visão geral",
-        "Complete phase": "Concluir fase",
-        "Close…": "Fechar…",
-        "Reopen": "Reabrir",
-        "Won": "Ganho",
-        "Lost": "Perdido",
-        "Customer": "Cliente",
-        "Lead": "Lead",
         "Prospect": "Prospeto",
         "First contact": "Primeiro contacto",
-        "Qualification": "Qualificação",
-        "Proposal": "Proposta",
-        "Negotiation": "Negociação",
         "Closing": "Fecho",
-        "Contract signed": "Contrato assinado",
         "First order placed": "Primeira encomenda feita",
         "Too expensive": "Demasiado caro",
-        "Chose a competitor": "Escolheu um concorrente",
-        "No need or budget": "Sem necessidade ou orçamento",
-        "No response": "Sem resposta",
         MSG_NO_PHASE: "%(partner)s não tem fase para concluir: o seu tipo de conta (%(type)s) "
         "não tem fases do lead.",
         MSG_WON_FROM_CLOSING: "%(partner)s só pode ser fechado como ganho a partir da fase de "
         "fecho (%(closing)s); está em %(phase)s. Um fecho como perdido é possível a partir de "
         "qualquer fase.",
-        MSG_CLOSED: "%(partner)s está fechado (%(state)s): reabra-o antes de concluir uma fase.",
     },
     "pt_BR": {
-        "Account Type": "Tipo de conta",
-        "Lead Phase": "Fase do lead",
+        **PORTUGUESE,
         "Close Reason": "Motivo de fechamento",
         "Close Reasons": "Motivos de fechamento",
-        "Overview": "Visão geral",
-        "Complete phase": "Concluir fase",
-        "Close…": "Fechar…",
-        "Reopen": "Reabrir",
-        "Won": "Ganho",
-        "Lost": "Perdido",
-        "Customer": "Cliente",
-        "Lead": "Lead",
         "Prospect": "Prospect",
         "First contact": "Primeiro contato",
-        "Qualification": "Qualificação",
-        "Proposal": "Proposta",
-        "Negotiation": "Negociação",
         "Closing": "Fechamento",
-        "Contract signed": "Contrato assinado",
         "First order placed": "Primeiro pedido feito",
         "Too expensive": "Caro demais",
-        "Chose a competitor": "Escolheu um concorrente",
-        "No need or budget": "Sem necessidade ou orçamento",
-        "No response": "Sem resposta",
         MSG_NO_PHASE: "%(partner)s não tem fase para concluir: seu tipo de conta (%(type)s) "
         "não tem fases do lead.",
         MSG_WON_FROM_CLOSING: "%(partner)s só pode ser fechado como ganho a partir da fase de "
         "fechamento (%(closing)s); está em %(phase)s. Um fechamento como perdido é possível a "
         "partir de qualquer fase.",
-        MSG_CLOSED: "%(partner)s está fechado (%(state)s): reabra-o antes de concluir uma fase.",
     },
     "nl_NL": {
         "Account Type": "Accounttype",

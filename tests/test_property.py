@@ -47,8 +47,10 @@ from hypothesis.stateful import (
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from ..compat import USER_GROUPS_FIELD
+from ..models.crm_plus_funnel_import import HISTORY_FIELDS
 from .common import CrmPlusCase
 
 _logger = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ _logger = logging.getLogger(__name__)
 REFUSALS = (AccessError, UserError, ValidationError)
 DEFAULT_EXAMPLES = 25
 DEFAULT_STEPS = 15
+# A contact's funnel as the snapshots compare it (with its lines).
+CONTACT_COLUMNS = ("account_type_id", *HISTORY_FIELDS, "funnel_score", "funnel_forecast_value")
 
 
 def hypothesis_settings():
@@ -213,7 +217,7 @@ class FunnelStateMachine(RuleBasedStateMachine):
 
     def rows(self, query, params=()):
         self.env.flush_all()
-        self.env.cr.execute(query, params)
+        self.env.cr.execute(query, params or None)
         return self.env.cr.dictfetchall()
 
     def funnel_rows(self):
@@ -221,10 +225,11 @@ class FunnelStateMachine(RuleBasedStateMachine):
         partners = {
             row["id"]: row
             for row in self.rows(
-                """SELECT id, active, account_type_id, lead_phase_id, funnel_state,
-                          close_reason_id, close_date, funnel_score, funnel_forecast_value
-                     FROM res_partner WHERE id > %s ORDER BY id""",
-                [self.start_id],
+                SQL(
+                    "SELECT id, active, %s FROM res_partner WHERE id > %s ORDER BY id",
+                    SQL(", ").join(SQL.identifier(fname) for fname in CONTACT_COLUMNS),
+                    self.start_id,
+                )
             )
         }
         lines = {partner_id: [] for partner_id in partners}
@@ -258,18 +263,7 @@ class FunnelStateMachine(RuleBasedStateMachine):
         partners, lines = self.funnel_rows()
         contacts = {
             partner_id: (
-                tuple(
-                    row[fname]
-                    for fname in (
-                        "account_type_id",
-                        "lead_phase_id",
-                        "funnel_state",
-                        "close_reason_id",
-                        "close_date",
-                        "funnel_score",
-                        "funnel_forecast_value",
-                    )
-                ),
+                tuple(row[fname] for fname in CONTACT_COLUMNS),
                 tuple(
                     (
                         line["phase_id"],

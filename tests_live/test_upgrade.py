@@ -36,6 +36,7 @@ import pytest
 
 from odoo.tools import config
 
+from ..models.crm_plus_funnel_import import HISTORY_FIELDS
 from ..models.crm_plus_phase_line import current_and_last_close
 from ..report import funnel_report_totals
 from . import live_server as live
@@ -108,16 +109,7 @@ LINE_COLUMNS_SQL = """
      WHERE table_schema = 'public' AND table_name = 'crm_plus_phase_line'
      ORDER BY ordinal_position"""
 # The contact's funnel, as the lines decide it (the money apart).
-FUNNEL_COLUMNS = (
-    "account_type_id",
-    "lead_phase_id",
-    "funnel_state",
-    "close_reason_id",
-    "close_date",
-    "funnel_phase_date_start",
-    "user_id",
-    "active",
-)
+FUNNEL_COLUMNS = ("account_type_id", *HISTORY_FIELDS, "user_id", "active")
 MONEY_COLUMNS = (
     "funnel_score",
     "funnel_forecast_value",
