@@ -350,27 +350,25 @@ class TestI18n(CrmPlusCase):
         for code in LANGUAGES:
             with self.subTest(lang=code):
                 user_env = self.env(user=self.user_sales, context={"lang": code})
-                with self.assertRaises(UserError) as caught:
-                    open_partner.with_env(user_env).action_close(won.id)
-                self.assertEqual(
-                    str(caught.exception.args[0]),
-                    self.tr(code, MSG_WON_FROM_CLOSING)
-                    % {
-                        "partner": "Deco Addict",
-                        "closing": self.tr(code, "Closing"),
-                        "phase": self.tr(code, "First contact"),
-                    },
-                )
-                with self.assertRaises(UserError) as caught:
-                    closed_partner.with_env(user_env).action_advance_phase()
-                self.assertEqual(
-                    str(caught.exception.args[0]),
-                    self.tr(code, MSG_CLOSED)
-                    % {
-                        "partner": "Gemini Furniture",
-                        "state": self.tr(code, "Lost"),
-                    },
-                )
+                for call, message, english in (
+                    (
+                        lambda env: open_partner.with_env(env).action_close(won.id),
+                        MSG_WON_FROM_CLOSING,
+                        {"partner": "Deco Addict", "closing": "Closing", "phase": "First contact"},
+                    ),
+                    (
+                        lambda env: closed_partner.with_env(env).action_advance_phase(),
+                        MSG_CLOSED,
+                        {"partner": "Gemini Furniture", "state": "Lost"},
+                    ),
+                ):
+                    with self.assertRaises(UserError) as caught:
+                        call(user_env)
+                    # The contact's name as it is; the phase and the state translated.
+                    args = {
+                        k: v if k == "partner" else self.tr(code, v) for k, v in english.items()
+                    }
+                    self.assertEqual(str(caught.exception.args[0]), self.tr(code, message) % args)
 
     def test_seed_data_in_language(self):
         for code in LANGUAGES:

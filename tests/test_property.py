@@ -290,6 +290,10 @@ class FunnelStateMachine(RuleBasedStateMachine):
     def partner_ids(self, partners):
         return [partner_id for partner_id in partners if self.exists(partner_id)]
 
+    def existing(self, actor, partner_id):
+        """The contact as ``actor`` sees it; empty once deleted (a merge, an unlink)."""
+        return self.as_user(actor).browse(partner_id if self.exists(partner_id) else [])
+
     def exists(self, partner_id):
         self.env.cr.execute("SELECT 1 FROM res_partner WHERE id = %s", [partner_id])
         return bool(self.env.cr.fetchone())
@@ -386,9 +390,8 @@ class FunnelStateMachine(RuleBasedStateMachine):
 
     @rule(actor=actors_st, partner_id=partners)
     def advance(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         before = partner.sudo().lead_phase_id
         _result, done = self.attempt(actor, partner.action_advance_phase)
         if done:
@@ -419,9 +422,8 @@ class FunnelStateMachine(RuleBasedStateMachine):
 
     @rule(actor=actors_st, partner_id=partners, outcome=st.sampled_from(["won", "lost"]))
     def close(self, actor, partner_id, outcome):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         reason = self.reasons[outcome]
         _result, done = self.attempt(actor, lambda: partner.action_close(reason.id))
         if done:
@@ -429,34 +431,30 @@ class FunnelStateMachine(RuleBasedStateMachine):
 
     @rule(actor=actors_st, partner_id=partners)
     def reopen(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         _result, done = self.attempt(actor, partner.action_reopen)
         if done:
             assert partner.sudo().funnel_state == "open", "the reopen did not reopen"
 
     @rule(target=partners, actor=actors_st, partner_id=partners)
     def copy_contact(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return multiple()
-        partner = self.as_user(actor).browse(partner_id)
         copied, done = self.attempt(actor, partner.copy)
         return copied.id if done else multiple()
 
     @rule(actor=actors_st, partner_id=partners)
     def toggle_active(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         active = partner.sudo().active
         self.attempt(actor, lambda: partner.write({"active": not active}))
 
     @rule(actor=actors_st, partner_id=consumes(partners))
     def unlink_contact(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         self.attempt(actor, partner.unlink)
 
     @rule(actor=actors_st, source_id=consumes(partners), target_id=partners)
