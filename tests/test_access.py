@@ -24,32 +24,20 @@ USERS = ("portal", "internal", "crm_user", "crm_all", "crm_manager", "other_comp
 # -: refused, by access rights or by a funnel rule (both are acceptable).
 EXPECTED = """
 operation                            portal internal crm_user crm_all crm_manager other_company
-crm.plus.account.type read             A      A        Y        Y       Y           A
-crm.plus.account.type create           A      A        A        A       Y           A
-crm.plus.account.type write            A      A        A        A       Y           A
-crm.plus.account.type unlink           A      A        A        A       Y           A
-crm.plus.lead.phase read               A      A        Y        Y       Y           A
-crm.plus.lead.phase create             A      A        A        A       Y           A
-crm.plus.lead.phase write              A      A        A        A       Y           A
-crm.plus.lead.phase unlink             A      A        A        A       Y           A
-crm.plus.close.reason read             A      A        Y        Y       Y           A
-crm.plus.close.reason create           A      A        A        A       Y           A
-crm.plus.close.reason write            A      A        A        A       Y           A
-crm.plus.close.reason unlink           A      A        A        A       Y           A
+configuration read                     A      A        Y        Y       Y           A
+configuration create                   A      A        A        A       Y           A
+configuration write                    A      A        A        A       Y           A
+configuration unlink                   A      A        A        A       Y           A
 crm.plus.phase.line read               A      A        Y        Y       Y           A
 crm.plus.phase.line create             -      -        U        U       U           -
 crm.plus.phase.line write              A      A        Y        Y       Y           A
 crm.plus.phase.line write-state        -      -        U        U       U           -
 crm.plus.phase.line write-colleague    A      A        A        Y       Y           A
 crm.plus.phase.line unlink             A      A        A        A       U           A
-crm.plus.close.wizard read             A      A        Y        Y       Y           Y
-crm.plus.close.wizard create           A      A        Y        Y       Y           Y
-crm.plus.close.wizard write            A      A        Y        Y       Y           Y
-crm.plus.close.wizard unlink           A      A        Y        Y       Y           Y
-crm.plus.account.type.wizard read      A      A        Y        Y       Y           Y
-crm.plus.account.type.wizard create    A      A        Y        Y       Y           Y
-crm.plus.account.type.wizard write     A      A        Y        Y       Y           Y
-crm.plus.account.type.wizard unlink    A      A        Y        Y       Y           Y
+wizard read                            A      A        Y        Y       Y           Y
+wizard create                          A      A        Y        Y       Y           Y
+wizard write                           A      A        Y        Y       Y           Y
+wizard unlink                          A      A        Y        Y       Y           Y
 crm.plus.funnel.job read               A      A        A        A       Y           A
 crm.plus.funnel.job read-own           A      A        Y        Y       Y           Y
 crm.plus.funnel.job create             A      A        A        A       A           A
@@ -74,14 +62,22 @@ partner take-over-colleague            A      Y        A        Y       Y       
 """
 
 
+# The rows of "configuration" hold for each of these models, those of "wizard" for each wizard.
+GROUPS = {
+    "configuration": ("crm.plus.account.type", "crm.plus.lead.phase", "crm.plus.close.reason"),
+    "wizard": ("crm.plus.close.wizard", "crm.plus.account.type.wizard"),
+}
+
+
 def _parse(table):
     rows = [line.split() for line in table.strip().splitlines()]
     header, body = rows[0], rows[1:]
     users = header[-len(USERS) :]
     assert tuple(users) == USERS, users
     return {
-        (row[0], row[1], user): cell
+        (obj, row[1], user): cell
         for row in body
+        for obj in GROUPS.get(row[0], (row[0],))
         for user, cell in zip(users, row[2:], strict=False)
     }
 
