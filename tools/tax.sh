@@ -85,6 +85,7 @@ for run in $(seq "$RUNS"); do
         log "run $run of $RUNS on $db (load average ${loads[-1]})"
         while read -r name value; do
             result[$db,$name]+=" $value"
+            log "$db: $name $value"
         done < <(measure_writes "$db"; measure_account "$db")
     done
 done
