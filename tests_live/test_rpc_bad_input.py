@@ -284,7 +284,7 @@ def json2_only(case, function):
 
 
 def _create_partner(**values):
-    return _create_partner(**values)
+    return _admin(PARTNER, "create", vals(**values))
 
 
 def _write_partner(key, values):
