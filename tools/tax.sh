@@ -6,7 +6,8 @@
 #     and bytes (EXPLAIN ANALYZE): a count the machine's load does not move;
 #   - odoo-bin -i account on a copy of the database.
 # The runs interleave the databases, in turn first (ABBA), so that a busy machine loads both
-# alike; the table gives the medians and the load average. Not part of make test.
+# alike; the table gives the medians, the median of the runs' ratios (the load moves less
+# within a run than across runs) and the load average. Not part of make test.
 source "$(dirname "$0")/env.sh"
 setup_all
 N=${TAX_N:-10000}
@@ -69,11 +70,14 @@ measure_account() {
     copy_db "$1" "$COPY"
     start=$(date +%s.%N)
     odoo -d "$COPY" -i account --stop-after-init >/dev/null 2>&1
-    echo "account $(echo "$(date +%s.%N) - $start" | bc)"
+    printf 'account %.1f\n' "$(echo "$(date +%s.%N) - $start" | bc)"
     drop_db "$COPY"
 }
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# The median of the runs' ratios $2/$1 (each run's two databases measured one after the other).
+ratio() { paste <(echo "$1" | tr ' ' '\n' | grep .) <(echo "$2" | tr ' ' '\n' | grep .) |
+    awk '{printf "%.3f\n", $2 / $1}' | median; }
 
 declare -A result
 loads=()
@@ -89,7 +93,6 @@ for run in $(seq "$RUNS"); do
         done < <(measure_writes "$db"; measure_account "$db")
     done
 done
-for key in "${!result[@]}"; do result[$key]=$(echo "${result[$key]}" | median); done
 
 indexes() { psql -d "$1" -tAc "select count(*) from pg_indexes where tablename = 'res_partner'"; }
 echo
@@ -98,7 +101,7 @@ echo "Odoo $ODOO_SERIES, $(psql -d "$WITH" -tAc "select count(*) from res_partne
         sed -n '1p;$p' | paste -sd '-') (1 min, at each run's start)."
 echo "Indexes on res_partner: $(indexes "$PLAIN") without crm_plus, $(indexes "$WITH") with."
 echo
-echo "| Measure | Without crm_plus | With crm_plus | Ratio |"
+echo "| Measure | Without crm_plus | With crm_plus | Ratio (median of the runs') |"
 echo "|---|---:|---:|---:|"
 for row in "orm:ORM write({'phone'}) on all contacts, 1,000 a batch (s)" \
     "sql:SQL UPDATE res_partner SET phone of all rows (s)" \
@@ -106,5 +109,6 @@ for row in "orm:ORM write({'phone'}) on all contacts, 1,000 a batch (s)" \
     "account:-i account (s)"; do
     key=${row%%:*}
     a=${result[$PLAIN,$key]} b=${result[$WITH,$key]}
-    printf '| %s | %s | %s | %s× |\n' "${row#*:}" "$a" "$b" "$(awk "BEGIN {printf \"%.2f\", $b / $a}")"
+    printf '| %s | %s | %s | %.2f× |\n' "${row#*:}" "$(echo "$a" | median)" "$(echo "$b" | median)" \
+        "$(ratio "$a" "$b")"
 done
