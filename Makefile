@@ -2,10 +2,19 @@
 ODOO_SERIES ?= 18.0
 export ODOO_SERIES
 
-.PHONY: run test property stress lint bench bench-scale tax load screenshots i18n readme wheel wheel-test clean
+.PHONY: run replica replica-stop replica-clean test property stress lint bench bench-scale tax load screenshots i18n readme wheel wheel-test clean
 
 run:  ## Odoo with crm_plus and demo data on http://localhost:8069
 	@bash tools/run.sh
+
+replica:  ## a PostgreSQL streaming replica on 127.0.0.1:5433, then Odoo sending its reads to it
+	@bash tools/replica.sh
+
+replica-stop:  ## stop the replica (the primary then no longer waits for it)
+	@bash tools/replica.sh stop
+
+replica-clean:  ## stop the replica and remove its data directory
+	@bash tools/replica.sh clean
 
 test:  ## Odoo's runner, the live-server suites, the wheel, lint (on ODOO_SERIES)
 	@bash tools/test.sh

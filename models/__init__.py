@@ -3,9 +3,15 @@ from . import crm_plus_account_type
 from . import crm_plus_lead_phase
 from . import crm_plus_close_reason
 from . import crm_plus_phase_line
+from . import crm_plus_phase_line_dates
 from . import crm_plus_funnel
+from . import crm_plus_funnel_checks
+from . import crm_plus_funnel_chatter
 from . import crm_plus_funnel_import
 from . import res_partner
+from . import res_partner_board
+from . import res_partner_funnel_write
+from . import res_partner_funnel_actions
 from . import crm_plus_phase_group_mixin
 from . import ir_fields_converter
 from . import crm_plus_phase_stat

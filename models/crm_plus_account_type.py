@@ -13,11 +13,7 @@ class CrmPlusAccountType(models.Model):
     _description = "Account Type"
     _order = "sequence, id"
 
-    name = fields.Char(required=True, translate=True)
-    sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
     color = fields.Integer()
-    description = fields.Text(translate=True)
     company_id = fields.Many2one(
         "res.company",
         index=True,
@@ -180,7 +176,9 @@ class CrmPlusAccountType(models.Model):
                 )
             )
 
+    @api.readonly
     def action_view_partners(self):
+        """The contacts of this type (the stat button); only reads: on the replica, if any."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "crm_plus.res_partner_action_funnel"

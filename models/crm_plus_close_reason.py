@@ -2,6 +2,8 @@
 
 from odoo import api, fields, models
 
+from .funnel_rules import OUTCOME_SELECTION
+
 
 class CrmPlusCloseReason(models.Model):
     _name = "crm.plus.close.reason"
@@ -10,11 +12,7 @@ class CrmPlusCloseReason(models.Model):
     # Won first, then lost (the outcome's values: "won" > "lost"), each by sequence.
     _order = "outcome desc, sequence, name, id"
 
-    name = fields.Char(required=True, translate=True)
-    outcome = fields.Selection([("won", "Won"), ("lost", "Lost")], required=True, index=True)
-    sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
-    description = fields.Text(translate=True)
+    outcome = fields.Selection(OUTCOME_SELECTION, required=True, index=True)
     company_id = fields.Many2one(
         "res.company", index=True, help="Leave empty to share this reason between companies."
     )

@@ -13,13 +13,19 @@ def _escape_like(value):
 
 class CrmPlusCodeMixin(models.AbstractModel):
     """A short code, unique per company whatever its case, as the seed product identifies
-    account types, lead phases and close reasons; records without company share one namespace."""
+    account types, lead phases and close reasons; records without company share one namespace.
+    And what those configuration records have in common: a translated name and description,
+    an order, archiving."""
 
     _name = "crm.plus.code.mixin"
     _description = "CRM+ code"
     # Found by name or code wherever a record is picked or imported.
     _rec_names_search = ["name", "code"]
 
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    description = fields.Text(translate=True)
     code = fields.Char(
         size=16,
         index=True,

@@ -20,6 +20,8 @@ TOP_LOST_REASONS = 5
 
 
 class CrmPlusDashboard(models.AbstractModel):
+    """The figures of the manager's one-page view, and the records behind each tile."""
+
     _name = "crm.plus.dashboard"
     _description = "CRM+ Dashboard"
 

@@ -6,53 +6,40 @@ close reason, close date and figures are computed from them (res_partner.py), so
 wizards and their background jobs) decides here which lines change, and ``_apply`` writes them
 through the ORM, grouped by values, keeping the suggested-score statistics in step.
 
-Each rule has one definition, here or beside the lines:
-- the line states along the phases (done / current / todo): ``_towards``;
-- the last close of a contact: ``crm_plus_phase_line.last_close_key`` / ``LAST_CLOSE_SQL_ORDER``;
+The state machine is one model in three files: its transitions and its one write (here), its
+checks (crm_plus_funnel_checks.py) and its chatter (crm_plus_funnel_chatter.py). Each rule has
+one definition:
+- the line states along the phases (done / current / todo): ``funnel_rules.towards``;
+- the last close of a contact: ``funnel_rules.current_and_last_close``;
 - the first active phase of a type: ``crm.plus.account.type._funnel_phases``;
 - won only from the closing phase: ``_check_won_from_closing``;
 - a close's reason, outcome and date: ``_check_close_values``, ``_check_close_date``.
 """
 
 from collections import defaultdict
-from contextlib import contextmanager, nullcontext
-from datetime import datetime, time
+from contextlib import nullcontext
 
-import pytz
 from markupsafe import Markup
 
 from odoo import SUPERUSER_ID, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 from .crm_plus_funnel_import import HISTORY_FIELDS
-from .crm_plus_phase_line import CLOSE_FIELDS, current_and_last_close
 from .funnel_guard import FUNNEL_OP
+from .funnel_rules import (
+    CLOSE_FIELDS,
+    current_and_last_close,
+    day_start_utc,
+    prefetched_fields,
+    towards,
+    write_grouped,
+)
 
-FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
-# The line fields a move back to "to do" or a reopen clears: a line holds a close only while the
-# contact stays closed in it.
-NO_CLOSE = dict.fromkeys(CLOSE_FIELDS, False)
 # The contact's fields the chatter tracks through a funnel change.
 TRACKED_FIELDS = ("account_type_id", "lead_phase_id", "funnel_state", "close_reason_id")
 # The contact's stored fields that follow a change of phase without being tracked.
 FLUSHED_WITH_PHASE = ("funnel_stale_deadline",)
-
-
-def prefetched_fields(records):
-    """The fields the ORM reads together when one of them is read: fetched at once, they leave
-    nothing for a later read of the same records to query."""
-    return [name for name, field in records._fields.items() if field.prefetch is True]
-
-
-def write_grouped(records, updates):
-    """``updates``: {record id: {field: value}}. One ``write`` per distinct set of values, so a
-    batch costs a handful of ORM calls while every override, tracking and recompute runs."""
-    by_values = defaultdict(list)
-    for record_id, vals in updates.items():
-        by_values[tuple(sorted(vals.items()))].append(record_id)
-    for frozen, ids in by_values.items():
-        records.browse(ids).write(dict(frozen))
 
 
 class CrmPlusFunnel(models.AbstractModel):
@@ -157,214 +144,6 @@ class CrmPlusFunnel(models.AbstractModel):
             result.append(vals)
         return result
 
-    # ------------------------------------------------------------------ checks
-
-    @api.model
-    def _check_access(self, partners):
-        """Moving contacts is a CRM+ user's write on them: the ORM's own access and record rules
-        (checked on the whole batch in grouped queries)."""
-        if not all(isinstance(id_, int) and not isinstance(id_, bool) for id_ in partners._ids):
-            raise UserError(self.env._("Contacts must be given by their database ids."))
-        if not self.env.su and not self.env.user.has_group(FUNNEL_GROUP):
-            raise AccessError(self.env._("Only CRM+ users can move contacts through the funnel."))
-        partners.check_access("write")
-        self._check_funnel_rule(partners)
-
-    @api.model
-    def _check_funnel_rule(self, partners, operation="write", lines=None):
-        """Who works a funnel is the record rules of its lines (security/crm_plus_security.xml:
-        an own-documents user the contacts they are the salesperson of, and unassigned ones; an
-        all-documents user every contact). The state machine writes the lines as superuser, so
-        it asks Odoo's own rules explicitly: on ``lines`` (``operation``: write, or create for
-        the lines it just created), by default all the lines of ``partners``. A contact without
-        lines yet is checked on the lines created for it, as Odoo checks a create. An
-        AccessError names the first refused contact and its salesperson."""
-        refused = self._refused_by_funnel_rule(partners, operation, lines)
-        if not refused:
-            return
-        partner = refused[:1].partner_id.sudo()
-        raise AccessError(
-            self.env._(
-                "You cannot work the funnel of %(partner)s: its salesperson is %(salesperson)s, "
-                "and your CRM+ access level (User: Own Documents Only) covers the deals of your "
-                "own contacts and of unassigned ones.",
-                partner=partner.display_name,
-                salesperson=partner.user_id.name or self.env._("none"),
-            )
-            if partner.user_id and partner.user_id != self.env.user
-            else self.env._(
-                "You cannot work the funnel of %s: your CRM+ access rights do not cover it.",
-                partner.display_name,
-            )
-        )
-
-    @api.model
-    def _refused_by_funnel_rule(self, partners, operation="write", lines=None):
-        """The lines (by default all those of ``partners``) whose ``operation`` the record rules
-        refuse the user (``_check_funnel_rule``)."""
-        if self.env.su:
-            return self.env["crm.plus.phase.line"]
-        if lines is None:
-            lines = partners.sudo().phase_line_ids
-        lines = lines.with_env(self.env)
-        return lines - lines._filtered_access(operation)
-
-    def _check_open(self, partner, lines, action):
-        """The contact's current line (``lines``: all its lines); a clear refusal when it has
-        none. ``action``: advance, move or close (one whole sentence each, for translators)."""
-        current, last_close = current_and_last_close(lines)
-        if current:
-            return current
-        name = self._name_of(partner["id"])
-        if last_close:
-            state = dict(
-                self.env["res.partner"]._fields["funnel_state"]._description_selection(self.env)
-            )[last_close["close_outcome"]]
-            messages = {
-                "advance": self.env._(
-                    "%(partner)s is closed (%(state)s): reopen it before completing a phase."
-                ),
-                "move": self.env._(
-                    "%(partner)s is closed (%(state)s): reopen it before changing its phase."
-                ),
-                "close": self.env._("%(partner)s is already closed (%(state)s)."),
-            }
-            raise UserError(messages[action] % {"partner": name, "state": state})
-        type_name = self._type_name(partner["account_type_id"])
-        messages = {
-            "advance": self.env._(
-                "%(partner)s has no phase to complete: its account type (%(type)s) has no lead "
-                "phases."
-            ),
-            "move": self.env._(
-                "%(partner)s cannot change phase: its account type (%(type)s) has no lead phases."
-            ),
-            "close": self.env._(
-                "%(partner)s has no funnel to close: its account type (%(type)s) has no lead "
-                "phases."
-            ),
-        }
-        raise UserError(messages[action] % {"partner": name, "type": type_name})
-
-    def _check_won_from_closing(self, name, account_type, phase):
-        """A deal is won from its type's closing phase only; lost from any phase. ``name``:
-        the contact's, for the message (or a function that gives it: read only to refuse)."""
-        if phase.phase_type == "closing":
-            return
-        name = name() if callable(name) else name
-        closing = account_type.sudo().closing_phase_id
-        if not closing:
-            raise UserError(
-                self.env._(
-                    "%(partner)s cannot be closed as won: its account type %(type)s has no "
-                    "closing phase yet. Add one in Configuration → Lead phases.",
-                    partner=name,
-                    type=account_type.sudo().name,
-                )
-            )
-        raise UserError(
-            self.env._(
-                "%(partner)s can only be closed as won from the closing phase (%(closing)s); it "
-                "is in %(phase)s. A lost close is possible from any phase.",
-                partner=name,
-                closing=closing.name,
-                phase=phase.sudo().name,
-            )
-        )
-
-    @api.model
-    def _check_close_values(self, name, state, reason, close_date):
-        """A close given as values (an import row, a write of the contact's fields): a won or
-        lost state or a close date needs a reason, and the reason's outcome is the state.
-        ``name``: as for _check_won_from_closing."""
-        if not ((state in ("won", "lost") or close_date) and not reason) and not (
-            reason and state and state != reason.outcome
-        ):
-            return
-        name = name() if callable(name) else name
-        if (state in ("won", "lost") or close_date) and not reason:
-            raise ValidationError(
-                self.env._("%s: a closed deal needs its close reason (won or lost).", name)
-            )
-        if reason and state and state != reason.outcome:
-            states = dict(
-                self.env["res.partner"]._fields["funnel_state"]._description_selection(self.env)
-            )
-            raise ValidationError(
-                self.env._(
-                    "%(partner)s: the close reason %(reason)s is a %(reason_outcome)s reason, but "
-                    "the funnel state is %(state)s.",
-                    partner=name,
-                    reason=reason.name,
-                    reason_outcome=states[reason.outcome],
-                    state=states[state],
-                )
-            )
-
-    @api.model
-    def _check_reason(self, close_reason_id):
-        if isinstance(close_reason_id, models.BaseModel):
-            close_reason_id = close_reason_id.id
-        if not close_reason_id:
-            raise UserError(
-                self.env._(
-                    "A close reason is needed to close: it says whether it was won or lost."
-                )
-            )
-        if not isinstance(close_reason_id, int) or isinstance(close_reason_id, bool):
-            raise UserError(
-                self.env._("The close reason must be given by its id (got %s).", close_reason_id)
-            )
-        reason = self.env["crm.plus.close.reason"].browse(close_reason_id).exists()
-        if not reason:
-            raise UserError(self.env._("The close reason %s does not exist.", close_reason_id))
-        if not reason.active:
-            raise UserError(self.env._("The close reason %s is archived.", reason.name))
-        return reason
-
-    # ------------------------------------------------------------------ the line states
-
-    def _towards(self, lines, target, now, carry_from=None, keep_start=False):
-        """The line states rule, for a funnel whose current phase becomes ``target``: the lines
-        before it done, ``target`` current, the lines after it to do, none of them closed but
-        the done ones. Figures entered on the phase just left (``carry_from``) carry over when
-        the new line has none, so the forecast does not drop to zero at each step; forward, the
-        score never drops: the new line's score is the higher of the score left and the one
-        the line starts with (its phase's default score, or its suggestion), so a deal rated 35
-        in Qualification does not fall to a Proposal default of 25. {line id: values} of the
-        lines that change."""
-        uid = self.env.uid
-        updates = {}
-        index = lines.index(target)
-        for line in lines[:index]:
-            if line["state"] != "done":
-                updates[line["id"]] = {"state": "done", "date_done": now, "done_by_id": uid}
-        for line in lines[index + 1 :]:
-            if line["state"] != "todo" or line["close_outcome"]:
-                updates[line["id"]] = {
-                    "state": "todo",
-                    "date_start": False,
-                    "date_done": False,
-                    "done_by_id": False,
-                    **NO_CLOSE,
-                }
-        values = {"state": "current", "date_done": False, "done_by_id": False}
-        if not keep_start or not target["date_start"]:
-            values["date_start"] = now
-        if target["close_outcome"]:
-            values.update(NO_CLOSE)
-        if carry_from:
-            if not target["forecast_value"] and carry_from["forecast_value"]:
-                values["forecast_value"] = carry_from["forecast_value"]
-            if not target["recurring_value"] and carry_from["recurring_value"]:
-                values["recurring_value"] = carry_from["recurring_value"]
-                values["recurring_interval"] = carry_from["recurring_interval"]
-            forward = carry_from in lines and lines.index(carry_from) < index
-            if forward and (carry_from["score"] or 0) > (target["score"] or 0):
-                values["score"] = carry_from["score"]
-        updates[target["id"]] = values
-        return updates
-
     # ------------------------------------------------------------------ transitions
 
     @api.model
@@ -396,7 +175,7 @@ class CrmPlusFunnel(models.AbstractModel):
                         type=self._type_name(partner["account_type_id"]),
                     )
                 )
-            updates.update(self._towards(lines, following[0], now, carry_from=current))
+            updates.update(towards(lines, following[0], now, self.env.uid, carry_from=current))
             if following[0]["activity_type_id"]:
                 entered.append(following[0]["id"])
         with self._one_message_each(partners) as funnel:
@@ -438,20 +217,12 @@ class CrmPlusFunnel(models.AbstractModel):
             if current["phase_id"] == phase.id:
                 continue
             target = next(line for line in lines if line["phase_id"] == phase.id)
-            updates.update(self._towards(lines, target, now, carry_from=current))
+            updates.update(towards(lines, target, now, self.env.uid, carry_from=current))
             if target["activity_type_id"]:
                 entered.append(target["id"])
         with self._one_message_each(partners) as funnel:
             funnel._apply(partners, updates, entered=entered)
         return True
-
-    @api.model
-    def _check_closable(self, partners):
-        """Every contact of ``partners`` can be closed (the Close dialog opens)."""
-        self._check_access(partners)
-        rows, lines_by_partner = self._load(partners.ids)
-        for partner_id in partners.ids:
-            self._check_open(rows[partner_id], lines_by_partner[partner_id], "close")
 
     @api.model
     def _close_plan(self, partners, close_reason_id, note=None, close_date=None, loaded=None):
@@ -548,7 +319,7 @@ class CrmPlusFunnel(models.AbstractModel):
                 if line["account_type_id"] == last_close["account_type_id"]
                 and line["phase_active"]
             ]
-            updates.update(self._towards(funnel, last_close, now, keep_start=True))
+            updates.update(towards(funnel, last_close, now, self.env.uid, keep_start=True))
             if partner["account_type_id"] != last_close["account_type_id"]:
                 back_to_type[last_close["account_type_id"]].append(partner_id)
         with self._one_message_each(partners) as funnel:
@@ -593,7 +364,7 @@ class CrmPlusFunnel(models.AbstractModel):
             current, last_close = current_and_last_close(lines)
             if current or (last_close and partner_id not in were_open):
                 continue
-            updates.update(self._towards(lines, lines[0], now))
+            updates.update(towards(lines, lines[0], now, self.env.uid))
             if lines[0]["activity_type_id"]:
                 entered.append(lines[0]["id"])
             if not rows[partner_id]["user_id"]:
@@ -780,149 +551,7 @@ class CrmPlusFunnel(models.AbstractModel):
         if entered:
             lines.browse(entered)._funnel_schedule_phase_activities()
 
-    # ------------------------------------------------------------------ chatter
-
-    @contextmanager
-    def _one_message_each(self, partners, body=None, fnames=TRACKED_FIELDS):
-        """The block's changes to ``partners``, logged: by mail's own tracking for one contact,
-        in one batch for many (``_log_batch``). Yields the state machine to run the block with."""
-        if not self._batch_logged(partners):
-            yield self
-            return
-        before = self._tracked_values(partners, fnames)
-        yield self.with_context(mail_notrack=True)
-        self._log_batch(partners, before, body)
-
-    @api.model
-    def _batch_logged(self, partners):
-        """A move of many contacts at once is logged in one batch (Odoo logs a message per
-        record, each with its own queries): ``mail_notrack`` for their tracked funnel fields,
-        one message per contact with mail's own tracking values. One contact is tracked by
-        mail as any record. ``tracking_disable`` and ``mail_notrack`` log nothing, as anywhere
-        in Odoo (a contact's write of many contacts logs the batch itself: res_partner.py)."""
-        context = self.env.context
-        return (
-            len(partners) > 1
-            and not context.get("tracking_disable")
-            and not context.get("mail_notrack")
-        )
-
-    @api.model
-    def _tracked_values(self, partners, fnames=TRACKED_FIELDS):
-        partners = partners.sudo()
-        partners.fetch(list(fnames))
-        return {partner.id: {fname: partner[fname] for fname in fnames} for partner in partners}
-
-    @api.model
-    def _log_batch(self, partners, before, body=None):
-        """One chatter message per contact whose tracked funnel fields changed since
-        ``before``, with mail's tracking values and the subtype mail would give it
-        (``_track_subtype``), in one create per subtype. The contacts whose followers follow
-        that subtype get it through ``message_post``, as mail notifies them."""
-        if self.env.context.get("mail_notrack") or self.env.context.get("tracking_disable"):
-            return
-        partners = partners.sudo().with_context(mail_notrack=True)
-        fnames = list(next(iter(before.values()), {}))
-        # Computed now, untracked: the change of the whole batch is logged below.
-        partners.flush_recordset(fnames)
-        tracked_fields = partners.fields_get(
-            fnames, attributes=("string", "type", "selection", "currency_field")
-        )
-        by_subtype, tracking = defaultdict(list), {}
-        for partner in partners:
-            changes, commands = partner._mail_track(tracked_fields, before[partner.id])
-            if not changes:
-                continue
-            subtype = partner._track_subtype(
-                {fname: before[partner.id][fname] for fname in changes}
-            )
-            by_subtype[subtype].append(partner.id)
-            tracking[partner.id] = commands
-        if not tracking:
-            return
-        followed = self._followed_subtypes(list(tracking), {s.id for s in by_subtype if s})
-        author = self.env.user.partner_id.id
-        for subtype, partner_ids in by_subtype.items():
-            notify = [pid for pid in partner_ids if subtype and (pid, subtype.id) in followed]
-            for partner_id in notify:
-                partners.browse(partner_id).message_post(
-                    body=body or "",
-                    author_id=author,
-                    subtype_id=subtype.id,
-                    tracking_value_ids=tracking[partner_id],
-                )
-            quiet = partners.browse([pid for pid in partner_ids if pid not in notify])
-            if not quiet:
-                continue
-            messages = quiet._message_log_batch(
-                {partner_id: body or "" for partner_id in quiet.ids}, author_id=author
-            )
-            if subtype:
-                messages.write({"subtype_id": subtype.id, "is_internal": subtype.internal})
-            self.env["mail.tracking.value"].sudo().create(
-                [
-                    dict(command[2], mail_message_id=message.id)
-                    for message, partner_id in zip(messages, quiet.ids, strict=True)
-                    for command in tracking[partner_id]
-                ]
-            )
-
-    @api.model
-    def _followed_subtypes(self, partner_ids, subtype_ids):
-        """{(partner id, subtype id)} of the contacts a follower, other than the author,
-        follows for that subtype: one read for the batch."""
-        if not subtype_ids:
-            return set()
-        followers = (
-            self.env["mail.followers"]
-            .sudo()
-            .search_fetch(
-                [
-                    ("res_model", "=", "res.partner"),
-                    ("res_id", "in", partner_ids),
-                    ("subtype_ids", "in", list(subtype_ids)),
-                    ("partner_id", "!=", self.env.user.partner_id.id),
-                ],
-                ["res_id", "subtype_ids"],
-            )
-        )
-        return {
-            (follower.res_id, subtype_id)
-            for follower in followers
-            for subtype_id in follower.subtype_ids.ids
-            if subtype_id in subtype_ids
-        }
-
-    @api.model
-    def _check_close_date(self, name, close_date, date_start):
-        """A close date is neither in the future nor before the phase started. ``name``: as
-        for _check_won_from_closing."""
-        today = fields.Date.context_today(self)
-        if close_date <= today and not (
-            date_start and close_date < fields.Date.context_today(self, date_start)
-        ):
-            return
-        name = name() if callable(name) else name
-        if close_date > today:
-            raise ValidationError(
-                self.env._(
-                    "%(partner)s: the close date (%(date)s) is in the future.",
-                    partner=name,
-                    date=fields.Date.to_string(close_date),
-                )
-            )
-        if date_start and close_date < fields.Date.context_today(self, date_start):
-            raise ValidationError(
-                self.env._(
-                    "%(partner)s: the close date (%(date)s) is before the phase started.",
-                    partner=name,
-                    date=fields.Date.to_string(close_date),
-                )
-            )
-
     @api.model
     def _day_start(self, day):
-        """Midnight of ``day`` in the user's timezone, in UTC."""
-        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
-        midnight = tz.localize(datetime.combine(day, time.min))
-        return midnight.astimezone(pytz.utc).replace(tzinfo=None)
+        """Midnight of ``day`` in the user's timezone, in UTC: where the user's day begins."""
+        return day_start_utc(day, self.env.context.get("tz") or self.env.user.tz)

@@ -10,6 +10,8 @@ reports each refusal on its row.
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .funnel_rules import CLOSED_STATES, state_along
+
 # The contact's fields that carry a history in (their inverse brings it to the lines).
 HISTORY_FIELDS = (
     "lead_phase_id",
@@ -60,7 +62,7 @@ class CrmPlusFunnelImport(models.AbstractModel):
         start = fields.Datetime.to_datetime(values.get("funnel_phase_date_start") or False)
         close_date = fields.Date.to_date(values.get("close_date") or False)
         state = values.get("funnel_state") or False
-        if not (phase or start or reason or close_date or state in ("won", "lost")):
+        if not (phase or start or reason or close_date or state in CLOSED_STATES):
             return None
         name = values.get("name") or env._("a contact without name")
 
@@ -124,25 +126,31 @@ class CrmPlusFunnelImport(models.AbstractModel):
             start = start or done
         start = start or now
         uid = env.uid
-        index = list(phases).index(phase)
-        plan = [(earlier, "done", {"date_done": start}) for earlier in phases[:index]]
-        if reason:
-            plan.append(
-                (
-                    phase,
-                    "done",
-                    {
-                        "date_start": start,
-                        "date_done": done,
-                        "done_by_id": uid,
-                        "close_reason_id": reason.id,
-                        "close_outcome": reason.outcome,
-                        "close_date": close_date,
-                        "closed_by_id": uid,
-                    },
-                )
+        # The deal's line: current, or done with its close.
+        deal = (
+            (
+                phase,
+                "done",
+                {
+                    "date_start": start,
+                    "date_done": done,
+                    "done_by_id": uid,
+                    "close_reason_id": reason.id,
+                    "close_outcome": reason.outcome,
+                    "close_date": close_date,
+                    "closed_by_id": uid,
+                },
             )
-        else:
-            plan.append((phase, "current", {"date_start": start}))
-        plan.extend((later, "todo", {}) for later in phases[index + 1 :])
+            if reason
+            else (phase, "current", {"date_start": start})
+        )
+        # The other lines' states along the phases: done before the deal's, to do after it.
+        index = list(phases).index(phase)
+        plan = []
+        for position, each in enumerate(phases):
+            state = state_along(position, index)
+            if state == "current":
+                plan.append(deal)
+            else:
+                plan.append((each, state, {"date_done": start} if state == "done" else {}))
         return plan

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..compat import NAME_SEARCH_DOMAIN, domain_and
 from .funnel_guard import phase_check_deferred
+from .funnel_rules import PHASE_TYPE_SELECTION, state_along, valid_score
 from .ir_fields_converter import ROW_ACCOUNT_TYPE
 
 
@@ -20,14 +21,12 @@ class CrmPlusLeadPhase(models.Model):
     # Not by account type first: grouping reports by phase would join the types to sort.
     _order = "sequence, id"
 
-    name = fields.Char(required=True, translate=True)
-    sequence = fields.Integer(default=10)
     account_type_id = fields.Many2one(
         "crm.plus.account.type", required=True, ondelete="cascade", index=True
     )
     company_id = fields.Many2one(related="account_type_id.company_id", store=True, index=True)
     phase_type = fields.Selection(
-        [("normal", "Normal"), ("closing", "Closing")],
+        PHASE_TYPE_SELECTION,
         required=True,
         default="normal",
         help="The closing phase is the last one: there a close reason says won or lost.",
@@ -38,8 +37,6 @@ class CrmPlusLeadPhase(models.Model):
         aggregator=None,
         help="Score (1–100) a partner's line starts with in this phase.",
     )
-    description = fields.Text(translate=True)
-    active = fields.Boolean(default=True)
     fold = fields.Boolean(string="Folded in Pipeline")
     stale_after_days = fields.Integer(
         string="Stale After (days)",
@@ -55,12 +52,13 @@ class CrmPlusLeadPhase(models.Model):
         string="Activity Due In (days)", default=0, aggregator=None
     )
 
-    # The ranges of the scores and days are checked once, by _check_default_score and
+    # The ranges of the scores and days are checked once, by _check_score_value and
     # _check_days, with the phase named in the user's language.
 
     def init(self):
         self._init_code_index()
 
+    @api.readonly
     @api.model
     def name_search(self, name="", *args, **kwargs):
         # An import row's Lead Phase (see ir.fields.converter): the row's own account type
@@ -82,15 +80,18 @@ class CrmPlusLeadPhase(models.Model):
     @api.constrains("default_score")
     def _check_default_score(self):
         for phase in self:
-            if not 1 <= phase.default_score <= 100:
-                raise ValidationError(
-                    self.env._(
-                        "The default score of %(phase)s must be between 1 and 100 "
-                        "(got %(score)s).",
-                        phase=phase.name,
-                        score=phase.default_score,
-                    )
+            self._check_score_value(phase.name, phase.default_score)
+
+    @api.model
+    def _check_score_value(self, name, score):
+        if not valid_score(score):
+            raise ValidationError(
+                self.env._(
+                    "The default score of %(phase)s must be between 1 and 100 (got %(score)s).",
+                    phase=name,
+                    score=score,
                 )
+            )
 
     @api.constrains("stale_after_days", "activity_delay_days")
     def _check_days(self):
@@ -112,16 +113,7 @@ class CrmPlusLeadPhase(models.Model):
         for vals in vals_list:
             if _blank(vals.get("name")):
                 self._raise_missing_name(vals.get("code"))
-            score = vals.get("default_score", 10)
-            if not isinstance(score, int) or not 1 <= score <= 100:
-                raise ValidationError(
-                    self.env._(
-                        "The default score of %(phase)s must be between 1 and 100 "
-                        "(got %(score)s).",
-                        phase=vals.get("name") or "?",
-                        score=score,
-                    )
-                )
+            self._check_score_value(vals.get("name") or "?", vals.get("default_score", 10))
         phases = super().create(vals_list)
         phases._funnel_add_lines_to_open_partners()
         return phases
@@ -248,8 +240,9 @@ class CrmPlusLeadPhase(models.Model):
                 ):
                     if (partner, phase) in existing:
                         continue
-                    before_current = (phase.sequence, phase.id) < (current.sequence, current.id)
-                    new_lines.append((partner.id, phase, "done" if before_current else "todo"))
+                    # Its state along the phases: done before the current phase, to do after it.
+                    state = state_along((phase.sequence, phase.id), (current.sequence, current.id))
+                    new_lines.append((partner.id, phase, state))
             self.env["crm.plus.funnel"]._apply(partners, {}, new_lines=new_lines)
         if joining:
             self.env["crm.plus.funnel"]._sync(joining, assign=False)

@@ -1,44 +1,37 @@
-"""The funnel's phase lines, its one source of truth: their fields, the last-close rule, the
-weighted forecast and currency rules, the managers' date corrections. Only the state machine
-(crm_plus_funnel.py) moves them."""
+"""The funnel's phase lines, its one source of truth: their fields, their checks, their
+creation and the currency of their amounts (a manager's date corrections:
+crm_plus_phase_line_dates.py). Only the state machine (crm_plus_funnel.py) moves them; the
+rules they follow (last close, weighted forecast…) are in funnel_rules.py."""
 
 from contextlib import nullcontext
-from datetime import datetime, timedelta
-
-from markupsafe import Markup
+from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_datetime
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from ..compat import sql_constraints
 from .funnel_guard import checked_client_values, is_funnel_op, values_checked_by_the_orm
-
-MONTHS_PER_INTERVAL = {"month": 1, "quarter": 3, "year": 12}
-
-# A line's fields whose write moves the funnel analysis's totals ("note" does not).
-LINE_TOTALS_WRITES = frozenset(
-    {
-        "partner_id",
-        "phase_id",
-        "state",
-        "is_active_funnel",
-        "score",
-        "forecast_value",
-        "recurring_value",
-        "recurring_interval",
-        "recurring_value_monthly",
-        "company_id",
-        "date_start",
-        "date_done",
-        "done_by_id",
-        "close_reason_id",
-        "close_outcome",
-    }
+from .funnel_rules import (
+    ANALYSIS_LINE_FIELDS,
+    LAST_CLOSE_SQL_ORDER,
+    LINE_STATE_SELECTION,
+    OUTCOME_SELECTION,
+    RECURRING_INTERVAL_SELECTION,
+    in_active_funnel,
+    monthly,
+    valid_score,
+    weighted,
+    write_grouped,
 )
 
-# Who may correct the dates of a line: a wrong date is a matter of record, not of selling.
+# A line's fields whose write moves the funnel analysis's totals ("note" does not): those it
+# reads, and those its monthly recurring value is computed from.
+LINE_TOTALS_WRITES = frozenset({*ANALYSIS_LINE_FIELDS, "recurring_value", "recurring_interval"})
+
+# Who may correct the dates of a line (crm_plus_phase_line_dates.py): a wrong date is a matter
+# of record, not of selling.
 DATES_GROUP = "crm_plus.group_crm_plus_manager"
 CORRECTABLE_DATES = ("date_start", "date_done")
 
@@ -58,39 +51,6 @@ FUNNEL_MANAGED_FIELDS = {
 }
 
 
-# A line's close: set on the line the contact was closed in, cleared when it is reopened.
-CLOSE_FIELDS = {"close_reason_id", "close_outcome", "close_date", "closed_by_id"}
-
-# The last close of a contact (the one its state, reason and date show, the one Reopen undoes,
-# the one the suggested scores count): the latest close date, then the latest completion,
-# then the latest line. The same order in Python and in SQL (and in the index that serves it).
-LAST_CLOSE_SQL_ORDER = "close_date DESC, date_done DESC NULLS LAST, id DESC"
-
-
-def last_close_key(line):
-    """``line``: a phase line record or a row of its columns."""
-    line_id = line["id"]
-    return (
-        line["close_date"],
-        line["date_done"] or datetime.min,
-        line_id if isinstance(line_id, int) else 0,
-    )
-
-
-def current_and_last_close(lines):
-    """(the current line of the contact's own funnel or None, its last close or None), from
-    ``lines`` (records or rows): what the contact's lead phase, state and close show."""
-    current = last_close = None
-    for line in lines:
-        if line["state"] == "current" and line["is_active_funnel"]:
-            current = line
-        if line["close_outcome"] and (
-            last_close is None or last_close_key(line) > last_close_key(last_close)
-        ):
-            last_close = line
-    return current, last_close
-
-
 # Stored computed fields _funnel_create gives in the create values.
 CREATE_GIVEN_COMPUTED = (
     "account_type_id",
@@ -100,73 +60,6 @@ CREATE_GIVEN_COMPUTED = (
     "is_active_funnel",
     "recurring_value_monthly",
 )
-
-
-def weighted(forecast_value, score):
-    """The weighted forecast: forecast × score / 100 (``WEIGHTED_SQL`` in the reports)."""
-    return (forecast_value or 0.0) * (score or 0) / 100.0
-
-
-# The money a manager reads, as Odoo CRM means it. A deal's amount is the forecast of its line
-# (the current one while open, the one it was closed in once closed); its probability is the
-# score while open, 100 once won, 0 once lost; its weighted value is amount × probability / 100.
-# Four totals, never mixed: open pipeline, weighted pipeline, won revenue, lost.
-CLOSED_PROBABILITY = {"won": 100, "lost": 0}
-# The contact's state-pure fields: {field: (the state it counts, the figure it carries)}.
-STATE_PURE_FIELDS = {
-    "funnel_open_value": ("open", "amount"),
-    "funnel_open_weighted_value": ("open", "weighted"),
-    "funnel_won_value": ("won", "amount"),
-    "funnel_lost_value": ("lost", "amount"),
-}
-
-
-def deal_probability(funnel_state, score):
-    """The probability of a deal in ``funnel_state`` (open, won, lost, or none) whose line has
-    ``score``: the score while open, 100 won, 0 lost; 0 outside a funnel."""
-    if funnel_state in CLOSED_PROBABILITY:
-        return CLOSED_PROBABILITY[funnel_state]
-    return (score or 0) if funnel_state == "open" else 0
-
-
-def deal_money(funnel_state, amount, score):
-    """The figures of a deal in ``funnel_state`` whose line has ``amount`` (forecast value) and
-    ``score``: {"probability", "amount", "weighted"} and each state-pure field of
-    ``STATE_PURE_FIELDS`` (0 for a deal in another state)."""
-    amount = (amount or 0.0) if funnel_state else 0.0
-    probability = deal_probability(funnel_state, score)
-    figures = {
-        "probability": probability,
-        "amount": amount,
-        "weighted": weighted(amount, probability),
-    }
-    for fname, (state, figure) in STATE_PURE_FIELDS.items():
-        figures[fname] = figures[figure] if funnel_state == state else 0.0
-    return figures
-
-
-# The same rule over a phase line's columns, for the reports' SQL (alias ``l``).
-WEIGHTED_SQL = "COALESCE(l.forecast_value, 0) * l.score / 100.0"
-
-
-# The currency of the funnel's amounts (contacts, lines, every report): the contact's company's,
-# else the main company's (base.main_company, else the first company). Not the company the user
-# works in: a report is one query for every user, and a contact must show the same currency in
-# its form, in the lists' sums and in the reports. In Python and in SQL, the same rule.
-MAIN_COMPANY_CURRENCY_SQL = (
-    "(SELECT mc.currency_id FROM res_company mc"
-    " LEFT JOIN ir_model_data md ON md.model = 'res.company' AND md.res_id = mc.id"
-    " AND md.module = 'base' AND md.name = 'main_company'"
-    " ORDER BY md.id IS NULL, mc.id LIMIT 1)"
-)
-
-
-def currency_sql(company_expr):
-    """The funnel's currency, in SQL, for a row whose company is ``company_expr`` (SQL text)."""
-    return (
-        f"COALESCE((SELECT rc.currency_id FROM res_company rc WHERE rc.id = {company_expr}),"
-        f" {MAIN_COMPANY_CURRENCY_SQL})"
-    )
 
 
 def main_company_currency(env):
@@ -179,7 +72,7 @@ def main_company_currency(env):
 
 def set_funnel_currency(records, fname="currency_id"):
     """The currency of the funnel's amounts on ``records`` (lines, contacts): their company's,
-    else the main company's (``currency_sql``)."""
+    else the main company's (``funnel_rules.currency_sql`` in SQL)."""
     fallback = None
     for record in records:
         currency = record.company_id.currency_id
@@ -187,15 +80,6 @@ def set_funnel_currency(records, fname="currency_id"):
             fallback = fallback if fallback is not None else main_company_currency(records.env)
             currency = fallback
         record[fname] = currency
-
-
-def _monthly(recurring_value, recurring_interval):
-    return (recurring_value or 0.0) / MONTHS_PER_INTERVAL.get(recurring_interval or "month", 1)
-
-
-def _in_active_funnel(line_account_type, partner_account_type):
-    """The lines of the partner's current account type are its funnel; the others history."""
-    return bool(line_account_type) and line_account_type == partner_account_type
 
 
 @sql_constraints
@@ -222,7 +106,7 @@ class CrmPlusPhaseLine(models.Model):
         help="The line belongs to the partner's current account type; the others are history.",
     )
     state = fields.Selection(
-        [("todo", "To Do"), ("current", "Current"), ("done", "Done")],
+        LINE_STATE_SELECTION,
         required=True,
         default="todo",
         readonly=True,
@@ -233,7 +117,7 @@ class CrmPlusPhaseLine(models.Model):
     forecast_value = fields.Monetary(currency_field="currency_id", string="Forecast")
     recurring_value = fields.Monetary(currency_field="currency_id", string="Recurring")
     recurring_interval = fields.Selection(
-        [("month", "Monthly"), ("quarter", "Quarterly"), ("year", "Yearly")],
+        RECURRING_INTERVAL_SELECTION,
         default="month",
         required=True,
     )
@@ -254,9 +138,7 @@ class CrmPlusPhaseLine(models.Model):
     note = fields.Text()
     # The close of the phase the partner was closed in, until a reopen (the chatter keeps it).
     close_reason_id = fields.Many2one("crm.plus.close.reason", readonly=True, index=True)
-    close_outcome = fields.Selection(
-        [("won", "Won"), ("lost", "Lost")], readonly=True, string="Outcome"
-    )
+    close_outcome = fields.Selection(OUTCOME_SELECTION, readonly=True, string="Outcome")
     close_date = fields.Date(readonly=True)
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
     is_stale = fields.Boolean(compute="_compute_is_stale", string="Stale")
@@ -271,11 +153,6 @@ class CrmPlusPhaseLine(models.Model):
         compute="_compute_suggested_score",
         help="How many closed contacts the suggested score is learned from.",
     )
-    can_correct_dates = fields.Boolean(
-        compute="_compute_can_correct_dates",
-        help="The user may correct the line's dates (CRM+ managers).",
-    )
-
     _sql_constraints = [
         (
             "partner_phase_uniq",
@@ -309,7 +186,7 @@ class CrmPlusPhaseLine(models.Model):
     @api.depends("partner_id.account_type_id", "account_type_id")
     def _compute_is_active_funnel(self):
         for line in self:
-            line.is_active_funnel = _in_active_funnel(
+            line.is_active_funnel = in_active_funnel(
                 line.account_type_id, line.partner_id.account_type_id
             )
 
@@ -320,7 +197,7 @@ class CrmPlusPhaseLine(models.Model):
     @api.depends("recurring_value", "recurring_interval")
     def _compute_recurring_value_monthly(self):
         for line in self:
-            line.recurring_value_monthly = _monthly(line.recurring_value, line.recurring_interval)
+            line.recurring_value_monthly = monthly(line.recurring_value, line.recurring_interval)
 
     @api.depends("forecast_value", "score")
     def _compute_weighted_value(self):
@@ -364,8 +241,6 @@ class CrmPlusPhaseLine(models.Model):
                     phase=missing[0].phase_id.name,
                 )
             )
-        from .crm_plus_funnel import write_grouped
-
         write_grouped(self, {line.id: {"score": line.suggested_score} for line in self})
         return True
 
@@ -373,41 +248,35 @@ class CrmPlusPhaseLine(models.Model):
         """How a refused value names the lines (funnel_guard): their contact and phase."""
         return [f"{line.partner_id.display_name} ({line.phase_id.name})" for line in self.sudo()]
 
-    @api.depends_context("uid")
-    def _compute_can_correct_dates(self):
-        self.can_correct_dates = self.env.user.has_group(DATES_GROUP)
-
     @api.constrains("score", "forecast_value", "recurring_value")
     def _check_values(self):
+        def names(line):  # read only to refuse
+            return {"partner": line.partner_id.display_name, "phase": line.phase_id.name}
+
         for line in self:
-            if not 1 <= line.score <= 100:
-                raise ValidationError(
-                    self.env._(
-                        "The score of %(partner)s in %(phase)s must be between 1 and 100 "
-                        "(got %(score)s).",
-                        partner=line.partner_id.display_name,
-                        phase=line.phase_id.name,
-                        score=line.score,
-                    )
+            if not valid_score(line.score):
+                error = self.env._(
+                    "The score of %(partner)s in %(phase)s must be between 1 and 100 "
+                    "(got %(score)s).",
+                    **names(line),
+                    score=line.score,
                 )
-            if line.forecast_value < 0 or line.recurring_value < 0:
-                raise ValidationError(
-                    self.env._(
-                        "Forecast and recurring values of %(partner)s in %(phase)s cannot be "
-                        "negative.",
-                        partner=line.partner_id.display_name,
-                        phase=line.phase_id.name,
-                    )
+            elif line.forecast_value < 0 or line.recurring_value < 0:
+                error = self.env._(
+                    "Forecast and recurring values of %(partner)s in %(phase)s cannot be "
+                    "negative.",
+                    **names(line),
                 )
             # Beyond what numeric(…) columns and sums over many lines can hold sensibly.
-            if max(line.forecast_value, line.recurring_value) >= 1e15:
-                raise ValidationError(
-                    self.env._(
-                        "Forecast and recurring values of %(partner)s must be below "
-                        "1,000,000,000,000,000.",
-                        partner=line.partner_id.display_name,
-                    )
+            elif max(line.forecast_value, line.recurring_value) >= 1e15:
+                error = self.env._(
+                    "Forecast and recurring values of %(partner)s must be below "
+                    "1,000,000,000,000,000.",
+                    partner=line.partner_id.display_name,
                 )
+            else:
+                continue
+            raise ValidationError(error)
 
     @api.model
     def _funnel_create(self, partner_phases):
@@ -463,8 +332,8 @@ class CrmPlusPhaseLine(models.Model):
                 sequence=sequence,
                 phase_type=phase_type,
                 company_id=partner_companies[partner_id] or False,
-                is_active_funnel=_in_active_funnel(type_id, partner_types[partner_id]),
-                recurring_value_monthly=_monthly(
+                is_active_funnel=in_active_funnel(type_id, partner_types[partner_id]),
+                recurring_value_monthly=monthly(
                     vals.get("recurring_value"), vals.get("recurring_interval")
                 ),
             )
@@ -603,97 +472,6 @@ class CrmPlusPhaseLine(models.Model):
             result = super().write(vals)
             self._funnel_log_date_correction(before)
             return result
-
-    def _funnel_check_date_correction(self, dates):
-        """A manager's correction of ``dates`` (date_start / date_done): started no later than
-        completed, neither in the future, a completion only on a done line and a start only on
-        a line that started. Returns the dates before, for the chatter."""
-        if not self.env.su and not self.env.user.has_group(DATES_GROUP):
-            raise AccessError(
-                self.env._("Only CRM+ managers can correct the dates of a funnel line.")
-            )
-        dates = {fname: fields.Datetime.to_datetime(value) for fname, value in dates.items()}
-        now = fields.Datetime.now()
-        before = {}
-        for line in self:
-            start = dates.get("date_start", line.date_start)
-            done = dates.get("date_done", line.date_done)
-            where = self.env._(
-                "%(partner)s, phase %(phase)s",
-                partner=line.partner_id.sudo().display_name,
-                phase=line.phase_id.sudo().name,
-            )
-            if line.state == "todo" and (start or done):
-                raise ValidationError(
-                    self.env._(
-                        "%s is still to do: it has no start or completion date to correct.", where
-                    )
-                )
-            if line.state == "current" and not start:
-                raise ValidationError(
-                    self.env._("%s is the current phase: it keeps a start date.", where)
-                )
-            if line.state == "current" and done:
-                raise ValidationError(
-                    self.env._(
-                        "%s is not completed yet: only a done phase has a completion date.", where
-                    )
-                )
-            if line.state == "done" and "date_done" in dates and not done:
-                raise ValidationError(self.env._("%s is done: it keeps a completion date.", where))
-            if (start and start > now) or (done and done > now):
-                raise ValidationError(
-                    self.env._("%s: a phase cannot start or be completed in the future.", where)
-                )
-            if start and done and start > done:
-                raise ValidationError(
-                    self.env._(
-                        "%(where)s: the start (%(start)s) must not be after the completion "
-                        "(%(done)s).",
-                        where=where,
-                        start=format_datetime(self.env, start),
-                        done=format_datetime(self.env, done),
-                    )
-                )
-            before[line.id] = {fname: line[fname] for fname in dates}
-        return before
-
-    def _funnel_log_date_correction(self, before):
-        """One note per contact on its chatter: which dates of which phase changed, from what
-        to what."""
-        if self.env.context.get("tracking_disable"):
-            return
-        labels = {
-            fname: self._fields[fname]._description_string(self.env) for fname in CORRECTABLE_DATES
-        }
-        bodies = {}
-        for line in self:
-            changes = [
-                Markup("<li>%s</li>")
-                % self.env._(
-                    "%(phase)s, %(field)s: %(old)s → %(new)s",
-                    phase=line.phase_id.sudo().name,
-                    field=labels[fname],
-                    old=format_datetime(self.env, old) if old else self.env._("none"),
-                    new=format_datetime(self.env, line[fname])
-                    if line[fname]
-                    else self.env._("none"),
-                )
-                for fname, old in before[line.id].items()
-                if old != line[fname]
-            ]
-            if changes:
-                bodies.setdefault(line.partner_id.id, Markup(""))
-                bodies[line.partner_id.id] += Markup("").join(changes)
-        if bodies:
-            self.env["res.partner"].browse(list(bodies)).sudo()._message_log_batch(
-                {
-                    partner_id: Markup("<p>%s</p><ul>%s</ul>")
-                    % (self.env._("Funnel dates corrected:"), body)
-                    for partner_id, body in bodies.items()
-                },
-                author_id=self.env.user.partner_id.id,
-            )
 
     def unlink(self):
         # A deleted line may hold a close or a phase a close reached: the statistics move by

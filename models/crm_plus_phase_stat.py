@@ -11,11 +11,14 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL, split_every
 
 from ..compat import FALSE_DOMAIN, domain_and, domain_or
-from .crm_plus_funnel import write_grouped
-from .crm_plus_phase_line import LAST_CLOSE_SQL_ORDER
+from .funnel_rules import (
+    MIN_CLOSED,
+    REACHED_BY_CLOSE_SQL,
+    baseline_score,
+    counted_closes_sql,
+    write_grouped,
+)
 
-# Fewer closes than this and the observed rate says more about luck than about the phase.
-MIN_CLOSED = 10
 DEFAULT_WINDOW_DAYS = 730
 # The nightly run moves the stats by the closes that left the window since the last count; this
 # often it recounts the whole history instead, for what no incremental path sees (SQL edits,
@@ -24,27 +27,6 @@ FULL_RECOUNT_DAYS = 7
 # More contacts than this leaving the window at once (the cron stopped for weeks, the window
 # shortened by hand): one recount costs less than their contributions read twice.
 AGE_OUT_MAX = 50000
-# The learned expected close date of an open deal: the day (UTC) its phase started plus the
-# median days from entering the phase to a won close, over the type's won closes that went
-# through it (crm.plus.phase.stat.close_days), when at least MIN_CLOSED of them did; else the
-# day it goes stale (the phase's "stale after" days); else none. The same rule in SQL (the
-# Forecast report, over the contact p and its phase's stat row s) and in Python
-# (res.partner.funnel_learned_close_date).
-LEARNED_CLOSE_DATE_SQL = f"""
-    CASE WHEN p.funnel_state = 'open' THEN COALESCE(
-        CASE WHEN s.close_days_sample >= {MIN_CLOSED}
-             THEN p.funnel_phase_date_start::date + s.close_days END,
-        p.funnel_stale_deadline::date) END"""
-
-
-def learned_close_date(state, phase_start, stale_deadline, stat):
-    """LEARNED_CLOSE_DATE_SQL in Python; ``stat``: the phase's stat row (dict) or None."""
-    if state != "open":
-        return False
-    if stat and phase_start and (stat["close_days_sample"] or 0) >= MIN_CLOSED:
-        return phase_start.date() + timedelta(days=stat["close_days"])
-    return stale_deadline.date() if stale_deadline else False
-
 
 # {"on": day counted, "since": first close day counted, "full": day of the last recount}
 COUNTED = "crm_plus.suggestion_counted"
@@ -52,34 +34,6 @@ COUNTED = "crm_plus.suggestion_counted"
 # block within it (a merge writes a type, which moves the funnel) leaves them to the outer one,
 # which would otherwise count their change twice. Emptied as each block ends.
 _FOLLOWED = {}
-
-
-def baseline_score(won, closed):
-    """round(100 × (won + 1) / (closed + 2)), halves up, within 1–100; None below MIN_CLOSED.
-    The +1/+2 (Laplace's rule) keeps 0 of 10 or 10 of 10 off the certain 0 % and 100 %."""
-    if closed < MIN_CLOSED:
-        return None
-    # Integer arithmetic: round() on floats rounds halves to even and 100 × 7 / 12 is inexact.
-    score = (200 * (won + 1) + closed + 2) // (2 * (closed + 2))
-    return min(100, max(1, score))
-
-
-def last_close_sql(line_filter):
-    """Each contact's last close per account type (the close its state shows and Reopen
-    undoes), from the phase lines filtered by ``line_filter`` (an ``AND ...`` SQL): the one
-    query both statistics (suggested score, learned days to close) start from."""
-    return SQL(
-        """
-        SELECT DISTINCT ON (l.partner_id, l.account_type_id)
-               l.partner_id, l.account_type_id, l.company_id, l.sequence,
-               l.phase_id, l.close_outcome, l.close_date
-          FROM crm_plus_phase_line AS l
-         WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL %s
-         ORDER BY l.partner_id, l.account_type_id, %s
-        """,
-        line_filter,
-        SQL(LAST_CLOSE_SQL_ORDER),
-    )
 
 
 class CrmPlusPhaseStat(models.Model):
@@ -147,45 +101,56 @@ class CrmPlusPhaseStat(models.Model):
         return days if days > 0 else DEFAULT_WINDOW_DAYS
 
     @api.model
-    def _read_counts(self, account_type_ids=None, partner_ids=None):
-        """{(company id or None, phase id): (closed, won)}, one aggregate read of the history
-        (of ``partner_ids`` only when given: their contribution to the stats).
-        Each contact counts once per account type: by its last close in that type, within the
-        window, unless it was reopened since (open again in that type). The phases it reached
-        are its lines of that type up to the one it was closed in."""
+    def _read_reached(self, aggregates, line_filter, won_only=False, started_only=False):
+        """[(company id or None, phase id, *aggregates)]: one grouped read of the history, per
+        phase reached by the closes counted (``funnel_rules.counted_closes_sql``: a contact's
+        last close per account type, not reopened since) within the window; the phases a
+        close reached are its contact's lines of that type up to the one it was closed in
+        (``r``, the close ``c``). ``line_filter``: an ``AND ...`` SQL on the lines ``l``."""
         self.env.flush_all()
         since = fields.Date.context_today(self) - timedelta(days=self._window_days())
-        type_filter = (
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH last_close AS (%s)
+                SELECT c.company_id, r.phase_id, %s
+                  FROM last_close AS c
+                  JOIN crm_plus_phase_line AS r ON %s %s
+                 WHERE c.close_date >= %s %s
+                 GROUP BY c.company_id, r.phase_id
+                """,
+                counted_closes_sql(line_filter),
+                aggregates,
+                REACHED_BY_CLOSE_SQL,
+                SQL("AND r.date_start IS NOT NULL") if started_only else SQL(),
+                since,
+                SQL("AND c.close_outcome = 'won'") if won_only else SQL(),
+            )
+        )
+        return self.env.cr.fetchall()
+
+    @api.model
+    def _line_filter(self, account_type_ids=None, partner_ids=None):
+        line_filter = (
             SQL("AND l.account_type_id = ANY(%s)", list(account_type_ids))
             if account_type_ids is not None
             else SQL()
         )
         if partner_ids is not None:
-            type_filter = SQL("%s AND l.partner_id = ANY(%s)", type_filter, list(partner_ids))
-        self.env.cr.execute(
-            SQL(
-                """
-                WITH last_close AS (%s)
-                SELECT c.company_id, r.phase_id, COUNT(*) AS closed,
-                       COUNT(*) FILTER (WHERE c.close_outcome = 'won') AS won
-                  FROM last_close AS c
-                  JOIN crm_plus_phase_line AS r
-                    ON r.partner_id = c.partner_id AND r.account_type_id = c.account_type_id
-                   AND (r.sequence, r.phase_id) <= (c.sequence, c.phase_id)
-                 WHERE c.close_date >= %s
-                   AND NOT EXISTS (SELECT 1 FROM crm_plus_phase_line AS o
-                                    WHERE o.partner_id = c.partner_id AND o.state = 'current'
-                                      AND o.account_type_id = c.account_type_id
-                                      AND o.is_active_funnel)
-                 GROUP BY c.company_id, r.phase_id
-                """,
-                last_close_sql(type_filter),
-                since,
-            )
+            line_filter = SQL("%s AND l.partner_id = ANY(%s)", line_filter, list(partner_ids))
+        return line_filter
+
+    @api.model
+    def _read_counts(self, account_type_ids=None, partner_ids=None):
+        """{(company id or None, phase id): (closed, won)} (of ``partner_ids`` only when
+        given: their contribution to the stats). Each contact counts once per account type:
+        by its last close in that type, within the window, unless it was reopened since."""
+        rows = self._read_reached(
+            SQL("COUNT(*), COUNT(*) FILTER (WHERE c.close_outcome = 'won')"),
+            self._line_filter(account_type_ids, partner_ids),
         )
         return {
-            (company_id, phase_id): (closed, won)
-            for company_id, phase_id, closed, won in self.env.cr.fetchall()
+            (company_id, phase_id): (closed, won) for company_id, phase_id, closed, won in rows
         }
 
     @api.model
@@ -231,43 +196,21 @@ class CrmPlusPhaseStat(models.Model):
     @api.model
     def _read_close_days(self, account_type_ids=None):
         """{(company id or None, phase id): (median days to a won close, won closes timed)}:
-        one grouped read of the history, the closes counted as in ``_read_counts`` (a
-        contact's last close per type, within the window, not reopened since), won ones
-        only, from the day (UTC) each phase started to the close date. A median moves by
-        the whole sample, not by one close: the nightly run recounts it (``_cron_refresh``)."""
-        self.env.flush_all()
-        since = fields.Date.context_today(self) - timedelta(days=self._window_days())
-        type_filter = (
-            SQL("AND l.account_type_id = ANY(%s)", list(account_type_ids))
-            if account_type_ids is not None
-            else SQL()
-        )
-        self.env.cr.execute(
+        the closes counted as in ``_read_counts``, won ones only, from the day (UTC) each
+        phase started to the close date. A median moves by the whole sample, not by one
+        close: the nightly run recounts it (``_cron_refresh``)."""
+        rows = self._read_reached(
             SQL(
-                """
-                WITH last_close AS (%s)
-                SELECT c.company_id, r.phase_id, COUNT(*) AS timed,
-                       percentile_cont(0.5) WITHIN GROUP (
-                           ORDER BY c.close_date - r.date_start::date) AS days
-                  FROM last_close AS c
-                  JOIN crm_plus_phase_line AS r
-                    ON r.partner_id = c.partner_id AND r.account_type_id = c.account_type_id
-                   AND (r.sequence, r.phase_id) <= (c.sequence, c.phase_id)
-                   AND r.date_start IS NOT NULL
-                 WHERE c.close_outcome = 'won' AND c.close_date >= %s
-                   AND NOT EXISTS (SELECT 1 FROM crm_plus_phase_line AS o
-                                    WHERE o.partner_id = c.partner_id AND o.state = 'current'
-                                      AND o.account_type_id = c.account_type_id
-                                      AND o.is_active_funnel)
-                 GROUP BY c.company_id, r.phase_id
-                """,
-                last_close_sql(type_filter),
-                since,
-            )
+                "COUNT(*), percentile_cont(0.5) WITHIN GROUP ("
+                "ORDER BY c.close_date - r.date_start::date)"
+            ),
+            self._line_filter(account_type_ids),
+            won_only=True,
+            started_only=True,
         )
         return {
             (company_id, phase_id): (max(0, round(days)), timed)
-            for company_id, phase_id, timed, days in self.env.cr.fetchall()
+            for company_id, phase_id, timed, days in rows
         }
 
     @api.model

@@ -12,8 +12,8 @@ deal line of the contact, after the funnel columns of the same row have given it
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-from .crm_plus_phase_line import current_and_last_close
 from .funnel_guard import records_label
+from .funnel_rules import RECURRING_INTERVAL_SELECTION, current_and_last_close
 
 FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 # Contact field -> field of its deal line.
@@ -63,7 +63,7 @@ class ResPartner(models.Model):
         help="The recurring value of the deal's line, per Deal Recurring Interval.",
     )
     funnel_deal_recurring_interval = fields.Selection(
-        [("month", "Monthly"), ("quarter", "Quarterly"), ("year", "Yearly")],
+        RECURRING_INTERVAL_SELECTION,
         string="Deal Recurring Interval",
         inverse="_inverse_funnel_deal_recurring_interval",
         **DEAL_FIGURE,

@@ -5,6 +5,12 @@ from odoo import api, fields, models, tools
 from odoo.tools import SQL, format_datetime
 
 from ..compat import domain_field_names
+from ..models.funnel_rules import (
+    OUTCOME_SELECTION,
+    REACHED_BY_CLOSE_SQL,
+    counted_closes_sql,
+)
+from .crm_plus_report_mixin import win_rate_field
 
 REFRESHED_AT = "crm_plus.calibration_refreshed_at"
 
@@ -57,9 +63,7 @@ class CrmPlusCalibrationReport(models.Model):
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     close_date = fields.Date(readonly=True)
-    close_outcome = fields.Selection(
-        [("won", "Won"), ("lost", "Lost")], string="Outcome", readonly=True
-    )
+    close_outcome = fields.Selection(OUTCOME_SELECTION, string="Outcome", readonly=True)
     score = fields.Integer(readonly=True, aggregator="avg", help="The predicted win chance.")
     # A row per predictor: summed, the pivot's Total across the predictors would count each
     # close twice. The row's phase line, counted distinct, counts it once in every cell.
@@ -69,13 +73,7 @@ class CrmPlusCalibrationReport(models.Model):
         aggregator="count_distinct",
         help="Closed contacts, counted once per phase their funnel reached.",
     )
-    won_percent = fields.Float(
-        string="Win Rate (%)",
-        readonly=True,
-        aggregator="avg",
-        digits=(16, 1),
-        help="100 on a won close, 0 on a lost one: averaged over a group it gives the win rate.",
-    )
+    won_percent = win_rate_field()
     brier_score = fields.Float(
         readonly=True,
         aggregator="avg",
@@ -85,30 +83,20 @@ class CrmPlusCalibrationReport(models.Model):
     )
 
     def _query(self):
+        # The closes the suggested score counts (funnel_rules.counted_closes_sql), and the
+        # phases each reached.
         return SQL(
             """
-            WITH last_close AS (
-                SELECT DISTINCT ON (l.partner_id, l.account_type_id)
-                       l.partner_id, l.account_type_id, l.company_id, l.sequence, l.phase_id,
-                       l.close_outcome, l.close_date
-                  FROM crm_plus_phase_line AS l
-                 WHERE l.close_outcome IS NOT NULL AND l.account_type_id IS NOT NULL
-                 ORDER BY l.partner_id, l.account_type_id, l.close_date DESC,
-                          l.date_done DESC NULLS LAST, l.id DESC
-            ), reached AS (
+            WITH last_close AS (%s), reached AS (
                 SELECT r.id, r.partner_id, r.account_type_id, r.phase_id, c.company_id,
                        p.user_id, c.close_date, c.close_outcome, r.score AS manual,
                        NULLIF(s.suggested_score, 0) AS suggested,
                        CASE WHEN c.close_outcome = 'won' THEN 1 ELSE 0 END AS won
                   FROM last_close AS c
                   JOIN res_partner AS p ON p.id = c.partner_id
-                  JOIN crm_plus_phase_line AS r
-                    ON r.partner_id = c.partner_id AND r.account_type_id = c.account_type_id
-                   AND (r.sequence, r.phase_id) <= (c.sequence, c.phase_id)
+                  JOIN crm_plus_phase_line AS r ON %s
                   LEFT JOIN crm_plus_phase_stat AS s
                     ON s.phase_id = r.phase_id AND s.company_id IS NOT DISTINCT FROM c.company_id
-                 WHERE NOT (p.funnel_state = 'open'
-                            AND p.account_type_id IS NOT DISTINCT FROM c.account_type_id)
             ), predictions AS (
                 SELECT reached.*, 'manual' AS predictor, 0 AS id_offset, manual AS predicted,
                        1 AS counted_once, 1 AS counted_in_band
@@ -132,7 +120,9 @@ class CrmPlusCalibrationReport(models.Model):
                    POWER(x.predicted / 100.0 - x.won, 2) AS brier_score,
                    x.counted_once, x.counted_in_band
               FROM predictions AS x
-            """
+            """,
+            counted_closes_sql(),
+            REACHED_BY_CLOSE_SQL,
         )
 
     def init(self):
@@ -291,6 +281,7 @@ class CrmPlusCalibrationReport(models.Model):
     def _cron_refresh(self):
         return self._refresh()
 
+    @api.readonly
     @api.model
     def action_open_report(self):
         """The report's window action, its title saying when its rows were computed."""

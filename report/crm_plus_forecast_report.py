@@ -1,11 +1,9 @@
 """Forecast: the open contacts' current figures, weighted by their score."""
 
-from odoo import api, fields, models, tools
+from odoo import fields, models
 from odoo.tools import SQL
 
-from ..models.crm_plus_phase_stat import LEARNED_CLOSE_DATE_SQL
-from .crm_plus_funnel_report import read_group_in_record_order
-from .report_sql import currency_sql
+from ..models.funnel_rules import LEARNED_CLOSE_DATE_SQL, currency_sql
 
 
 class CrmPlusForecastReport(models.Model):
@@ -17,7 +15,7 @@ class CrmPlusForecastReport(models.Model):
     contact's ``funnel_learned_close_date``)."""
 
     _name = "crm.plus.forecast.report"
-    _inherit = ["crm.plus.phase.group.mixin"]
+    _inherit = ["crm.plus.report.mixin"]
     _description = "Funnel Forecast"
     _auto = False
     _rec_name = "partner_id"
@@ -43,15 +41,7 @@ class CrmPlusForecastReport(models.Model):
         "crm.plus.phase.stat": ["company_id", "phase_id", "close_days", "close_days_sample"],
     }
 
-    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
-    account_type_id = fields.Many2one(
-        "crm.plus.account.type", string="Account Type", readonly=True
-    )
     lead_phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
-    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    # A column: a grouped read sums amounts per currency (report_sql.currency_sql).
-    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
     expected_close_date = fields.Date(
         string="Expected Closing",
         readonly=True,
@@ -66,8 +56,6 @@ class CrmPlusForecastReport(models.Model):
         "day the partner goes stale in the phase.",
     )
     phase_date_start = fields.Datetime(string="In Phase Since", readonly=True)
-    score = fields.Integer(readonly=True, aggregator="avg")
-    forecast_value = fields.Monetary(string="Forecast", readonly=True)
     weighted_value = fields.Monetary(
         string="Weighted Forecast", readonly=True, help="Forecast × score / 100."
     )
@@ -98,14 +86,6 @@ class CrmPlusForecastReport(models.Model):
             SQL(currency_sql("p.company_id")),
         )
 
-    @api.model
-    def _read_group(
-        self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
-    ):
-        return read_group_in_record_order(
-            self, super()._read_group, domain, groupby, aggregates, having, offset, limit, order
-        )
-
     def _from(self):
         # The phase's stat row: the unique index on (company, phase) finds it.
         return SQL(
@@ -119,16 +99,3 @@ class CrmPlusForecastReport(models.Model):
 
     def _where(self):
         return SQL("WHERE p.funnel_state = 'open' AND p.lead_phase_id IS NOT NULL AND p.active")
-
-    def _query(self):
-        return SQL("%s %s %s", self._select(), self._from(), self._where())
-
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL(
-                "CREATE OR REPLACE VIEW %s AS (%s)",
-                SQL.identifier(self._table),
-                self._query(),
-            )
-        )

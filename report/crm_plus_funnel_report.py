@@ -1,93 +1,25 @@
 """Funnel analysis: one row per phase line, with conversion and time in phase."""
 
-from odoo import api, fields, models, tools
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..compat import domain_field_names
-from ..models.crm_plus_funnel import prefetched_fields
-from ..models.crm_plus_phase_line import WEIGHTED_SQL
+from ..models.funnel_rules import (
+    FUNNEL_STATE_SELECTION,
+    LINE_STATE_SELECTION,
+    OUTCOME_SELECTION,
+    PHASE_TYPE_SELECTION,
+    WEIGHTED_SQL,
+    currency_sql,
+)
 from . import funnel_report_totals as totals
-from .report_sql import currency_sql
+from .crm_plus_report_mixin import AVERAGED, MEDIAN
 
 # Context key under which the report's grouped reads sum the totals instead of the lines,
 # when it holds TOTALS_READ: a Python object, which a client cannot send in its context (JSON
 # and XML-RPC carry data, never this object). Any other value reads the lines.
 READ_TOTALS = "crm_plus_funnel_read_totals"
 TOTALS_READ = object()
-
-
-def median_select(model, aggregate_spec, query, medians):
-    """``medians`` ({aggregate spec: field}) as the median of the field over the group's rows:
-    ``percentile_cont(0.5)``, an ordered-set aggregate Odoo's aggregators do not offer. A
-    median field has the ``avg`` aggregator (a view's measures need one): that spec reads the
-    median. None for any other spec."""
-    fname = medians.get(aggregate_spec)
-    if fname is None:
-        return None
-    return SQL(
-        "(percentile_cont(0.5) WITHIN GROUP (ORDER BY %s))::float8",
-        model._field_to_sql(model._table, fname, query),
-    )
-
-
-def read_group_in_record_order(
-    model, super_read_group, domain, groupby, aggregates, having, offset, limit, order
-):
-    """A report's ``_read_group`` ordered by many2one groups (phase, account type, reason,
-    salesperson), the web client's default: the groups are read in the order of their ids and
-    put in the records' order afterwards (a search on the few records grouped), where the ORM
-    joins the records' table to every row of the report before grouping. That join is a lookup
-    per row (millions), and an ORDER BY on joined columns keeps PostgreSQL from grouping in
-    parallel. With a limit or an offset (a grouped list's pages), or any other order term, the
-    ORM orders as usual."""
-    groupby = list(groupby)  # read_group gives dict values
-    terms = _group_order_terms(model, order, groupby) if not (limit or offset) else None
-    if not terms:
-        return super_read_group(domain, groupby, aggregates, having, offset, limit, order)
-    rows = super_read_group(domain, groupby, aggregates, having, offset, limit, None)
-    # The last term first: Python's sort is stable, so the first term ends up leading.
-    for position, descending in reversed(terms):
-        records = model.env[model._fields[groupby[position]].comodel_name]
-        ids = list({row[position].id for row in rows if row[position]})
-        # Ordered and fetched in one query: the groups' labels then read them from the cache.
-        ordered = (
-            records.sudo()
-            .with_context(active_test=False)
-            .search_fetch([("id", "in", ids)], prefetched_fields(records))
-        )
-        rank = {record_id: index for index, record_id in enumerate(ordered.ids)}
-        # No record (NULL) sorts last ascending, first descending, as in PostgreSQL.
-        rows.sort(
-            key=lambda row, position=position, rank=rank: rank.get(row[position].id, len(rank)),
-            reverse=descending,
-        )
-    return rows
-
-
-def _group_order_terms(model, order, groupby):
-    """[(position in groupby, descending)] when every term of ``order`` is a many2one of
-    ``groupby``; None otherwise."""
-    if not order:
-        return None
-    terms = []
-    for part in order.split(","):
-        name, *rest = part.split()
-        field = model._fields.get(name)
-        if (
-            field is None
-            or field.type != "many2one"
-            or name not in groupby
-            or len(rest) > 1
-            or (rest and rest[0].upper() not in ("ASC", "DESC"))
-        ):
-            return None
-        terms.append((groupby.index(name), bool(rest) and rest[0].upper() == "DESC"))
-    return terms
-
-
-# The report's medians: aggregate spec -> the field whose median it reads.
-# The median reads the column of the average (the view then computes one of the two).
-MEDIANS = {"days_in_phase_median:avg": "days_in_phase"}
 
 
 class CrmPlusFunnelReport(models.Model):
@@ -123,65 +55,32 @@ class CrmPlusFunnelReport(models.Model):
     """
 
     _name = "crm.plus.funnel.report"
-    _inherit = ["crm.plus.phase.group.mixin"]
+    _inherit = ["crm.plus.report.mixin"]
     _description = "Funnel Analysis"
     _auto = False
     _rec_name = "phase_id"
     _order = "partner_id, phase_sequence, phase_id"
-    _phase_group_fields = {"phase_id": "shared_name"}
+    _medians = {"days_in_phase_median:avg": "days_in_phase"}
     # Fields the view reads: flushed before the report is queried, like any stored field.
     _depends = {
-        "crm.plus.phase.line": [
-            "partner_id",
-            "phase_id",
-            "account_type_id",
-            "sequence",
-            "phase_type",
-            "state",
-            "is_active_funnel",
-            "score",
-            "forecast_value",
-            "recurring_value_monthly",
-            "company_id",
-            "date_start",
-            "date_done",
-            "done_by_id",
-            "close_reason_id",
-            "close_outcome",
-        ],
+        "crm.plus.phase.line": [*totals.LINE_FIELDS, "sequence"],
         "res.partner": ["active", "funnel_state", "user_id"],
         # The totals a grouped read sums instead (_table_query).
         "crm.plus.funnel.total": [*totals.DIMENSIONS, *totals.MEASURES],
     }
 
-    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
-    account_type_id = fields.Many2one(
-        "crm.plus.account.type", string="Account Type", readonly=True
-    )
     phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
     phase_sequence = fields.Integer(readonly=True, aggregator=None)
-    phase_type = fields.Selection([("normal", "Normal"), ("closing", "Closing")], readonly=True)
-    state = fields.Selection(
-        [("todo", "To Do"), ("current", "Current"), ("done", "Done")],
-        string="Line State",
-        readonly=True,
-    )
+    phase_type = fields.Selection(PHASE_TYPE_SELECTION, readonly=True)
+    state = fields.Selection(LINE_STATE_SELECTION, string="Line State", readonly=True)
     is_active_funnel = fields.Boolean(
         string="Current Funnel",
         readonly=True,
         help="The line belongs to the partner's current account type; the others are history.",
     )
     funnel_state = fields.Selection(
-        [("open", "Open"), ("won", "Won"), ("lost", "Lost")],
-        readonly=True,
-        help="The partner's funnel state today.",
+        FUNNEL_STATE_SELECTION, readonly=True, help="The partner's funnel state today."
     )
-    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    # A column: a grouped read sums amounts per currency (report_sql.currency_sql).
-    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
-    score = fields.Integer(readonly=True, aggregator="avg")
-    forecast_value = fields.Monetary(string="Forecast", readonly=True)
     weighted_value = fields.Monetary(
         string="Weighted Forecast", readonly=True, help="Forecast × score / 100."
     )
@@ -201,26 +100,19 @@ class CrmPlusFunnelReport(models.Model):
     date_done = fields.Datetime(string="Completed", readonly=True)
     days_in_phase = fields.Float(
         string="Days in Phase",
-        readonly=True,
-        aggregator="avg",
-        digits=(16, 1),
+        **AVERAGED,
         help="From the start of the phase to its completion, or to now while the partner is "
         "in it. Empty when the phase was never started (to do, or skipped).",
     )
     days_in_phase_median = fields.Float(
         string="Days in Phase (median)",
-        readonly=True,
-        # Read as a median (_read_group_select): "avg" names the measure for the views.
-        aggregator="avg",
-        digits=(16, 1),
+        **MEDIAN,
         help="The median of the days in phase: half the partners spent less, half more.",
     )
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason", string="Close Reason", readonly=True
     )
-    close_outcome = fields.Selection(
-        [("won", "Won"), ("lost", "Lost")], string="Outcome", readonly=True
-    )
+    close_outcome = fields.Selection(OUTCOME_SELECTION, string="Outcome", readonly=True)
     partner_count = fields.Integer(
         string="# Partners",
         readonly=True,
@@ -248,18 +140,14 @@ class CrmPlusFunnelReport(models.Model):
     won_count = fields.Integer(string="# Won", readonly=True, help="Deals won.")
     reached_percent = fields.Float(
         string="Conversion (%)",
-        readonly=True,
-        aggregator="avg",
-        digits=(16, 1),
+        **AVERAGED,
         help="Per phase, the share of the funnel's deals that reached it: the conversion from "
         "the first phase. Over several phases (an account type, the total), the share of the "
         "deals won: the conversion from the first phase to won.",
     )
     phase_conversion = fields.Float(
         string="Next Phase (%)",
-        readonly=True,
-        aggregator="avg",
-        digits=(16, 1),
+        **AVERAGED,
         help="Per phase, the share of the deals that reached it and moved on to a later phase "
         "(won, for the closing phase): the conversion to the next phase. Over several phases, "
         "the conversion from the first phase to won.",
@@ -319,14 +207,6 @@ class CrmPlusFunnelReport(models.Model):
             currency=SQL(currency_sql("l.company_id")),
         )
 
-    def _from(self):
-        return SQL(
-            """
-            FROM crm_plus_phase_line l
-            JOIN res_partner p ON p.id = l.partner_id
-            """
-        )
-
     def _where(self):
         # Archived contacts count nowhere (as on the board, in Forecast and Win/Loss).
         return SQL("WHERE p.active")
@@ -347,7 +227,7 @@ class CrmPlusFunnelReport(models.Model):
         only (the record rules included), with aggregates they hold."""
         if self.env.context.get("crm_plus_funnel_read_lines"):
             return False
-        if set(aggregates) & MEDIANS.keys():  # a median is not a sum: the lines answer
+        if set(aggregates) & self._medians.keys():  # a median is not a sum: the lines answer
             return False
         if not set(groupby_specs) <= totals.DIMENSIONS.keys():
             return False
@@ -367,16 +247,8 @@ class CrmPlusFunnelReport(models.Model):
         self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
     ):
         report = self._with_totals_if_they_answer(domain, list(groupby), aggregates)
-        return read_group_in_record_order(
-            report,
-            super(CrmPlusFunnelReport, report)._read_group,
-            domain,
-            groupby,
-            aggregates,
-            having,
-            offset,
-            limit,
-            order,
+        return super(CrmPlusFunnelReport, report)._read_group(
+            domain, groupby, aggregates, having, offset, limit, order
         )
 
     if hasattr(models.BaseModel, "_read_grouping_sets"):  # 19.0: the pivot's single read
@@ -390,9 +262,6 @@ class CrmPlusFunnelReport(models.Model):
             )
 
     def _read_group_select(self, aggregate_spec, query):
-        median = median_select(self, aggregate_spec, query, MEDIANS)
-        if median is not None:
-            return median
         from_totals = self.env.context.get(READ_TOTALS) is TOTALS_READ
         if from_totals and aggregate_spec in totals.AGGREGATES:
             return SQL(totals.AGGREGATES[aggregate_spec])
@@ -443,16 +312,3 @@ class CrmPlusFunnelReport(models.Model):
     @api.model
     def _cron_recount_totals(self):
         return self.env["crm.plus.funnel.total"]._recount()
-
-    def _query(self):
-        return SQL("%s %s %s", self._select(), self._from(), self._where())
-
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL(
-                "CREATE OR REPLACE VIEW %s AS (%s)",
-                SQL.identifier(self._table),
-                self._query(),
-            )
-        )

@@ -1,18 +1,16 @@
 """Wins and losses: one row per close, by reason, phase and month."""
 
-from odoo import api, fields, models, tools
+from odoo import fields, models
 from odoo.tools import SQL
 
-from .crm_plus_funnel_report import median_select, read_group_in_record_order
-from .report_sql import currency_sql
+from ..models.funnel_rules import FUNNEL_STATE_SELECTION, OUTCOME_SELECTION, currency_sql
+from .crm_plus_report_mixin import AVERAGED, MEDIAN, win_rate_field
 
 # The start of a closed line's funnel: its contact's earliest started line in the account type,
 # one lookup per close in the lines' partner index (a close is one line in five to ten).
 FUNNEL_START_SQL = """
     SELECT MIN(f.date_start) FROM crm_plus_phase_line AS f
      WHERE f.partner_id = l.partner_id AND f.account_type_id = l.account_type_id"""
-# The median reads the column of the average (the view then computes one of the two).
-MEDIANS = {"cycle_days_median:avg": "cycle_days"}
 
 
 class CrmPlusWinlossReport(models.Model):
@@ -31,12 +29,12 @@ class CrmPlusWinlossReport(models.Model):
     """
 
     _name = "crm.plus.winloss.report"
-    _inherit = ["crm.plus.phase.group.mixin"]
+    _inherit = ["crm.plus.report.mixin"]
     _description = "Win/Loss Analysis"
     _auto = False
     _rec_name = "partner_id"
     _order = "close_date desc, id desc"
-    _phase_group_fields = {"phase_id": "shared_name"}
+    _medians = {"cycle_days_median:avg": "cycle_days"}
     # Fields the view reads: flushed before the report is queried, like any stored field.
     _depends = {
         "crm.plus.phase.line": [
@@ -56,40 +54,22 @@ class CrmPlusWinlossReport(models.Model):
         "res.partner": ["active", "funnel_state", "user_id"],
     }
 
-    partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
-    account_type_id = fields.Many2one(
-        "crm.plus.account.type", string="Account Type", readonly=True
-    )
     phase_id = fields.Many2one("crm.plus.lead.phase", string="Closed in Phase", readonly=True)
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason", string="Close Reason", readonly=True
     )
-    close_outcome = fields.Selection(
-        [("won", "Won"), ("lost", "Lost")], string="Outcome", readonly=True
-    )
+    close_outcome = fields.Selection(OUTCOME_SELECTION, string="Outcome", readonly=True)
     funnel_state = fields.Selection(
-        [("open", "Open"), ("won", "Won"), ("lost", "Lost")],
+        FUNNEL_STATE_SELECTION,
         readonly=True,
         help="The partner's funnel state today (open again after a reopen).",
     )
-    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     closed_by_id = fields.Many2one("res.users", string="Closed By", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
-    # A column: a grouped read sums amounts per currency (report_sql.currency_sql).
-    currency_id = fields.Many2one("res.currency", string="Currency", readonly=True)
     close_date = fields.Date(readonly=True)
-    score = fields.Integer(readonly=True, aggregator="avg")
     closed_count = fields.Integer(string="# Closed", readonly=True)
     won_count = fields.Integer(string="# Won", readonly=True)
     lost_count = fields.Integer(string="# Lost", readonly=True)
-    won_percent = fields.Float(
-        string="Win Rate (%)",
-        readonly=True,
-        aggregator="avg",
-        digits=(16, 1),
-        help="100 on a won close, 0 on a lost one: averaged over a group it gives the win rate.",
-    )
-    forecast_value = fields.Monetary(string="Forecast", readonly=True)
+    won_percent = win_rate_field()
     won_value = fields.Monetary(
         readonly=True, help="Forecast of the phase the partner was won in."
     )
@@ -99,18 +79,13 @@ class CrmPlusWinlossReport(models.Model):
     recurring_value_monthly = fields.Monetary(string="Monthly Recurring", readonly=True)
     cycle_days = fields.Float(
         string="Cycle (days)",
-        readonly=True,
-        aggregator="avg",
-        digits=(16, 1),
+        **AVERAGED,
         help="Days from the start of the deal's funnel (its first phase) to the close date, "
         "averaged. Empty when the funnel's start is unknown.",
     )
     cycle_days_median = fields.Float(
         string="Cycle (days, median)",
-        readonly=True,
-        # Read as a median (_read_group_select): "avg" names the measure for the views.
-        aggregator="avg",
-        digits=(16, 1),
+        **MEDIAN,
         help="The median of the cycle: half the deals closed faster, half slower.",
     )
 
@@ -149,41 +124,6 @@ class CrmPlusWinlossReport(models.Model):
             SQL(currency_sql("l.company_id")),
         )
 
-    @api.model
-    def _read_group(
-        self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
-    ):
-        return read_group_in_record_order(
-            self, super()._read_group, domain, groupby, aggregates, having, offset, limit, order
-        )
-
-    def _read_group_select(self, aggregate_spec, query):
-        median = median_select(self, aggregate_spec, query, MEDIANS)
-        if median is not None:
-            return median
-        return super()._read_group_select(aggregate_spec, query)
-
-    def _from(self):
-        return SQL(
-            """
-            FROM crm_plus_phase_line l
-            JOIN res_partner p ON p.id = l.partner_id
-            """
-        )
-
     def _where(self):
         # Archived contacts count nowhere (as on the board, in Forecast and Funnel Analysis).
         return SQL("WHERE l.close_outcome IS NOT NULL AND p.active")
-
-    def _query(self):
-        return SQL("%s %s %s", self._select(), self._from(), self._where())
-
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL(
-                "CREATE OR REPLACE VIEW %s AS (%s)",
-                SQL.identifier(self._table),
-                self._query(),
-            )
-        )

@@ -22,8 +22,12 @@ from contextlib import contextmanager
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
 
-from ..models.crm_plus_phase_line import WEIGHTED_SQL
-from .report_sql import currency_sql
+from ..models.funnel_rules import (
+    ANALYSIS_LINE_FIELDS,
+    LINES_WITH_CONTACT_SQL,
+    WEIGHTED_SQL,
+    currency_sql,
+)
 
 TOTALS = "crm_plus_funnel_total"
 # The tables, functions and triggers of 1.0.x, which kept the totals in the database: dropped
@@ -162,23 +166,7 @@ MANY2ONES = {
     "close_reason_id": "crm.plus.close.reason",
 }
 # The line's and the contact's fields the totals read: flushed before a contribution is read.
-LINE_FIELDS = (
-    "partner_id",
-    "phase_id",
-    "account_type_id",
-    "phase_type",
-    "state",
-    "is_active_funnel",
-    "score",
-    "forecast_value",
-    "recurring_value_monthly",
-    "company_id",
-    "date_start",
-    "date_done",
-    "done_by_id",
-    "close_reason_id",
-    "close_outcome",
-)
+LINE_FIELDS = ANALYSIS_LINE_FIELDS
 PARTNER_FIELDS = ("active", "funnel_state", "user_id")
 
 # {id(cursor): partner ids} of the contacts a _follow_contacts block follows on that cursor: a
@@ -209,7 +197,7 @@ def contribution_sql(source, sign="1"):
     )
 
 
-LINES_SOURCE = "crm_plus_phase_line l JOIN res_partner p ON p.id = l.partner_id"
+LINES_SOURCE = LINES_WITH_CONTACT_SQL
 
 
 def _kept_sql():

@@ -9,7 +9,7 @@ from odoo.tests import tagged
 from odoo.tools.misc import file_path
 
 from ..compat import AT_LEAST_19, grouped_rows
-from ..models.crm_plus_phase_line import STATE_PURE_FIELDS, deal_money
+from ..models.funnel_rules import STATE_PURE_FIELDS, deal_money
 from .common import CrmPlusCase
 
 MONEY_FIELDS = [

@@ -331,10 +331,12 @@ class LiveServer:
 
     ``workers=0`` is the threaded server; ``workers=N`` the multi-process (prefork) server,
     whose long-polling process also gets a port of the range. ``extra_args`` go to odoo-bin
-    as they are. Use it as a context manager, or call :meth:`start` and :meth:`stop`."""
+    as they are; ``env`` adds environment variables (e.g. libpq's ``PGOPTIONS``). Use it as a
+    context manager, or call :meth:`start` and :meth:`stop`."""
 
-    def __init__(self, db, workers=0, extra_args=(), log_level="warn"):
+    def __init__(self, db, workers=0, extra_args=(), log_level="warn", env=None):
         self.db = db
+        self.env = env
         self.workers = workers
         self.extra_args = list(extra_args)
         self.log_level = log_level
@@ -388,6 +390,7 @@ class LiveServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env={**os.environ, **self.env} if self.env else None,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

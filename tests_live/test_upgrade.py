@@ -37,7 +37,7 @@ import pytest
 from odoo.tools import config
 
 from ..models.crm_plus_funnel_import import HISTORY_FIELDS
-from ..models.crm_plus_phase_line import current_and_last_close
+from ..models.funnel_rules import current_and_last_close
 from ..report import funnel_report_totals
 from . import live_server as live
 

@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
-# make wheel: builds odoo_addon_crm_plus-<version>-py3-none-any.whl into $1 (default .build/dist).
-#
-# whool builds from a staged copy named crm_plus (tools/tool_venv.sh's stage_addon), without the
-# project's own files (tools/, .ci/, doc/, dotfiles), and in a cached virtualenv with
-# --no-build-isolation, so no build environment is downloaded on each run. The staged copy is no
-# git checkout, so the version is the manifest's as it stands (`pip wheel .` in a git checkout
-# adds whool's .99.devN suffix for commits since the last version bump).
+# make wheel: odoo_addon_crm_plus-<version>-py3-none-any.whl into $1 (default .build/dist), built
+# by whool from a staged copy named crm_plus without the project's own files (tools/, doc/…), in
+# a cached virtualenv (--no-build-isolation: nothing downloaded). The copy is no git checkout, so
+# the version is the manifest's (no .99.devN suffix for the commits since the last bump).
 source "$(dirname "$0")/env.sh"
 source "$REPO_DIR/tools/tool_venv.sh"
 OUT=$(mkdir -p "${1:-$BUILD_DIR/dist}" && cd "${1:-$BUILD_DIR/dist}" && pwd)
@@ -13,9 +10,8 @@ tool_venv whool "${WHOOL_PINS[@]}"
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 stage_addon "$STAGE" "$DEV_ONLY_RE"
-# The manifest's version is three-part (1.1.0) so that one manifest installs on 18.0 and 19.0:
-# Odoo prefixes its series. whool needs the series in the version (it derives the wheel's
-# `odoo==<series>.*` requirement from it): the staged copy gets <ODOO_SERIES>.<version>.
+# One three-part manifest version serves 18.0 and 19.0 (Odoo prefixes its series); whool derives
+# the wheel's `odoo==<series>.*` from the series: the staged copy gets <ODOO_SERIES>.<version>.
 sed -i -E "s/(\"version\": \")([0-9]+\.[0-9]+\.[0-9]+)\"/\1$ODOO_SERIES.\2\"/" \
     "$STAGE/crm_plus/__manifest__.py"
 grep -q "\"version\": \"$ODOO_SERIES\." "$STAGE/crm_plus/__manifest__.py" \

@@ -1,60 +1,47 @@
 #!/usr/bin/env bash
-# Shared set-up for `make run`, `make test` and `make bench`: every step is idempotent.
-# Sourced, it exports ODOO_SRC, VENV, PY, ADDONS_PATH, ODOO_CONF and DB connection settings.
+# Shared set-up of the make targets, sourced; every step is idempotent. setup_all exports
+# ODOO_SRC, VENV, PY, ADDONS_PATH, CORE_ADDONS_PATH, ODOO_CONF and the PostgreSQL settings.
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${CRM_PLUS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/crm_plus}
 BUILD_DIR=$REPO_DIR/.build
-PGHOST=${PGHOST:-127.0.0.1}
-PGPORT=${PGPORT:-5432}
-PGUSER=${PGUSER:-$(id -un)}
-export PGHOST PGPORT PGUSER
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-$(id -un)}
 mkdir -p "$CACHE_DIR" "$BUILD_DIR"
 
 log() { printf '\033[1;34m[crm_plus]\033[0m %s\n' "$*" >&2; }
+die() { echo "$*" >&2; exit 1; }
 
-# The Odoo series: 18.0 (default) or 19.0, picked with ODOO_SERIES (make test ODOO_SERIES=19.0).
-ODOO_SERIES=${ODOO_SERIES:-18.0}
+# The Odoo series: 18.0 (default) or 19.0, each with its own tested pins (Odoo's own files pin
+# versions that do not build here).
+export ODOO_SERIES=${ODOO_SERIES:-18.0}
 case $ODOO_SERIES in
-    18.0 | 19.0) ;;
+    18.0) REQUIREMENTS=$REPO_DIR/requirements.txt ;;
+    19.0) REQUIREMENTS=$REPO_DIR/requirements-$ODOO_SERIES.txt ;;
     *) echo "ODOO_SERIES=$ODOO_SERIES: crm_plus supports 18.0 and 19.0" >&2; exit 2 ;;
 esac
-export ODOO_SERIES
-# Each series has its own tested pins (Odoo's own files pin versions that do not build here).
-if [ "$ODOO_SERIES" = 18.0 ]; then
-    REQUIREMENTS=$REPO_DIR/requirements.txt
-else
-    REQUIREMENTS=$REPO_DIR/requirements-$ODOO_SERIES.txt
-fi
+REQ_KEY=$(sha1sum < "$REQUIREMENTS" | cut -c1-12)
 
-# 1. Odoo source: $ODOO_SRC, else /opt/odoo/<series>, else a shallow clone of the series'
-#    branch (needs internet).
+# 1. Odoo source: $ODOO_SRC, else /opt/odoo/<series>, else a shallow clone (needs internet).
 find_odoo() {
-    if [ -n "${ODOO_SRC:-}" ]; then
-        [ -f "$ODOO_SRC/odoo-bin" ] || { echo "ODOO_SRC=$ODOO_SRC has no odoo-bin" >&2; exit 1; }
-    elif [ -f "/opt/odoo/$ODOO_SERIES/odoo-bin" ]; then
+    if [ -z "${ODOO_SRC:-}" ] && [ -f "/opt/odoo/$ODOO_SERIES/odoo-bin" ]; then
         ODOO_SRC=/opt/odoo/$ODOO_SERIES
-    else
+    elif [ -z "${ODOO_SRC:-}" ]; then
         ODOO_SRC=$CACHE_DIR/odoo-$ODOO_SERIES
-        if [ ! -f "$ODOO_SRC/odoo-bin" ]; then
-            log "cloning Odoo $ODOO_SERIES into $ODOO_SRC (once)"
-            git clone --depth 1 --branch "$ODOO_SERIES" https://github.com/odoo/odoo.git "$ODOO_SRC"
-        fi
+        [ -f "$ODOO_SRC/odoo-bin" ] || { log "cloning Odoo $ODOO_SERIES into $ODOO_SRC (once)" &&
+            git clone --depth 1 --branch "$ODOO_SERIES" https://github.com/odoo/odoo.git "$ODOO_SRC"; }
     fi
+    [ -f "$ODOO_SRC/odoo-bin" ] || die "ODOO_SRC=$ODOO_SRC has no odoo-bin"
     local release
     release=$(sed -nE "s/^version_info = \(([0-9]+), ([0-9]+).*/\1.\2/p" "$ODOO_SRC/odoo/release.py")
-    if [ -n "$release" ] && [ "$release" != "$ODOO_SERIES" ]; then
-        echo "$ODOO_SRC holds Odoo $release, not $ODOO_SERIES (ODOO_SERIES / ODOO_SRC)" >&2; exit 1
-    fi
+    [ -z "$release" ] || [ "$release" = "$ODOO_SERIES" ] \
+        || die "$ODOO_SRC holds Odoo $release, not $ODOO_SERIES (ODOO_SERIES / ODOO_SRC)"
     export ODOO_SRC
 }
 
-# 2. A virtualenv keyed by our pinned requirements, shared by every checkout of the project.
+# 2. A virtualenv keyed by the pinned requirements, shared by every checkout of the project.
 make_venv() {
-    local key
-    key=$(sha1sum < "$REQUIREMENTS" | cut -c1-12)
-    VENV=$CACHE_DIR/venv-$key
+    VENV=$CACHE_DIR/venv-$REQ_KEY PY=$CACHE_DIR/venv-$REQ_KEY/bin/python
     if [ ! -f "$VENV/.complete" ]; then
         log "creating virtualenv $VENV (once)"
         rm -rf "$VENV"
@@ -64,20 +51,16 @@ make_venv() {
             || { cat "$CACHE_DIR/pip.log" >&2; exit 1; }
         touch "$VENV/.complete"
     fi
-    PY=$VENV/bin/python
     export VENV PY
 }
 
-# 3. PostgreSQL: start it when it is not accepting connections; make sure our role exists.
+# 3. PostgreSQL: started when it does not accept connections; our role created.
 ensure_postgres() {
-    if ! pg_isready -q -h "$PGHOST" -p "$PGPORT"; then
+    if ! pg_isready -q; then
         log "starting PostgreSQL"
-        if command -v pg_ctlcluster >/dev/null; then
-            pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
-        else
-            echo "PostgreSQL is not running on $PGHOST:$PGPORT; start it and retry" >&2; exit 1
-        fi
-        for _ in $(seq 30); do pg_isready -q -h "$PGHOST" -p "$PGPORT" && break; sleep 1; done
+        command -v pg_ctlcluster >/dev/null || die "PostgreSQL is not running on $PGHOST:$PGPORT"
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+        for _ in $(seq 30); do pg_isready -q && break; sleep 1; done
     fi
     if ! psql -d postgres -tAc "select 1" >/dev/null 2>&1; then
         log "creating PostgreSQL role $PGUSER"
@@ -89,75 +72,62 @@ ensure_postgres() {
     fi
 }
 
-# 4. Expose the checkout to Odoo as `crm_plus`, whatever its folder is called.
+# 4. The checkout exposed to Odoo as `crm_plus`, whatever its folder is called. 18.0's top-level
+#    addons/ repeats odoo/addons; from 19.0 on, only base is in odoo/addons.
 make_addons_path() {
     mkdir -p "$BUILD_DIR/addons"
     ln -sfn "$REPO_DIR" "$BUILD_DIR/addons/crm_plus"
-    # 18.0's top-level addons/ repeats odoo/addons; from 19.0 on, only base is in odoo/addons.
-    ADDONS_PATH=$ODOO_SRC/odoo/addons
-    [ -d "$ODOO_SRC/odoo/addons/web" ] || ADDONS_PATH=$ADDONS_PATH,$ODOO_SRC/addons
-    CORE_ADDONS_PATH=$ADDONS_PATH
-    ADDONS_PATH=$ADDONS_PATH,$BUILD_DIR/addons
-    ODOO_CONF=$BUILD_DIR/odoo.conf
+    CORE_ADDONS_PATH=$ODOO_SRC/odoo/addons
+    [ -d "$ODOO_SRC/odoo/addons/web" ] || CORE_ADDONS_PATH=$CORE_ADDONS_PATH,$ODOO_SRC/addons
+    ADDONS_PATH=$CORE_ADDONS_PATH,$BUILD_DIR/addons ODOO_CONF=$BUILD_DIR/odoo.conf
     [ "$ODOO_SERIES" = 18.0 ] || ODOO_CONF=$BUILD_DIR/odoo-$ODOO_SERIES.conf
     write_odoo_conf "$ODOO_CONF" "$ADDONS_PATH"
-    cat >> "$ODOO_CONF" <<CONF
-http_interface = ${HTTP_INTERFACE:-127.0.0.1}
-http_port = ${HTTP_PORT:-$([ "$ODOO_SERIES" = 18.0 ] && echo 8069 || echo 8070)}
-CONF
+    printf 'http_interface = %s\nhttp_port = %s\n' "${HTTP_INTERFACE:-127.0.0.1}" \
+        "${HTTP_PORT:-$([ "$ODOO_SERIES" = 18.0 ] && echo 8069 || echo 8070)}" >> "$ODOO_CONF"
     export ADDONS_PATH CORE_ADDONS_PATH ODOO_CONF BUILD_DIR REPO_DIR CACHE_DIR
     export PYTHONPATH=$ODOO_SRC${PYTHONPATH:+:$PYTHONPATH}
 }
 
+# An Odoo configuration file $1 for the addons path $2: the project's PostgreSQL and filestore.
+write_odoo_conf() {
+    printf '[options]\naddons_path = %s\ndb_host = %s\ndb_port = %s\ndb_user = %s\ndata_dir = %s\n' \
+        "$2" "$PGHOST" "$PGPORT" "$PGUSER" "$CACHE_DIR/filestore" > "$1"
+}
+
+# odoo ARGS…: odoo-bin with the project's configuration.
+odoo() { "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" "$@"; }
 db_exists() { psql -d postgres -tAc "select 1 from pg_database where datname='$1'" | grep -q 1; }
 
-# A database with Odoo's base, contacts and mail installed, cached as a template per Odoo commit,
-# so each test run only installs crm_plus.
+# A database with base, contacts and mail, cached as a template per Odoo commit and pins, so a
+# run only installs crm_plus. 19.0 creates databases without demo data unless told; 18.0 with.
 template_db() {
     local rev
     rev=$( (git -C "$ODOO_SRC" rev-parse --short HEAD 2>/dev/null || stat -c %Y "$ODOO_SRC/odoo/release.py") | head -1)
-    TEMPLATE_DB=crm_plus_tpl_${rev}_$(sha1sum < "$REQUIREMENTS" | cut -c1-6)
+    TEMPLATE_DB=crm_plus_tpl_${rev}_${REQ_KEY:0:6}
     if ! psql -d "$TEMPLATE_DB" -tAc "select 1 from ir_module_module where name='mail' and state='installed'" 2>/dev/null | grep -q 1; then
         log "building template database $TEMPLATE_DB (once)"
         dropdb --if-exists "$TEMPLATE_DB"
-        # 19.0 creates databases without demo data unless told; 18.0 with it.
-        local demo=()
-        [ "$ODOO_SERIES" = 18.0 ] || demo=(--with-demo)
-        "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$TEMPLATE_DB" -i contacts,mail \
-            --stop-after-init --log-level=warn --no-http "${demo[@]}"
+        odoo -d "$TEMPLATE_DB" -i contacts,mail --stop-after-init --log-level=warn --no-http \
+            $([ "$ODOO_SERIES" = 18.0 ] || echo --with-demo)
     fi
     export TEMPLATE_DB
 }
 
-# An Odoo configuration file $1 for the addons path $2: the project's PostgreSQL and filestore.
-write_odoo_conf() {
-    cat > "$1" <<CONF
-[options]
-addons_path = $2
-db_host = $PGHOST
-db_port = $PGPORT
-db_user = $PGUSER
-data_dir = $CACHE_DIR/filestore
-CONF
-}
-
-# Copy the template (database and filestore) into a new database $1.
+# A copy of the template (database and filestore) as $1.
 clone_template() {
+    local store=$CACHE_DIR/filestore/filestore
     template_db
     dropdb --if-exists "$1"
     createdb -T "$TEMPLATE_DB" "$1"
-    rm -rf "$CACHE_DIR/filestore/filestore/$1"
-    if [ -d "$CACHE_DIR/filestore/filestore/$TEMPLATE_DB" ]; then
-        mkdir -p "$CACHE_DIR/filestore/filestore"
-        cp -r "$CACHE_DIR/filestore/filestore/$TEMPLATE_DB" "$CACHE_DIR/filestore/filestore/$1"
-    fi
+    rm -rf "${store:?}/$1"
+    if [ -d "$store/$TEMPLATE_DB" ]; then mkdir -p "$store" && cp -r "$store/$TEMPLATE_DB" "$store/$1"; fi
 }
 
 # A new database $1 from the template with crm_plus installed (its demo data included).
 install_db() {
     clone_template "$1"
     log "installing crm_plus in $1"
-    "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$1" -i crm_plus --stop-after-init --log-level=warn --no-http
+    odoo -d "$1" -i crm_plus --stop-after-init --log-level=warn --no-http
 }
 
 drop_db() {

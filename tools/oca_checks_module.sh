@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
-# OCA's oca-checks-odoo-module on this addon; run by tools/lint.sh and by the pre-commit hook of
-# the same name, each with the checker on PATH.
-#
-# The checker looks for __manifest__.py in the folders between a file and its git root, root
-# excluded, so on this repository (the root is the addon) it finds no module and passes
-# silently. It runs on a staged copy named crm_plus outside any repository instead, and the
-# copy's paths are mapped back to the checkout's in what it prints.
+# OCA's oca-checks-odoo-module on this addon (tools/lint.sh, the pre-commit hook), checker on PATH.
+# It looks for __manifest__.py between a file and its git root, root excluded, so here (the root
+# is the addon) it would pass silently: it runs on a staged copy named crm_plus outside any
+# repository, whose paths are mapped back to the checkout's in what it prints.
 source "$(dirname "$0")/env.sh"
 source "$REPO_DIR/tools/tool_venv.sh"
 command -v oca-checks-odoo-module >/dev/null \

@@ -1,15 +1,13 @@
-"""A free loopback TCP port in a range: the HTTP servers of the pytest plugin
-(tools/pytest_crm_plus.py), of the live tests (tests_live/live_server.py) and of
-tools/screenshots.py, on machines shared by several runs."""
+"""A free loopback TCP port in a range, on machines shared by several runs (tools/test.sh,
+tools/pytest_crm_plus.py, tests_live/live_server.py, tools/screenshots.py)."""
 
 import random
 import socket
 
 
 def free_port(spec, source="", exclude=()):
-    """A loopback TCP port of ``spec`` (``first-last``, or one port) nobody listens on, but
-    those of ``exclude``; ``source`` names where ``spec`` comes from in the error when there
-    is none."""
+    """A port of ``spec`` (``first-last``, or one port) not in ``exclude`` that nobody listens
+    on; ``source`` says where ``spec`` comes from in the error when there is none."""
     first, _sep, last = spec.partition("-")
     ports = [port for port in range(int(first), int(last or first) + 1) if port not in exclude]
     random.shuffle(ports)  # two runs starting together rarely pick the same port

@@ -1,17 +1,11 @@
-"""pytest plugin of the crm_plus suite: tools/test.sh loads it (``-p pytest_crm_plus``).
+"""pytest plugin of the crm_plus suite (tools/test.sh: ``-p pytest_crm_plus``; a conftest.py in
+the addon would be imported outside of ``odoo.addons``).
 
-HTTP port
-    ``--odoo-http`` makes pytest-odoo start Odoo's HTTP server (needed by the browser tours of
-    tests/test_tours.py) on a random free port. On machines shared by several test runs the port
-    is taken from a range instead: ``CRM_PLUS_HTTP_PORTS=first-last`` (default 18200-18299);
-    ``0`` keeps pytest-odoo's random port.
-
-No skipped browser test
-    pytest-odoo skips ``HttpCase`` tests without ``--odoo-http`` and Odoo skips them when
-    Chromium cannot start: with this plugin such a skip is a failure, so a green ``make test``
-    means every tour ran.
-
-(A conftest.py inside the addon cannot do this: pytest imports it outside of ``odoo.addons``.)
+- ``--odoo-http`` starts Odoo's HTTP server (the tours of tests/test_tours.py) on a free port of
+  ``CRM_PLUS_HTTP_PORTS=first-last`` (default 18200-18299; ``0``: pytest-odoo's random port),
+  for machines shared by several test runs.
+- A skipped browser test (``HttpCase`` without ``--odoo-http``, or Chromium failing to start) is
+  a failure: a green ``make test`` means every tour ran.
 """
 
 import os
@@ -20,10 +14,7 @@ import pytest
 import pytest_odoo
 from ports import free_port
 
-DEFAULT_HTTP_PORTS = "18200-18299"
-
-
-_PORTS = os.environ.get("CRM_PLUS_HTTP_PORTS", DEFAULT_HTTP_PORTS).strip()
+_PORTS = os.environ.get("CRM_PLUS_HTTP_PORTS", "18200-18299").strip()
 if _PORTS and _PORTS != "0":
     # pytest-odoo's session fixture `load_http` calls this module-level function.
     pytest_odoo._get_available_random_port = lambda: free_port(_PORTS, "CRM_PLUS_HTTP_PORTS=")

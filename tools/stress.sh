@@ -18,10 +18,8 @@ export CRM_PLUS_CONCURRENCY_THREADS=${CRM_PLUS_CONCURRENCY_THREADS:-16}
 export CRM_PLUS_LIFECYCLE_CONTACTS=${CRM_PLUS_LIFECYCLE_CONTACTS:-10000}
 rounds=${CRM_PLUS_STRESS_ROUNDS:-3}
 status=0
-run_tests() {
-    (cd "$BUILD_DIR/addons" && "$VENV/bin/pytest" -p no:cacheprovider --odoo-config="$ODOO_CONF" \
-        --odoo-database="$DB" ${PYTEST_ARGS:-} "$@") || status=1
-}
+run_tests() { (cd "$BUILD_DIR/addons" && "$VENV/bin/pytest" -p no:cacheprovider \
+    --odoo-config="$ODOO_CONF" --odoo-database="$DB" ${PYTEST_ARGS:-} "$@") || status=1; }
 for round in $(seq "$rounds"); do
     log "stress round $round/$rounds: concurrency and bad input"
     run_tests crm_plus/tests_live/test_concurrency.py crm_plus/tests_live/test_rpc_bad_input.py

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
-# make wheel-test: the addon installs from its wheel, with no addons-path entry for the checkout.
-#
-# Builds the wheel (tools/build_wheel.sh), installs it with --no-deps into a new virtualenv, then
-# has Odoo (from source, run by that virtualenv's python, addons path = Odoo's own addons only)
-# install crm_plus on a throw-away database. Passes when the module is installed and Odoo found
-# it in that virtualenv's site-packages: Odoo's odoo/ and odoo/addons/ packages extend their
-# __path__ with pkgutil.extend_path, which is what makes site-packages/odoo/addons/crm_plus an
-# addon. Non-zero, with the reason, on any failure.
+# make wheel-test: the addon installs from its wheel, with no addons-path entry for the checkout:
+# the wheel (tools/build_wheel.sh) goes with --no-deps into a new virtualenv, whose python then
+# runs Odoo (from source, addons path = Odoo's own addons) to install crm_plus on a throw-away
+# database. Odoo's odoo/ and odoo/addons/ packages extend their __path__ (pkgutil.extend_path),
+# which makes site-packages/odoo/addons/crm_plus an addon. Non-zero, with the reason, on failure.
 source "$(dirname "$0")/env.sh"
 setup_all
 source "$REPO_DIR/tools/tool_venv.sh"
@@ -26,32 +23,27 @@ WHEEL=$(ls "$WORK"/dist/odoo_addon_crm_plus-*-py3-none-any.whl 2>/dev/null) \
 "$PY" - "$WHEEL" <<'PY' || fail "$(basename "$WHEEL") has the wrong files (above)"
 import sys, zipfile
 
-names = zipfile.ZipFile(sys.argv[1]).namelist()
-root = "odoo/addons/crm_plus/"
-missing = [p for p in (
-    "__manifest__.py", "__init__.py", "models/res_partner.py", "views/res_partner_views.xml",
-    "data/crm_plus_data.xml", "security/ir.model.access.csv", "i18n/crm_plus.pot",
-    "static/description/icon.png", "report/__init__.py", "wizard/__init__.py", "demo/__init__.py",
-    "migrations/1.1.0/post-migration.py",
-) if root + p not in names]
-junk = [n for n in names if n.startswith(tuple(
-    root + p for p in (".build/", ".ci/", "tools/", ".git", "doc/", "Makefile", "pyproject.toml")
-))]
-stray = [n for n in names if not n.startswith((root, "odoo_addon_crm_plus-"))]
-for label, found in (("missing", missing), ("should not be there", junk), ("outside", stray)):
-    if found:
-        print(f"{label}: {found}", file=sys.stderr)
-sys.exit(1 if missing or junk or stray else 0)
+root, names = "odoo/addons/crm_plus/", zipfile.ZipFile(sys.argv[1]).namelist()
+problems = {
+    "missing": [root + p for p in """__manifest__.py __init__.py models/res_partner.py
+        views/res_partner_views.xml data/crm_plus_data.xml security/ir.model.access.csv
+        i18n/crm_plus.pot static/description/icon.png report/__init__.py wizard/__init__.py
+        demo/__init__.py migrations/1.1.0/post-migration.py""".split() if root + p not in names],
+    "should not be there": [n for n in names if n.startswith(tuple(root + p for p in (
+        ".build/", ".ci/", "tools/", ".git", "doc/", "Makefile", "pyproject.toml")))],
+    "outside": [n for n in names if not n.startswith((root, "odoo_addon_crm_plus-"))],
+}
+problems = {label: found for label, found in problems.items() if found}
+sys.exit(f"{problems}" if problems else 0)
 PY
 
 log "installing $(basename "$WHEEL") into a new virtualenv"
 CLEAN=$WORK/venv
 python3.11 -m venv --without-pip "$CLEAN" 2>/dev/null || python3 -m venv --without-pip "$CLEAN"
 SITE=$("$CLEAN/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
-# Odoo's Python dependencies come from the project virtualenv through a .pth file rather than a
-# second install of requirements.txt (minutes, and the same pins): that virtualenv holds neither
-# odoo nor crm_plus (Odoo runs from source), so the only crm_plus the clean one can reach is the
-# wheel's. `import site` also processes that virtualenv's own .pth files.
+# Odoo's dependencies come from the project virtualenv through a .pth file (not a second install
+# of the same pins): it holds neither odoo nor crm_plus, so the only crm_plus reachable is the
+# wheel's.
 PROJECT_SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
 echo "import site; site.addsitedir('$PROJECT_SITE')" > "$SITE/crm_plus_odoo_deps.pth"
 
@@ -71,8 +63,8 @@ print(get_module_path("crm_plus", display_warning=False) or "")
 before=$(module_path) || fail "odoo does not import in the clean virtualenv"
 [ -z "$before" ] || fail "crm_plus is found before the wheel is installed: $before"
 
-# pip --python: the tool virtualenv's pip installs into the clean one, which needs no pip of its
-# own. --no-deps: the wheel requires odoo==<series>.*, which is the source tree, not a distribution.
+# The tool virtualenv's pip installs into the clean one; --no-deps: the wheel requires
+# odoo==<series>.*, which is the source tree here, not a distribution.
 "$TOOL_VENV/bin/pip" --python "$CLEAN/bin/python" install -q --no-deps --no-index "$WHEEL" \
     || fail "pip could not install $(basename "$WHEEL")"
 [ -f "$SITE/odoo/addons/crm_plus/__manifest__.py" ] \

@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
-# Sourced after env.sh by the packaging and lint scripts.
-#
-# Tools that Odoo itself does not need (whool, OCA's pre-commit checks) live in small virtualenvs
-# of their own, keyed by their pins and shared by every checkout: pinning them in requirements.txt
-# would change the hash that names the Odoo virtualenv and rebuild it for everyone.
-
+# Sourced after env.sh. Tools that Odoo does not need (whool, OCA's checks, the README's
+# renderer) live in small virtualenvs keyed by their pins, shared by every checkout: pinned in
+# requirements.txt they would rename the Odoo virtualenv and rebuild it for everyone.
 # Pins, in one place for the scripts and .pre-commit-config.yaml (keep the revs there in step).
 WHOOL_PINS=(whool==1.3.1 manifestoo-core==1.16.1 wheel==0.48.0)
 OCA_HOOKS_PINS=(oca-odoo-pre-commit-hooks==0.2.27)
-# tools/build_readme.py renders the readme/ fragments (Markdown) into static/description/index.html.
-README_PINS=(markdown-it-py==4.3.0 mdurl==0.1.2)
+# tools/build_readme.py: Markdown fragments into index.html, through a Jinja2 template.
+README_PINS=(markdown-it-py==4.3.0 mdurl==0.1.2 jinja2==3.1.6 markupsafe==3.0.3)
 
 # tool_venv NAME PIN... : sets TOOL_VENV to a virtualenv holding the pinned packages.
 tool_venv() {
@@ -37,11 +34,9 @@ tool_venv() {
 # Files that are the project's, not the addon's: left out of the wheel.
 DEV_ONLY_RE='^(\.ci/|tools/|doc/|\.[^/]*$|Makefile$|requirements\.txt$)'
 
-# stage_addon DIR [EXCLUDE_RE] : copies the addon into DIR/crm_plus. whool names the package after
-# the folder and OCA's module checks never look at an addon that is the root of its git
-# repository, so both get a copy named crm_plus, whatever the checkout is called. The copy holds
-# what git tracks or would track (not ignored), as it is in the work tree, so uncommitted edits
-# count and .build/ does not.
+# stage_addon DIR [EXCLUDE_RE] : the addon copied into DIR/crm_plus (whool names the package after
+# the folder; OCA's module checks skip an addon at the root of its repository): what git tracks
+# or would track, as it is in the work tree (uncommitted edits count, .build/ does not).
 stage_addon() {
     local dest=$1/crm_plus exclude=${2:-'^$'} f
     mkdir -p "$dest"

@@ -2,15 +2,15 @@
 
 from odoo import api, fields, models
 
-from .active_partners import notification, with_active_partners
+from ..models.funnel_rules import CLOSED_STATES
+from .crm_plus_partner_selection_mixin import notification
 
 
 class CrmPlusAccountTypeWizard(models.TransientModel):
     _name = "crm.plus.account.type.wizard"
+    _inherit = ["crm.plus.partner.selection.mixin"]
     _description = "Set Account Type on Contacts"
 
-    partner_ids = fields.Many2many("res.partner", string="Contacts", required=True)
-    partner_count = fields.Integer(compute="_compute_partner_count")
     account_type_id = fields.Many2one(
         "crm.plus.account.type", string="Account Type", required=True
     )
@@ -18,15 +18,6 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
     # funnel again, open: the dialog warns before Apply.
     reopened_count = fields.Integer(compute="_compute_reopened_count")
     reopened_warning = fields.Char(compute="_compute_reopened_count")
-
-    @api.model
-    def default_get(self, fields_list):
-        return with_active_partners(self, super().default_get(fields_list))
-
-    @api.depends("partner_ids")
-    def _compute_partner_count(self):
-        for wizard in self:
-            wizard.partner_count = len(wizard.partner_ids)
 
     @api.depends("partner_ids", "account_type_id")
     def _compute_reopened_count(self):
@@ -41,7 +32,7 @@ class CrmPlusAccountTypeWizard(models.TransientModel):
             wizard.reopened_count = self.env["res.partner"].search_count(
                 [
                     ("id", "in", wizard.partner_ids.ids),
-                    ("funnel_state", "in", ("won", "lost")),
+                    ("funnel_state", "in", CLOSED_STATES),
                     ("account_type_id", "!=", account_type.id),
                     (
                         "phase_line_ids",

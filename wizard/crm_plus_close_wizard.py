@@ -3,7 +3,7 @@
 from odoo import api, fields, models
 from odoo.tools import split_every
 
-from .active_partners import notification, with_active_partners
+from .crm_plus_partner_selection_mixin import notification
 
 # Contacts whose close is checked at a time before a background close is queued.
 CHECK_SLICE = 10000
@@ -11,11 +11,10 @@ CHECK_SLICE = 10000
 
 class CrmPlusCloseWizard(models.TransientModel):
     _name = "crm.plus.close.wizard"
+    _inherit = ["crm.plus.partner.selection.mixin"]
     _description = "Close a Funnel"
 
-    partner_ids = fields.Many2many("res.partner", string="Contacts", required=True)
-    partner_count = fields.Integer(compute="_compute_partner_count")
-    count_label = fields.Char(compute="_compute_partner_count")
+    count_label = fields.Char(compute="_compute_count_label")
     in_closing_phase = fields.Boolean(compute="_compute_in_closing_phase")
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason",
@@ -26,14 +25,9 @@ class CrmPlusCloseWizard(models.TransientModel):
     outcome = fields.Selection(related="close_reason_id.outcome")
     note = fields.Text()
 
-    @api.model
-    def default_get(self, fields_list):
-        return with_active_partners(self, super().default_get(fields_list))
-
-    @api.depends("partner_ids")
-    def _compute_partner_count(self):
+    @api.depends("partner_count")
+    def _compute_count_label(self):
         for wizard in self:
-            wizard.partner_count = len(wizard.partner_ids)
             wizard.count_label = self.env._(
                 "Closes the %s selected contacts with the reason chosen here.",
                 wizard.partner_count,
