@@ -46,7 +46,7 @@ export TAX_N
 tax:  ## the cost to the rest of Odoo: phone writes (ORM, SQL) and -i account without/with crm_plus
 	@bash tools/tax.sh
 
-load:  ## sales users on odoo-bin --workers 2 (OdooLocust), crm_plus vs Odoo CRM, LOAD_N (100,000) contacts
+load:  ## sales users on 2 odoo-bin servers (OdooLocust), crm_plus vs Odoo CRM, LOAD_N (100,000) contacts, jobs checked run once
 	@bash tools/load.sh
 
 i18n:  ## export i18n/crm_plus.pot, merge it into the .po files, report what is untranslated

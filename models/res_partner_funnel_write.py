@@ -192,11 +192,14 @@ class ResPartner(models.Model):
         # suggested-score statistics now, as a reopen's would, not at the weekly recount.
         # (An archived contact stays in them: its history still teaches.)
         stats = self.env["crm.plus.phase.stat"]
+        ids = self.ids
         with (
-            self.env["crm.plus.funnel.total"]._follow_contacts(self.ids),
-            stats._follow_contacts(stats._with_closes(self.ids)),
+            self.env["crm.plus.funnel.total"]._follow_contacts(ids),
+            stats._follow_contacts(stats._with_closes(ids)),
         ):
-            return super().unlink()
+            result = super().unlink()
+        self.env["crm.plus.calibration.report"]._forget_partners(ids)
+        return result
 
     def _funnel_check_company(self):
         """check_company on the funnel's fields: 19.0's contacts check it themselves (as Odoo

@@ -126,8 +126,11 @@ class CrmPlusCalibrationReport(models.Model):
         )
 
     def init(self):
-        # The table replaces the view of earlier versions. No foreign keys but the partner's
-        # (a deleted contact leaves the report): each would cost a lookup per row refreshed.
+        # The table replaces the view of earlier versions. No foreign keys, the partner's
+        # included: dropping a table that references res_partner locks res_partner exclusively
+        # (its referential triggers go), so each daily swap blocked every contact read and
+        # write and deadlocked with them under make load (issue 33). A deleted contact's rows
+        # leave with it in res.partner's unlink (CrmPlusCalibrationReport._forget_partners).
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(
             SQL(
@@ -136,7 +139,7 @@ class CrmPlusCalibrationReport(models.Model):
                     id integer PRIMARY KEY,
                     predictor varchar,
                     band varchar,
-                    partner_id integer REFERENCES res_partner (id) ON DELETE CASCADE,
+                    partner_id integer,
                     account_type_id integer,
                     phase_id integer,
                     user_id integer,
@@ -174,7 +177,8 @@ class CrmPlusCalibrationReport(models.Model):
         Into a new table that then takes the report's place: the pivots open meanwhile keep
         reading the previous rows until the swap, which waits only for the reads under way,
         and the report never carries yesterday's rows as dead ones (DELETE and INSERT in
-        one transaction doubled the table every day, and its reads with it)."""
+        one transaction doubled the table every day, and its reads with it). The swap locks
+        this table only: nothing references res_partner from it (see init)."""
         self.env.flush_all()
         cr = self.env.cr
         # One refresh at a time (the cron and a manual run): the second builds on the first's.
@@ -198,15 +202,6 @@ class CrmPlusCalibrationReport(models.Model):
             )
         )
         cr.execute(SQL("ALTER TABLE %s ADD PRIMARY KEY (id)", new))
-        # NOT VALID: the rows were just read from existing contacts; deleting one still
-        # cascades to its rows.
-        cr.execute(
-            SQL(
-                """ALTER TABLE %s ADD FOREIGN KEY (partner_id) REFERENCES res_partner (id)
-                   ON DELETE CASCADE NOT VALID""",
-                new,
-            )
-        )
         cr.execute(SQL("CREATE INDEX ON %s (partner_id)", new))
         cr.execute(SQL("DROP TABLE %s", table))
         cr.execute(SQL("ALTER TABLE %s RENAME TO %s", new, table))
@@ -223,14 +218,6 @@ class CrmPlusCalibrationReport(models.Model):
                 "ALTER INDEX %s RENAME TO %s",
                 SQL.identifier(f"{self._table}_new_partner_id_idx"),
                 SQL.identifier("crm_plus_calibration_report_partner_id_index"),
-            )
-        )
-        cr.execute(
-            SQL(
-                "ALTER TABLE %s RENAME CONSTRAINT %s TO %s",
-                table,
-                SQL.identifier(f"{self._table}_new_partner_id_fkey"),
-                SQL.identifier(f"{self._table}_partner_id_fkey"),
             )
         )
         cr.execute(SQL("ANALYZE %s", table))
@@ -276,6 +263,20 @@ class CrmPlusCalibrationReport(models.Model):
                 return SQL("COUNT(*)")
             return SQL("SUM(%s)", SQL.identifier(self._table, mode))
         return super()._read_group_select(aggregate_spec, query)
+
+    @api.model
+    def _forget_partners(self, partner_ids):
+        """Deleted contacts leave the report now, not at the next refresh (what a foreign key's
+        ON DELETE CASCADE did; see init). Raw SQL: the report is a table the ORM does not
+        write."""
+        if partner_ids:
+            self.env.cr.execute(
+                SQL(
+                    "DELETE FROM %s WHERE partner_id = ANY(%s)",
+                    SQL.identifier(self._table),
+                    list(partner_ids),
+                )
+            )
 
     @api.model
     def _cron_refresh(self):

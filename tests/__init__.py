@@ -32,5 +32,6 @@ from . import test_tours_cfg
 from . import test_tours_dash
 from . import test_tours_form
 from . import test_tours_imp
+from . import test_tours_levels
 from . import test_tours_rep
 from . import test_ux

@@ -181,6 +181,31 @@ class TestReportTruth(CrmPlusCase):
         self.assertEqual(self.ForecastReport.search_count(mine), 1)
         self.assertEqual(self.WinlossReport.search_count(mine), 1)
 
+    def test_calibration_refresh_leaves_contacts_unlocked(self):
+        """The daily refresh swaps the calibration's table: that takes no lock on res_partner
+        that would stop other users' contact reads or writes (a table referencing res_partner
+        locks it exclusively when dropped), and a deleted contact still leaves the report."""
+        self.Calibration._refresh()
+        self.env.cr.execute(
+            """SELECT mode FROM pg_locks
+                WHERE pid = pg_backend_pid() AND relation = 'res_partner'::regclass
+                  AND mode NOT IN ('AccessShareLock', 'RowShareLock', 'RowExclusiveLock')"""
+        )
+        self.assertEqual(self.env.cr.fetchall(), [])
+        self.env.cr.execute(
+            """SELECT conname FROM pg_constraint
+                WHERE conrelid = 'crm_plus_calibration_report'::regclass AND contype = 'f'"""
+        )
+        self.assertEqual(self.env.cr.fetchall(), [])
+        gone = self.mine.filtered(
+            lambda partner: self.Calibration.search_count([("partner_id", "=", partner.id)])
+        )[:1]
+        self.assertTrue(gone)
+        gone_id = gone.id
+        gone.unlink()
+        self.assertFalse(self.Calibration.search_count([("partner_id", "=", gone_id)]))
+        self.assertTrue(self.Calibration.search_count([("partner_id", "in", self.mine.ids)]))
+
     def test_every_row_has_a_currency(self):
         main_currency = self.env.ref("base.main_company").currency_id
         self.assertFalse(self.p["a"].company_id)

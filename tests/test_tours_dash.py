@@ -1,6 +1,6 @@
 """The manager's dashboard as a person opens it (issue 31 item 6), on both series."""
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import CrmPlusTourCase
 
@@ -14,6 +14,13 @@ class TestCrmPlusDashboardTour(CrmPlusTourCase):
         won.action_close(self.reason_won.id)
         self.lead("Dash Lost Ltd").action_close(self.reason_lost.id)
         self.lead("Dash Open Ltd").action_advance_phase()
-        self.run_tour("/odoo", "crm_plus_tour_dashboard")
+        # The sales manager reads it: a CRM+ Administrator, not Odoo's superuser admin.
+        manager = new_test_user(
+            self.env,
+            login="dash_manager",
+            groups="base.group_user,base.group_partner_manager,crm_plus.group_crm_plus_manager",
+            tour_enabled=False,
+        )
+        self.run_tour("/odoo", "crm_plus_tour_dashboard", login=manager.login)
         # Clicking around changed nothing.
         self.assertEqual(won.funnel_state, "won")

@@ -220,6 +220,25 @@ class TestSmallThings(CrmPlusCase):
             self.AccountType.fields_get(["partner_count"])["partner_count"]["string"], "Contacts"
         )
 
+    def test_funnel_lines_headers_fit(self):
+        """The Overview's funnel lines at 1440 px on 19.0, the chatter beside the form (a sheet
+        of about 820 px): every column shown, but the phase's, has its width, and they leave the
+        phase's name 200 px or more. The close reason ("Close Rea…" there), empty on every
+        open deal and shown above the lines once closed, is a column one can add."""
+        lines = self.arch("res.partner").xpath("//field[@name='funnel_line_ids']/list")[0]
+        shown = [
+            field
+            for field in lines.xpath("./field")
+            if field.get("column_invisible") != "1" and field.get("optional") != "hide"
+        ]
+        self.assertEqual(
+            [field.get("name") for field in shown if not field.get("width")], ["phase_id"]
+        )
+        widths = sum(int(field.get("width").removesuffix("px")) for field in shown[1:])
+        self.assertLessEqual(widths, 620 - 30)  # the Use suggested score button: 30 px
+        reason = lines.xpath("./field[@name='close_reason_id']")[0]
+        self.assertEqual((reason.get("optional"), reason.get("width")), ("hide", "130px"))
+
     def test_phase_without_name_is_named(self):
         with self.assertRaisesRegex(ValidationError, "T-NN has no Name"):
             self.lead_type.write(

@@ -56,6 +56,13 @@ ROWS = [
     ("board_progress", "board progress bar", "plus_board_progress", "crm_board_progress"),
     ("cron_suggest", "daily suggested-score refresh", "plus_suggest_cron", None),
     ("recount_suggest", "weekly suggested-score recount", "plus_suggest_recount", None),
+    # Issue 31: time in phase (crm's "Days to Close" is its nearest measure) and the learned
+    # expected close date (its nightly learning, the board's page, Forecast by month).
+    ("tip", "time in phase by type, phase", "plus_time_in_phase", "crm_days_to_close"),
+    ("cycle", "cycle by outcome, salesperson", "plus_cycle", "crm_days_to_close_user"),
+    ("learn", "learned close days: nightly recount", "plus_learn_close", None),
+    ("page", "learned close date, 80 contacts", "plus_learned_page", None),
+    ("month", "forecast by expected month", "plus_forecast_month", "crm_forecast_month"),
 ]
 
 
@@ -154,7 +161,60 @@ def measure(bench):
     bench.op_reports()
     measure_funnel_analysis(bench)
     measure_board_and_calibration(bench)
+    measure_time_and_close(bench)
     del env
+
+
+def measure_time_and_close(bench):
+    """Issue 31's time in phase and learned close date, as their screens read them."""
+    page = bench.open_ids[:80]
+
+    def grouped(model, domain, aggregates, groupby, **ctx):
+        return (
+            lambda env: env[model]
+            .with_context(**ctx)
+            .read_group(domain, aggregates, groupby, lazy=False)
+        )
+
+    def learned_page(env):
+        env["res.partner"].browse(page).mapped("funnel_learned_close_date")
+
+    days = ["days_in_phase:avg", "days_in_phase_median:avg"]
+    cycle = ["cycle_days:avg", "cycle_days_median:avg"]
+    for key, model, domain, aggregates, groupby in [
+        (
+            "plus_time_in_phase",
+            "crm.plus.funnel.report",
+            [("is_active_funnel", "=", True)],
+            days,
+            ["account_type_id", "phase_id"],
+        ),
+        ("plus_cycle", "crm.plus.winloss.report", [], cycle, ["close_outcome", "user_id"]),
+        ("crm_days_to_close", "crm.lead", [], ["day_close:avg"], ["stage_id"]),
+        ("crm_days_to_close_user", "crm.lead", [], ["day_close:avg"], ["stage_id", "user_id"]),
+        (
+            "plus_forecast_month",
+            "crm.plus.forecast.report",
+            [],
+            ["forecast_value:sum", "weighted_value:sum"],
+            ["expected_close_date:month"],
+        ),
+        (
+            "crm_forecast_month",
+            "crm.lead",
+            [("type", "=", "opportunity")],
+            ["expected_revenue:sum", "prorated_revenue:sum"],
+            ["date_deadline:month"],
+        ),
+    ]:
+        label = f"{model} read_group {aggregates} by {groupby}"
+        bench.measure(key, label, grouped(model, domain, aggregates, groupby, active_test=False))
+    bench.measure(
+        "plus_learn_close",
+        "crm_plus learned close days recount (phase stats' close_days)",
+        lambda env: env["crm.plus.phase.stat"].sudo()._refresh_close_days(),
+    )
+    bench.measure("plus_learned_page", "crm_plus learned close date, 80 contacts", learned_page)
 
 
 def measure_funnel_analysis(bench):

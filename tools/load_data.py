@@ -1,41 +1,38 @@
-"""`make load`'s database: tools/bench.py's data set, sales users, and what the locustfile needs.
+"""`make load`'s database, in the Odoo virtualenv, crm_plus and crm installed (tools/load.sh).
 
-tools/load.sh runs this in the Odoo virtualenv on a database where crm_plus and crm are
-installed: ``--build`` generates the Bench data set at ``--n`` funnel contacts (as
-tools/bench_scale.py does), creates ``--users`` sales users (CRM+ user and Sales: own
-documents) who own the contacts and the opportunities in turn, and writes a JSON file with
-their logins, the ids each run may advance or close (each used once), and the specifications
-the web client sends for the boards and the forms (read from the views, as the client does).
-``--check`` checks the funnel's invariants afterwards (tools/bench_scale.py's check_invariants).
+``build N OUT``: tools/bench.py's data set at N funnel contacts, 20 sales users (CRM+ user,
+Sales: own documents) who own the contacts and the opportunities in turn, and OUT, a JSON file
+of their logins, the ids each run may advance or close (each once) and the specifications the
+web client sends for the boards and the forms (read from the views). ``prepare``: bulk closes
+become background jobs of several batches, crm_plus's crons run every few minutes. ``check
+LOG...``: afterwards, every job batch and cron run happened once and the invariants hold.
 """
 
-import argparse
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import Bench, log, view_spec
+from bench_data import Bench, log, view_spec
 from bench_scale import check_invariants
 
 import odoo  # noqa: F401
-from odoo import Command, api
+from odoo import SUPERUSER_ID, Command, api
 from odoo.modules.registry import Registry
 from odoo.tools import config
 
 PASSWORD = "load-test"  # throw-away users of a throw-away database
 
 
-def build(registry, n, users, runs, out):
+def build(registry, n, out, users=20, runs=16):
     with registry.cursor() as cr:
         bench = Bench(cr, n, 1, budget=60, orm_leads=False)
         log(f"generating the data set (N={n:,})")
         bench.build()
-        check_invariants(cr)
         su = bench.su
-        su["crm.plus.phase.stat"]._refresh()
         from odoo.addons.crm_plus import compat
 
         groups = [
@@ -100,40 +97,124 @@ def build(registry, n, users, runs, out):
         cr.commit()
         bench.vacuum()
     Path(out).write_text(json.dumps(data))
-    log(f"  {bench.data_info['lines']:,} phase lines, {users} sales users, invariants hold")
+    log(f"  {bench.data_info['lines']:,} phase lines, {users} sales users")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--database", required=True)
-    parser.add_argument("--build", action="store_true")
-    parser.add_argument("--check", action="store_true")
-    parser.add_argument("--n", type=int, default=100000)
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=6, help="runs that advance and close")
-    parser.add_argument("--out", help="JSON file for the locustfile")
-    args = parser.parse_args()
-    config.parse_config(
-        ["-c", args.config, "-d", args.database, "--no-http", "--log-level=warn"],
-        setup_logging=True,
+# A bulk close above JOB_THRESHOLD contacts is a job of batches of JOB_BATCH (a close of 20: 4).
+JOB_THRESHOLD, JOB_BATCH = 10, 5
+# crm_plus's crons, every few minutes during the load instead of daily (the fold: 5 minutes).
+CRON_MINUTES = {
+    "crm_plus.crm_plus_funnel_report_cron_fold": 1,
+    "crm_plus.crm_plus_funnel_report_cron_recount": 3,
+    "crm_plus.crm_plus_phase_stat_cron_refresh": 3,
+    "crm_plus.crm_plus_calibration_report_cron_refresh": 4,
+}
+BATCH_LOG = re.compile(r" CRM\+ job (\d+): (\d+) of \d+ contacts done")
+CRON_LOG = re.compile(r""" Job ['"](.+)['"] \(\d+\) starting""")
+ENTRY = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )")
+ERROR = re.compile(r"\S+ \S+ \d+ (ERROR|CRITICAL) ")
+RETRIED = re.compile(
+    r"odoo.sql_db: bad query.*(could not serialize access|deadlock detected)", re.S
+)
+
+
+def prepare(env):
+    # The data set is written in SQL: the totals and the statistics counted as their crons do.
+    env["crm.plus.funnel.report"]._cron_recount_totals()
+    env["crm.plus.phase.stat"]._refresh()
+    check_invariants(env.cr)
+    param = env["ir.config_parameter"]
+    param.set_param("crm_plus.bulk_job_threshold", JOB_THRESHOLD)
+    param.set_param("crm_plus.bulk_job_batch_size", JOB_BATCH)
+    for xmlid, minutes in CRON_MINUTES.items():
+        env.ref(xmlid).write({"interval_type": "minutes", "interval_number": minutes})
+
+
+def check(env, logs):
+    """Every background job done, each batch once; each cron run once; the invariants. Returns
+    the problems found (the servers have stopped)."""
+    cr, problems = env.cr, []
+    check_invariants(cr)  # raises: the funnel's invariants, totals = their recount
+    cron = env.ref("crm_plus.crm_plus_funnel_job_cron")
+    cr.execute(
+        """SELECT count(*), count(*) FILTER (WHERE state <> 'done' OR done_count <> total_count),
+                  COALESCE(SUM(total_count), 0), COALESCE(SUM(CEIL(total_count / %s::numeric)), 0),
+                  (SELECT COALESCE(SUM(done), 0) FROM ir_cron_progress WHERE cron_id = %s)
+             FROM crm_plus_funnel_job""",
+        [JOB_BATCH, cron.id],
     )
-    registry = Registry(args.database)
-    if args.build:
-        build(registry, args.n, args.users, args.runs, args.out)
-    if args.check:
-        with registry.cursor() as cr:
-            check_invariants(cr)
-            cr.execute(
-                "SELECT count(*) FILTER (WHERE funnel_state = 'open'), "
-                "count(*) FILTER (WHERE funnel_state = 'lost') FROM res_partner"
-            )
-            open_count, lost_count = cr.fetchone()
-            log(
-                f"funnel invariants hold after the load ({open_count:,} open, {lost_count:,} lost)"
-            )
-    return 0
+    jobs, unfinished, contacts, batches, progress_done = cr.fetchone()
+    batches = int(batches)
+    if unfinished:
+        problems.append(f"{unfinished} of {jobs} jobs not done")
+    # The scheduler's count of contacts done: a batch run twice counts twice.
+    if progress_done != contacts:
+        problems.append(
+            f"the job cron counted {progress_done} contacts done, jobs hold {contacts}"
+        )
+    # Each job's contacts closed with its reason (a second close of one would fail the job).
+    cr.execute(
+        """SELECT count(*) FROM crm_plus_funnel_job j
+             JOIN LATERAL jsonb_array_elements_text(j.target_ids::jsonb) t(id) ON true
+             JOIN res_partner p ON p.id = t.id::int
+            WHERE p.funnel_state <> 'lost'
+               OR p.close_reason_id IS DISTINCT FROM j.close_reason_id"""
+    )
+    if wrong := cr.fetchone()[0]:
+        problems.append(f"{wrong} contacts of the jobs not closed with the job's reason")
+    # No two runs of one cron at once, on either server (the scheduler's lock on its row).
+    cr.execute(
+        """SELECT count(*) FROM ir_cron_progress a JOIN ir_cron_progress b
+               ON a.cron_id = b.cron_id AND a.id < b.id
+              AND (a.create_date, a.write_date) OVERLAPS (b.create_date, b.write_date)"""
+    )
+    if overlaps := cr.fetchone()[0]:
+        problems.append(f"{overlaps} cron runs overlap another run of the same cron")
+    # The suggested scores' counts, kept by each close and by the cron, = their recount.
+    stats = env["crm.plus.phase.stat"].with_context(active_test=False)
+    counts = stats._read_counts()
+    for stat in stats.search([]):
+        key = (stat.company_id.id or None, stat.phase_id.id)
+        if (stat.reached_closed, stat.reached_won) != counts.pop(key, (0, 0)):
+            problems.append(f"phase stat {key} differs from its recount")
+    problems += [f"phase stat {key} missing" for key, value in counts.items() if any(value)]
+    seen, per_server = {}, []
+    for number, path in enumerate(logs, 1):
+        entries = ENTRY.split(Path(path).read_text(errors="replace"))
+        mine = [m.groups() for m in map(BATCH_LOG.search, entries) if m]
+        crons = sum(1 for entry in entries if CRON_LOG.search(entry))
+        per_server.append(f"server {number}: {len(mine)} job batches, {crons} cron runs")
+        for key in mine:
+            seen[key] = seen.get(key, 0) + 1
+        errors = [e for e in entries if ERROR.match(e) and not RETRIED.search(e)]
+        problems += [f"server {number} logged: {e[:400]}" for e in errors[:5]]
+    if len(seen) != batches or any(n > 1 for n in seen.values()):
+        problems.append(
+            f"{sum(seen.values())} batches logged, {len(seen)} distinct, {batches} due"
+        )
+    log(f"{jobs} jobs, {contacts} contacts, {batches} batches; " + "; ".join(per_server))
+    return problems
+
+
+def main(config_file, database, command, *args):
+    """``build N OUT``, ``prepare`` or ``check LOG...`` (the servers' logs) on ``database``."""
+    config.parse_config(
+        ["-c", config_file, "-d", database, "--no-http", "--log-level=warn"], setup_logging=True
+    )
+    registry = Registry(database)
+    if command == "build":
+        return build(registry, int(args[0]), args[1])
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        if command == "prepare":
+            return prepare(env)
+        problems = check(env, args)
+        for problem in problems:
+            log(f"FAILED: {problem}")
+        if not problems:
+            log("every job batch and cron run once, invariants and statistics = their recount")
+        return 1 if problems else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(*sys.argv[1:]))

@@ -1,17 +1,14 @@
 """`make load`'s sales users, on OdooLocust (Locust over Odoo's JSON-RPC).
 
-One run drives one side, LOAD_SIDE: ``plus`` (crm_plus: the pipeline board, a contact's form,
-action_advance_phase, action_close with a lost reason, the forecast report's read_group) or
-``crm`` (Odoo CRM on crm.lead: its pipeline kanban, a lead's form, a stage write,
-action_set_lost, the pipeline analysis' read_group), with the same mix and think time. The
-requests are those the web client sends (web_read_group, read_progress_bar, web_search_read per
-column, web_read with the form's specification, read from the views by tools/load_data.py).
-
-Every Locust user logs in as one of the sales users of LOAD_DATA (in turn) and each advance or
-close takes a record no other request of the run takes (this run's slice, LOAD_RUN), so users do
-not all fight over one row; the board and the reports still meet the same rows. Besides
-Locust's statistics (one entry per RPC method), each user action's time is written to
-LOAD_ACTIONS_OUT as JSON when the run ends.
+A run drives one side, LOAD_SIDE: ``plus`` (crm_plus: its pipeline board, a contact's form,
+action_advance_phase, action_close, a bulk close through the Close dialog, which queues a
+background job, the forecast report) or ``crm`` (Odoo CRM: its pipeline kanban, a lead's form, a
+stage write, action_set_lost on one lead and on as many as the bulk close, the pipeline
+analysis): the same mix and think time, the calls the web client sends (the views'
+specifications from tools/load_data.py). Users log in as the sales users and on the servers of
+LOAD_PORTS in turn; each advance or close takes a record of the run's slice (LOAD_RUN) that no
+other takes. Locust's statistics are user actions (a board opening: all its calls); a failed
+call fails its action.
 """
 
 import itertools
@@ -19,22 +16,59 @@ import json
 import os
 import random
 import time
+import xmlrpc.client
 from pathlib import Path
 
+import gevent.pool
+import httpx
+import odoolib
 from locust import between, events, task
 from OdooLocust.OdooLocustUser import OdooLocustUser
 
 DATA = json.loads(Path(os.environ["LOAD_DATA"]).read_text())
 SIDE = os.environ.get("LOAD_SIDE", "plus")
-RUN = int(os.environ.get("LOAD_RUN", "0"))
-PORT = int(os.environ.get("LOAD_PORT", "8069"))
-
-SALES = itertools.cycle(DATA["users"])
+PORTS = [int(port) for port in os.environ.get("LOAD_PORTS", "8069").split()]
+BULK = int(os.environ.get("LOAD_BULK", "20"))
+SALES, SERVERS = itertools.cycle(DATA["users"]), itertools.cycle(PORTS)
 UIDS = [user["id"] for user in DATA["users"]]
+PLUS = SIDE == "plus"
+MODEL = "res.partner" if PLUS else "crm.lead"
+# The board as the actions open it for a salesperson: crm_plus's on the first type's funnel and
+# My Funnel (res.partner.action_crm_plus_pipeline), Odoo CRM's on My Pipeline; the report.
+if PLUS:
+    DOMAIN = [("funnel_state", "=", "open"), ("lead_phase_id", "!=", False)]
+    DOMAIN += [("account_type_id", "=", DATA["first_type_id"]), ("funnel_state", "!=", False)]
+    GROUPBY, BOARD_CONTEXT = "lead_phase_id", {"crm_plus_pipeline": True}
+    COLORS = {"stale": "danger", "hot": "success", "warm": "warning", "cold": "info"}
+    PROGRESS = {"field": "funnel_health", "sum_field": "funnel_open_value", "colors": COLORS}
+    REPORT = ("crm.plus.forecast.report", [], ["account_type_id", "lead_phase_id"])
+    REPORT += (["forecast_value:sum", "weighted_value:sum", "mrr:sum", "score:avg"],)
+else:
+    DOMAIN, GROUPBY = [("type", "=", "opportunity")], "stage_id"
+    BOARD_CONTEXT = {"default_type": "opportunity"}
+    COLORS = {"planned": "success", "today": "warning", "overdue": "danger"}
+    PROGRESS = {"field": "activity_state", "sum_field": "expected_revenue", "colors": COLORS}
+    REPORT = ("crm.lead", [("type", "=", "opportunity"), ("probability", "<", 100)])
+    REPORT += (["team_id", "stage_id"],)
+    REPORT += (["expected_revenue:sum", "prorated_revenue:sum", "probability:avg"],)
+
+
+def send(self, service, method, *args):
+    """An RPC call as OdooLocust's, unrecorded (the statistics are the actions) and waiting as
+    long as Odoo's limit on a request (odoolib: 5 s)."""
+    params = {"service": service, "method": method, "args": args}
+    payload = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}
+    result = httpx.post(self.url, json=payload, timeout=130).json()
+    if result.get("error"):
+        raise odoolib.tools.JsonRPCException(result["error"])
+    return result.get("result", False)
+
+
+odoolib.JsonRPCConnector.send = send
 
 
 def by_owner(ids):
-    """{uid: ids} of the records each sales user owns (tools/load_data.py gives record id its
+    """{uid: ids} of the records each sales user owns (tools/load_data.py gives record id the
     owner UIDS[id % len(UIDS)]): a salesman sees only their own opportunities."""
     owned = {uid: [] for uid in UIDS}
     for record_id in ids:
@@ -42,40 +76,45 @@ def by_owner(ids):
     return owned
 
 
-# This run's records to advance or close, each once (gevent: one thread, no lock needed).
-PARTNERS = {
-    uid: iter(ids) for uid, ids in by_owner(DATA["partner_ids"][RUN % DATA["runs"]]).items()
-}
-LEADS = {uid: iter(ids) for uid, ids in by_owner(DATA["lead_ids"][RUN % DATA["runs"]]).items()}
-# Records to open in a form: read only, any run's.
-READ_PARTNERS = by_owner(pid for ids in DATA["partner_ids"] for pid in ids[:5000])
-READ_LEADS = by_owner(lid for ids in DATA["lead_ids"] for lid in ids[:5000])
-
-ACTIONS = {}  # action name -> [(seconds, ok)], once every user has arrived
-MEASURE_START = [time.perf_counter()]
-
-PLUS_PROGRESS = {
-    "field": "funnel_health",
-    "colors": {"stale": "danger", "hot": "success", "warm": "warning", "cold": "info"},
-    "sum_field": "funnel_open_value",
-}
-CRM_PROGRESS = {
-    "field": "activity_state",
-    "colors": {"planned": "success", "today": "warning", "overdue": "danger"},
-    "sum_field": "expected_revenue",
-}
+# The run's records to advance or close, each once (gevent: one thread, no lock needed), and
+# records to open in a form (any run's).
+SLICES = DATA["partner_ids" if PLUS else "lead_ids"]
+RUN = int(os.environ.get("LOAD_RUN", "0")) % len(SLICES)
+TAKE = {uid: iter(ids) for uid, ids in by_owner(SLICES[RUN]).items()}
+READ = by_owner(record_id for ids in SLICES for record_id in ids[:5000])
 
 
-def timed(name):
+def warm():
+    """Odoo checks an RPC caller's password (PBKDF2, ~0.4 s of CPU) once per user and worker,
+    then caches it: unwarmed, the first side to run would pay it. tools/load.sh runs this
+    first: each user calls each server 4 times at once, and a prefork worker takes one call at a
+    time, so that each worker (2 a server) checks each user."""
+
+    def call(port_user):
+        port, user = port_user
+        xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/object").execute_kw(
+            os.environ["LOAD_DB"], user["id"], user["password"], "res.users", "search_count",
+            [[["id", "=", user["id"]]]],
+        )  # fmt: skip
+
+    for user in DATA["users"]:
+        gevent.pool.Pool(8).map(call, itertools.product(PORTS * 4, [user]))
+
+
+def action(name):
+    """The task as a Locust entry named ``name``: its time, or its failure (not raised)."""
+
     def decorator(func):
         def wrapper(self):
-            started = time.perf_counter()
-            ok = False
+            started, error = time.perf_counter(), None
             try:
                 func(self)
-                ok = True
-            finally:
-                ACTIONS.setdefault(name, []).append((time.perf_counter() - started, ok))
+            except Exception as exc:  # any error fails the action: reported, not raised
+                error = exc
+            events.request.fire(
+                request_type="action", name=name, exception=error, context={},
+                response_time=(time.perf_counter() - started) * 1000, response_length=0,
+            )  # fmt: skip
 
         wrapper.__name__ = func.__name__
         return wrapper
@@ -83,79 +122,101 @@ def timed(name):
     return decorator
 
 
-@events.spawning_complete.add_listener
-def _start_measuring(user_count, **_kwargs):
-    # As Locust's --reset-stats: what users did while others were still arriving is left out.
-    ACTIONS.clear()
-    MEASURE_START[0] = time.perf_counter()
-
-
-@events.quitting.add_listener
-def _write_actions(environment, **_kwargs):
-    out = os.environ.get("LOAD_ACTIONS_OUT")
-    if out:
-        seconds = time.perf_counter() - MEASURE_START[0]
-        Path(out).write_text(json.dumps({"seconds": seconds, "actions": ACTIONS}))
-
-
 class SalesUser(OdooLocustUser):
-    abstract = True
     host = "127.0.0.1"
-    port = PORT
     database = os.environ.get("LOAD_DB", "")
     protocol = "jsonrpc"
-    wait_time = between(
-        float(os.environ.get("LOAD_WAIT_MIN", "1")), float(os.environ.get("LOAD_WAIT_MAX", "3"))
-    )
+    wait_time = between(1, 3)
 
     def on_start(self):
-        sales = next(SALES)
-        self.login = sales["login"]
-        self.password = sales["password"]
-        self.user_id = sales["id"]
+        sales, self.port = next(SALES), next(SERVERS)
+        self.login, self.password, self.user_id = (
+            sales["login"],
+            sales["password"],
+            sales["id"],
+        )
         super().on_start()
-        version = self.client.get_service("common").version()
-        self.at_least_19 = version["server_version_info"][0] >= 19
-        self.context = {
-            "lang": "en_US",
-            "tz": "UTC",
-            "uid": self.user_id,
-            "allowed_company_ids": DATA["company_ids"],
-        }
+        self.at_least_19 = self.client.get_service("common").version()["server_version"] >= "19"
+        self.context = {"lang": "en_US", "tz": "UTC", "uid": self.user_id}
+        self.context["allowed_company_ids"] = DATA["company_ids"]
+        self.model = self.client.get_model(MODEL)
 
-    def _board(self, model_name, domain, groupby, spec, aggregates, progress, extra_context):
-        """The kanban board as the web client opens it: the columns (with their first 40
-        cards: one call on 19.0, a web_search_read per column on 18.0) and the progress bars."""
-        model = self.client.get_model(model_name)
-        context = dict(self.context, read_group_expand=True, **extra_context)
+    def _take(self, count):
+        return [next(TAKE[self.user_id]) for _ in range(count)]
+
+    @task(2)
+    @action("open the board")
+    def open_board(self):
+        """The columns with their first 40 cards (one call on 19.0, a web_search_read per
+        column on 18.0) and the progress bars, as the web client opens the kanban board."""
+        domain, groupby = [*DOMAIN, ("user_id", "=", self.user_id)], GROUPBY
+        spec, aggregates = DATA[SIDE]["board"], DATA[SIDE]["aggregates"]
+        context = dict(self.context, read_group_expand=True, **BOARD_CONTEXT)
         if self.at_least_19:
-            model.web_read_group(
-                domain,
-                [groupby],
-                aggregates,
-                auto_unfold=True,
-                unfold_read_specification=spec,
-                unfold_read_default_limit=40,
-                context=context,
-            )
+            self.model.web_read_group(
+                domain, [groupby], aggregates, auto_unfold=True, context=context,
+                unfold_read_specification=spec, unfold_read_default_limit=40,
+            )  # fmt: skip
         else:
-            groups = model.web_read_group(
-                domain, aggregates, [groupby], lazy=True, context=context
-            )["groups"]
-            for group in groups:
-                if group.get("__fold") or not group.get(f"{groupby}_count"):
-                    continue
-                model.web_search_read(
-                    group["__domain"],
-                    spec,
-                    offset=0,
-                    limit=40,
-                    count_limit=10001,
-                    context=dict(context, bin_size=True),
-                )
-        model.read_progress_bar(domain, groupby, progress, context=context)
+            kwargs = {"lazy": True, "context": context}
+            for group in self.model.web_read_group(domain, aggregates, [groupby], **kwargs)[
+                "groups"
+            ]:
+                if not group.get("__fold") and group.get(f"{groupby}_count"):
+                    self.model.web_search_read(
+                        group["__domain"], spec, offset=0, limit=40, count_limit=10001,
+                        context=dict(context, bin_size=True),
+                    )  # fmt: skip
+        self.model.read_progress_bar(domain, groupby, PROGRESS, context=context)
 
-    def _grouped(self, model_name, domain, aggregates, groupby):
+    @task(6)
+    @action("open a contact")
+    def open_record(self):
+        ids = [random.choice(READ[self.user_id])]
+        self.model.web_read(ids, DATA[SIDE]["form"], context=dict(self.context, bin_size=True))
+
+    @task(4)
+    @action("advance")
+    def advance(self):
+        if PLUS:
+            self.model.action_advance_phase(self._take(1), context=self.context)
+        else:  # a drag to another column
+            stage = {"stage_id": random.choice(DATA["stage_ids"])}
+            self.model.write(self._take(1), stage, context=self.context)
+
+    @task(1)
+    @action("close (lost)")
+    def close(self):
+        self._close(1)
+
+    @task(1)
+    @action("bulk close")
+    def bulk_close(self):
+        self._close(BULK)
+
+    def _close(self, count):
+        """Odoo CRM: action_set_lost; crm_plus: action_close on one contact, the Close dialog
+        on more, which above the job threshold (tools/load_data.py) queues a background job
+        that the servers' cron workers run in batches."""
+        if not PLUS:
+            lost = DATA["lost_reason_id"]
+            self.model.action_set_lost(
+                self._take(count), lost_reason_id=lost, context=self.context
+            )
+        elif count == 1:
+            self.model.action_close(self._take(1), DATA["reason_lost_id"], context=self.context)
+        else:
+            wizard = self.client.get_model("crm.plus.close.wizard")
+            vals = {"partner_ids": [(6, 0, self._take(count))]}
+            vals["close_reason_id"] = DATA["reason_lost_id"]
+            wizard.action_confirm(
+                [wizard.create(vals, context=self.context)], context=self.context
+            )
+
+    @task(1)
+    @action("open a report")
+    def report(self):
+        model_name, domain, groupby, aggregates = REPORT
         model = self.client.get_model(model_name)
         if self.at_least_19:
             model.formatted_read_group(domain, groupby, aggregates, context=self.context)
@@ -163,119 +224,5 @@ class SalesUser(OdooLocustUser):
             model.read_group(domain, aggregates, groupby, lazy=False, context=self.context)
 
 
-class CrmPlusSales(SalesUser):
-    """A crm_plus salesperson: the pipeline board, contacts, advance, close, the forecast."""
-
-    abstract = SIDE != "plus"
-
-    @task(2)
-    @timed("open the board")
-    def open_board(self):
-        # As the action opens it for a salesperson who owns open contacts: the first type's
-        # funnel, My Funnel (res.partner.action_crm_plus_pipeline), as Odoo CRM's My Pipeline.
-        domain = [
-            ("funnel_state", "=", "open"),
-            ("lead_phase_id", "!=", False),
-            ("account_type_id", "=", DATA["first_type_id"]),
-            ("user_id", "=", self.user_id),
-            ("funnel_state", "!=", False),
-        ]
-        self._board(
-            "res.partner",
-            domain,
-            "lead_phase_id",
-            DATA["plus"]["board"],
-            DATA["plus"]["aggregates"],
-            PLUS_PROGRESS,
-            {"crm_plus_pipeline": True},
-        )
-
-    @task(6)
-    @timed("open a contact")
-    def open_contact(self):
-        self.client.get_model("res.partner").web_read(
-            [random.choice(READ_PARTNERS[self.user_id])],
-            DATA["plus"]["form"],
-            context=dict(self.context, bin_size=True),
-        )
-
-    @task(4)
-    @timed("advance")
-    def advance(self):
-        self.client.get_model("res.partner").action_advance_phase(
-            [next(PARTNERS[self.user_id])], context=self.context
-        )
-
-    @task(1)
-    @timed("close (lost)")
-    def close(self):
-        self.client.get_model("res.partner").action_close(
-            [next(PARTNERS[self.user_id])], DATA["reason_lost_id"], context=self.context
-        )
-
-    @task(1)
-    @timed("open a report")
-    def report(self):
-        self._grouped(
-            "crm.plus.forecast.report",
-            [],
-            ["forecast_value:sum", "weighted_value:sum", "mrr:sum", "score:avg"],
-            ["account_type_id", "lead_phase_id"],
-        )
-
-
-class OdooCrmSales(SalesUser):
-    """The same mix on Odoo CRM: the pipeline kanban ("My pipeline"), a lead's form, a stage
-    write (a drag to another column), action_set_lost, the pipeline analysis pivot."""
-
-    abstract = SIDE != "crm"
-
-    @task(2)
-    @timed("open the board")
-    def open_board(self):
-        self._board(
-            "crm.lead",
-            [("type", "=", "opportunity"), ("user_id", "=", self.user_id)],
-            "stage_id",
-            DATA["crm"]["board"],
-            DATA["crm"]["aggregates"],
-            CRM_PROGRESS,
-            {"default_type": "opportunity"},
-        )
-
-    @task(6)
-    @timed("open a contact")
-    def open_lead(self):
-        self.client.get_model("crm.lead").web_read(
-            [random.choice(READ_LEADS[self.user_id])],
-            DATA["crm"]["form"],
-            context=dict(self.context, bin_size=True),
-        )
-
-    @task(4)
-    @timed("advance")
-    def stage_write(self):
-        self.client.get_model("crm.lead").write(
-            [next(LEADS[self.user_id])],
-            {"stage_id": random.choice(DATA["stage_ids"])},
-            context=self.context,
-        )
-
-    @task(1)
-    @timed("close (lost)")
-    def set_lost(self):
-        self.client.get_model("crm.lead").action_set_lost(
-            [next(LEADS[self.user_id])],
-            lost_reason_id=DATA["lost_reason_id"],
-            context=self.context,
-        )
-
-    @task(1)
-    @timed("open a report")
-    def report(self):
-        self._grouped(
-            "crm.lead",
-            [("type", "=", "opportunity"), ("probability", "<", 100)],
-            ["expected_revenue:sum", "prorated_revenue:sum", "probability:avg"],
-            ["team_id", "stage_id"],
-        )
+if __name__ == "__main__":
+    warm()

@@ -1,401 +1,206 @@
-"""The README's screenshots: sample funnel data, an Odoo server, headless Chromium → doc/img/*.png.
+"""The README's screenshots, doc/img/*.png, for `make screenshots` (tools/screenshots.sh).
 
-Run by `make screenshots` (tools/screenshots.sh), on a throw-away database with crm_plus
-installed:
-
-    python tools/screenshots.py --config .build/odoo.conf --database DB --out doc/img
-
-1. Sample data is created through the ORM, with the funnel's own actions (Complete phase,
-   Close…), the clock frozen (freezegun) at dates spread over the last months so the win/loss
-   graph has a history.
-2. ``odoo-bin`` serves the database on a free port (CRM_PLUS_HTTP_PORTS, default 18200-18299).
-3. Chromium logs in as admin and visits the screens the acceptance tours drive
-   (tests/test_tours*.py): a contact's Overview page, a won contact's closed funnel, the
-   pipeline board, the win/loss graph and the importer after Test on the example file.
+``seed`` (Odoo's Python) makes sample funnels with the funnel's own actions, the clock frozen at
+dates over the last months, and Sara, User: Own Documents Only (login and password ``sara``).
+``shoot`` drives the system's Chromium with Playwright (no browser download) through the
+screens of issue 31, at 1440×900 and, for the phone, 390×844.
 """
 
 import argparse
 import datetime
-import os
 import random
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from cdp import Chromium
-from ports import free_port
-
-SHOWCASE = "Wide World Importers"
-# Won from the closing phase: a Customer now, its closed Lead funnel still on Overview.
-WON_SHOWCASE = "Relecloud"
-EXAMPLE_URL = "/crm_plus/static/xls/crm_plus_pipeline_import.csv"
-SHOTS = (
-    "contact_overview.png",
-    "contact_closed_won.png",
-    "pipeline_board.png",
-    "winloss_graph.png",
-    "import_test.png",
-    "funnel_list.png",
-    "funnel_pivot.png",
-    "funnel_analysis.png",
-    "pipeline_board_phone.png",
-    "contact_overview_phone.png",
-    "dashboard.png",
-)
-
-# name, phase index reached (0 = First contact … 4 = Closing), [(score, forecast, recurring)…]
-OPEN_PARTNERS = [
-    ("Northwind Traders", 0, [(15, 8000, 0)]),
-    ("Blue Harbor Logistics", 0, [(10, 5500, 0)]),
-    ("Litware Systems", 0, [(20, 14000, 300)]),
-    ("Contoso Retail", 1, [(15, 20000, 0), (35, 24000, 900)]),
-    ("Fabrikam Studios", 1, [(10, 9000, 0), (25, 12500, 0)]),
-    ("Lakeside Dental Group", 2, [(10, 15000, 0), (30, 18000, 450), (55, 18000, 450)]),
-    ("Tailspin Aviation", 2, [(20, 30000, 0), (40, 42000, 0), (50, 42000, 0)]),
-    (
-        SHOWCASE,
-        3,
-        [(15, 25000, 0), (35, 30000, 800), (55, 36000, 1200), (75, 36000, 1200)],
-    ),
-    (
-        "Adventure Works",
-        4,
-        [
-            (20, 40000, 0),
-            (40, 52000, 1500),
-            (60, 60000, 2500),
-            (80, 60000, 2500),
-            (90, 60000, 2500),
-        ],
-    ),
-]
-
-ADDRESSES = {
-    SHOWCASE: {
-        "street": "4567 Main Street",
-        "city": "Seattle",
-        "zip": "98052",
-        "phone": "+1 206-555-0142",
-        "email": "purchasing@wideworldimporters.example.com",
-    },
-}
-
-# name, months ago, phase index the close happened in, outcome reason xmlid, forecast
-CLOSED_PARTNERS = [
-    ("Proseware Inc.", 5, 4, "close_reason_won_contract", 28000),
-    ("Coho Winery", 5, 1, "close_reason_lost_no_need", 6000),
-    ("Alpine Ski House", 4, 4, "close_reason_won_order", 12000),
-    ("Bellows College", 4, 2, "close_reason_lost_price", 19000),
-    ("Graphic Design Institute", 4, 0, "close_reason_lost_no_response", 4000),
-    ("Humongous Insurance", 3, 4, "close_reason_won_contract", 45000),
-    ("Margie's Travel", 3, 3, "close_reason_lost_competitor", 22000),
-    ("Trey Research", 2, 4, "close_reason_won_contract", 33000),
-    ("VanArsdel Ltd", 2, 4, "close_reason_won_order", 9500),
-    ("Woodgrove Bank", 2, 2, "close_reason_lost_price", 51000),
-    ("School of Fine Art", 1, 1, "close_reason_lost_no_need", 7000),
-    ("Wingtip Toys", 1, 4, "close_reason_won_contract", 16000),
-    ("Relecloud", 0, 4, "close_reason_won_order", 27000),
-    ("Southridge Video", 0, 3, "close_reason_lost_competitor", 14000),
-]
-
-
-# ---------------------------------------------------------------------- sample data
+SHOWCASE, SARA = "Wide World Importers", "sara"
+# fmt: off
+# Lead's open deals: name, phase index (0 First contact … 4 Closing), forecast, recurring, Sara's.
+LEAD_OPEN = [("Northwind Traders", 0, 8000, 0, True), ("Blue Harbor Logistics", 0, 5500, 0, False), ("Litware Systems", 0, 14000, 300, True), ("Contoso Retail", 1, 24000, 900, False), ("Fabrikam Studios", 1, 12500, 0, True), ("Lakeside Dental Group", 2, 18000, 450, False), ("Tailspin Aviation", 2, 42000, 0, True), (SHOWCASE, 3, 36000, 1200, False), ("Adventure Works", 4, 60000, 2500, False)]  # noqa: E501
+WON = "Proseware Inc.|Alpine Ski House|Humongous Insurance|Trey Research|VanArsdel Ltd|Wingtip Toys|Datum Corporation|Consolidated Messenger|Fourth Estate Media|Munson's Pickles|Relecloud"  # noqa: E501
+# Lost: name, phase index the close happened in, reason.
+LOST = [("Coho Winery", 1, "close_reason_lost_no_need"), ("Bellows College", 2, "close_reason_lost_price"), ("Margie's Travel", 3, "close_reason_lost_competitor"), ("Woodgrove Bank", 2, "close_reason_lost_price"), ("Southridge Video", 3, "close_reason_lost_competitor")]  # noqa: E501
+# fmt: on
+UNTYPED = ["Fourth Coffee Ltd", "Nod Publishers Ltd", "Lucerne Publishing Ltd"]
 
 
 def seed(config, database):
     import freezegun
 
     import odoo
-    from odoo import api
+    from odoo import Command, api
 
     odoo.tools.config.parse_config(["-c", config, "-d", database, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(database)
     now = datetime.datetime.now().replace(microsecond=0)
-    with registry.cursor() as cr:
+    with odoo.modules.registry.Registry(database).cursor() as cr:
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         admin = env.ref("base.user_admin")
-        admin.tour_enabled = False  # no onboarding tips in the pictures
+        if env["res.partner"].search_count([("name", "=", SHOWCASE)]):
+            return
+        groups = [env.ref(x).id for x in ("crm_plus.group_crm_plus_user", "base.group_user")]
+        sara = env["res.users"].create(
+            {"name": "Sara Seller", "login": SARA, "password": SARA, "tz": admin.tz or "UTC"}
+        )
+        sara.write({"group_ids" if "group_ids" in sara else "groups_id": [Command.set(groups)]})
+        (admin | sara).tour_enabled = False  # no onboarding tips in the pictures
         env = env(user=admin.id, context={"tz": admin.tz or "UTC"})
-        partners = env["res.partner"]
-        if partners.search_count([("name", "=", SHOWCASE)]):
-            return  # already seeded
         lead = env.ref("crm_plus.account_type_lead")
+        rng = random.Random(18)
 
-        def walk(name, start, phase_index, figures, step_days):
-            """Create a Lead at `start` and complete `phase_index` phases, every `step_days`."""
+        def walk(name, start, phases, forecast, recurring, step, user=admin):
             with freezegun.freeze_time(start):
-                partner = partners.create(
-                    dict(
-                        {"name": name, "is_company": True, "account_type_id": lead.id},
-                        **ADDRESSES.get(name, {}),
-                    )
+                partner = (
+                    env["res.partner"]
+                    .with_user(user)
+                    .create({"name": name, "is_company": True, "account_type_id": lead.id})
                 )
-            for index in range(phase_index + 1):
-                moment = start + datetime.timedelta(days=index * step_days)
-                with freezegun.freeze_time(moment):
+            for index in range(phases + 1):
+                with freezegun.freeze_time(start + datetime.timedelta(days=index * step)):
                     if index:
                         partner.action_advance_phase()
-                    score, forecast, recurring = figures[min(index, len(figures) - 1)]
-                    current = partner.funnel_line_ids.filtered(
-                        lambda line: line.state == "current"
+                    partner.funnel_line_ids.filtered(lambda x: x.state == "current").write(
+                        {
+                            "score": 10 + 20 * index,
+                            "forecast_value": forecast,
+                            "recurring_value": recurring,
+                        }  # fmt: skip
                     )
-                    current.write(
-                        {"score": score, "forecast_value": forecast, "recurring_value": recurring}
-                    )
-            return partner
+            return partner.with_user(admin)
 
-        rng = random.Random(18)
-        for name, phase_index, figures in OPEN_PARTNERS:
+        for name, phases, forecast, recurring, mine in LEAD_OPEN:
             step = rng.randint(4, 9)
-            start = now - datetime.timedelta(days=step * phase_index + rng.randint(1, 6))
-            partner = walk(name, start, phase_index, figures, step)
-            partner.expected_close_date = (
-                now + datetime.timedelta(days=15 + 10 * rng.randint(1, 6))
-            ).date()
-        for name, months_ago, phase_index, reason, forecast in CLOSED_PARTNERS:
-            closed_at = now - datetime.timedelta(days=30 * months_ago + rng.randint(0, 20))
+            start = now - datetime.timedelta(days=step * phases + rng.randint(1, 6))
+            walk(name, start, phases, forecast, recurring, step, sara if mine else admin)
+        env["res.partner"].search([("name", "=", SHOWCASE)]).write(
+            {"street": "4567 Main Street", "city": "Seattle", "phone": "+1 206-555-0142"}
+        )
+        closes = [(name, 4, "close_reason_won_order") for name in WON.split("|")] + LOST
+        for index, (name, phases, reason) in enumerate(closes):
+            closed_at = now - datetime.timedelta(days=15 * (len(closes) - index) - 10)
             step = rng.randint(3, 8)
-            start = closed_at - datetime.timedelta(days=step * (phase_index + 1))
-            score = 10 + 20 * phase_index
-            partner = walk(name, start, phase_index, [(score, forecast, 0)], step)
+            start = closed_at - datetime.timedelta(days=step * (phases + 1))
+            partner = walk(name, start, phases, rng.randint(6, 50) * 1000, 0, step)
             with freezegun.freeze_time(closed_at):
                 partner.action_close(env.ref(f"crm_plus.{reason}").id)
-        # Leaving the `with` block commits.
-
-
-# ---------------------------------------------------------------------- server
-
-
-def start_server(config, database, port):
-    odoo_bin = Path(os.environ.get("ODOO_SRC", "/opt/odoo/18.0"), "odoo-bin")
-    cmd = [
-        sys.executable,
-        str(odoo_bin),
-        "-c",
-        config,
-        "-d",
-        database,
-        f"--db-filter=^{database}$",
-        f"--http-port={port}",
-        "--http-interface=127.0.0.1",
-        "--max-cron-threads=0",
-        "--log-level=warn",
-    ]
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"odoo-bin exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/web/login", timeout=5):
-                return server, url
-        except OSError:
-            time.sleep(0.5)
-    server.terminate()
-    raise RuntimeError("odoo-bin did not answer on /web/login")
+        env["res.partner"].create([{"name": name, "is_company": True} for name in UNTYPED])
 
 
 # ---------------------------------------------------------------------- screens
+# Each screen as a person reaches it: steps "/path" (goto; {sara}, {module} filled in), "@Name"
+# (that contact's form), "?selector" (wait), "!Key", "=selector=text" (type), "+selector"
+# (tick), "*selector=file" (upload), "~selector" (scroll to), "#ms"; any other: click.
+# fmt: off
+OVERVIEW = ".o_notebook_headers a.nav-link[name=crm_plus_overview]"
+BOARD = ["/odoo", ".o_navbar_apps_menu button", ".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']", "?.o_kanban_record"]  # noqa: E501
+ACTION, ACTIONS = "/odoo/action-crm_plus.", ".o_cp_action_menus button:has-text('Actions')"
+MEASURE = ["button:has-text('Measures')", ".dropdown-item:has-text('{}')", "!Escape"]
+BULK = ["/odoo/contacts?view_type=list", "=.o_searchview_input=Ltd", "!Enter", "?.o_searchview_facet", "#1500", *(f".o_data_row:has-text('{name}') .o_list_record_selector input" for name in UNTYPED), ACTIONS, ".o-dropdown-item:has-text('Set Account Type')", "?.modal .o_field_widget[name=account_type_id]"]  # noqa: E501
+EXAMPLE = Path(__file__).resolve().parent.parent / "static/xls/crm_plus_pipeline_import.csv"
+WIDE, TALL, PHONE = (1440, 900), (1440, 1200), (390, 844)
+SHOTS = {  # name: (login, viewport, steps)
+    "access_levels_user.png": ("admin", WIDE, ["/odoo/action-base.action_res_users/{sara}", "a.nav-link:has-text('Access Rights')"]),  # noqa: E501
+    "access_levels_colleague.png": (SARA, WIDE, ["@Adventure Works", OVERVIEW]),
+    "salesperson_my_funnel.png": (SARA, WIDE, BOARD),
+    "pipeline_board.png": ("admin", WIDE, BOARD),
+    "board_columns.png": ("admin", WIDE, BOARD),
+    "board_columns_type_search.png": ("admin", WIDE, [*BOARD, ".o_searchview_facet .o_facet_remove", "=.o_searchview_input=Prospect", ".o_searchview_autocomplete :is(li, .o-dropdown-item):has-text('Account Type')"]),  # noqa: E501
+    "contact_overview.png": ("admin", TALL, [f"@{SHOWCASE}", OVERVIEW]),
+    "contact_closed_won.png": ("admin", TALL, ["@Relecloud", f"?{OVERVIEW}.active"]),
+    "time_in_phase_report.png": ("admin", WIDE, [f"{ACTION}crm_plus_funnel_report_action?view_type=pivot", *(m.format("Days in Phase (median)") for m in MEASURE)]),  # noqa: E501
+    "cycle_report.png": ("admin", WIDE, [f"{ACTION}crm_plus_winloss_report_action?view_type=pivot", *(m.format("Cycle (days, median)") for m in MEASURE), "thead .o_pivot_header_cell_closed", ".dropdown-item:has-text('Outcome')", "tbody .o_pivot_header_cell_opened", "tbody .o_pivot_header_cell_closed", ".dropdown-item:has-text('Salesperson')"]),  # noqa: E501
+    "forecast_by_month.png": ("admin", WIDE, [f"{ACTION}crm_plus_forecast_report_action?view_type=pivot", ".o_searchview_dropdown_toggler", ".o_group_by_menu .o_menu_item:has-text('Expected Closing')", ".o_group_by_menu >> text='Month'", "!Escape"]),  # noqa: E501
+    "dashboard.png": ("admin", WIDE, [f"{ACTION}crm_plus_dashboard_action", "?.o_crm_plus_dashboard_phase"]),  # noqa: E501
+    "apps_icon.png": ("admin", WIDE, ["/odoo/action-base.open_module_tree", "=.o_searchview_input=CRM", "!Enter", "?.o_searchview_facet"]),  # noqa: E501
+    "module_description.png": ("admin", TALL, ["/odoo/action-base.open_module_tree/{module}", "?.o_form_view"]),  # noqa: E501
+    "settings.png": ("admin", WIDE, [f"{ACTION}res_config_settings_action", "?.o_setting_container, .settings"]),  # noqa: E501
+    "close_dialog.png": ("admin", WIDE, ["@Adventure Works", OVERVIEW, "button[name=action_open_close_wizard].btn-primary"]),  # noqa: E501
+    "reopen_confirm.png": ("admin", WIDE, ["@Southridge Video", "button[name=action_reopen]"]),
+    "bulk_dialog.png": ("admin", WIDE, BULK),
+    "bulk_message.png": ("admin", WIDE, [*BULK, "=.modal .o_field_widget[name=account_type_id] input=Lead", ".o-autocomplete--dropdown-item a:has-text('Lead')", ".modal button[name=action_apply]", "?.o_notification"]),  # noqa: E501
+    "contact_overview_phone.png": ("admin", PHONE, [f"@{SHOWCASE}", OVERVIEW]),
+    "overview_lines_phone.png": ("admin", PHONE, [f"@{SHOWCASE}", OVERVIEW, "~.o_field_widget[name=funnel_line_ids]"]),  # noqa: E501
+    "pipeline_board_phone.png": ("admin", PHONE, [f"{ACTION}res_partner_action_pipeline?view_type=kanban", "?.o_kanban_record"]),  # noqa: E501
+    "export_dialog.png": ("admin", WIDE, [f"{ACTION}res_partner_action_funnel", "thead .o_list_record_selector", ACTIONS, ".o-dropdown-item:has-text('Export')", "+.modal .o_import_compat input"]),  # noqa: E501
+    "import_test.png": ("admin", WIDE, ["/odoo/contacts?view_type=list", ".o_cp_action_menus button:has(.fa-cog)", ".o_import_menu", f"*.o_control_panel .o_input_file={EXAMPLE}", "?.o_import_data_content table", ".o_control_panel button:text-is('Test')", "?.o_import_data_content .alert-info"]),  # noqa: E501
+    "funnel_analysis.png": ("admin", WIDE, [f"{ACTION}crm_plus_funnel_report_action?view_type=list", "?.o_list_renderer"]),  # noqa: E501
+    "funnel_list.png": ("admin", WIDE, [f"{ACTION}res_partner_action_funnel?view_type=list", "?.o_list_footer"]),  # noqa: E501
+    "winloss_graph.png": ("admin", WIDE, [f"{ACTION}crm_plus_winloss_report_action?view_type=graph", "?.o_graph_renderer canvas"]),  # noqa: E501
+}
 
 
-def login(browser, url, user="admin", password="admin"):
-    browser.goto(f"{url}/web/login")
-    browser.wait_for("form.oe_login_form")
-    browser.evaluate(
-        f"document.querySelector('#login').value = {user!r};"
-        f"document.querySelector('#password').value = {password!r};"
-        "document.querySelector('form.oe_login_form').submit();"
-    )
-    browser.wait("location.pathname.startsWith('/odoo')", what="the web client after login")
-    browser.wait_for(".o_main_navbar")
+def act(page, url, ids, step):
+    kind, arg = step[0], step[1:]
+    if kind == "/":
+        page.goto(url + step.format_map(ids))
+    elif kind == "@":
+        page.goto(f"{url}/odoo/contacts/{ids[arg]}")
+    elif kind in "?!~#":
+        {"?": page.wait_for_selector, "!": page.keyboard.press, "#": lambda ms: page.wait_for_timeout(int(ms)),  # noqa: E501
+         "~": lambda sel: page.locator(sel).first.scroll_into_view_if_needed()}[kind](arg)
+    elif kind in "=*":
+        selector, value = arg.rsplit("=", 1)
+        page.fill(selector, value) if kind == "=" else page.set_input_files(selector, value)
+    else:
+        page.locator(arg if kind == "+" else step).first.click()
+# fmt: on
 
 
-def shoot_overview(browser, url, partner_id, path):
-    browser.resize(1440, 1200)
-    browser.goto(f"{url}/odoo/contacts/{partner_id}")
-    browser.click(".o_notebook_headers a.nav-link[name=crm_plus_overview]")
-    browser.wait_for(
-        ".o_notebook .tab-pane.active .o_field_widget[name=funnel_line_ids] .o_data_row"
-    )
-    browser.settle()
-    # From the top of the form to the end of the Overview page (leave the chatter out).
-    bottom = browser.evaluate(
-        "document.querySelector('.o_notebook .tab-pane.active').getBoundingClientRect().bottom"
-    )
-    browser.screenshot(path, clip={"x": 0, "y": 0, "width": 1440, "height": int(bottom) + 24})
+def shoot(url, out, only):
+    from playwright.sync_api import sync_playwright
 
-
-def shoot_closed_won(browser, url, partner_id, path):
-    browser.resize(1440, 1200)
-    browser.goto(f"{url}/odoo/contacts/{partner_id}")
-    # Overview opens by itself, with the Won ribbon, the reason and the closed lines.
-    browser.wait_for(".o_notebook_headers a.nav-link.active[name=crm_plus_overview]", timeout=30)
-    browser.wait_for(".o_form_sheet .ribbon")
-    browser.wait_for(".o_notebook .tab-pane.active .o_data_row")
-    browser.settle()
-    bottom = browser.evaluate(
-        "document.querySelector('.o_notebook .tab-pane.active').getBoundingClientRect().bottom"
-    )
-    browser.screenshot(path, clip={"x": 0, "y": 0, "width": 1440, "height": int(bottom) + 24})
-
-
-def shoot_import(browser, url, path):
-    """Contacts → Import records, the example file, Test: "Everything seems valid"."""
-    browser.resize(1440, 900)
-    browser.goto(f"{url}/odoo/contacts")
-    browser.click(".o_control_panel .o_cp_action_menus button:has(.fa-cog)")
-    browser.click(".o_import_menu")
-    browser.wait_for(".o_control_panel .o_input_file")
-    browser.evaluate(
-        f"fetch({EXAMPLE_URL!r}).then(r => r.text()).then(text => {{"
-        "const input = document.querySelector('.o_control_panel .o_input_file');"
-        "const data = new DataTransfer();"
-        "data.items.add(new File([text], 'pipeline_import.csv', {type: 'text/csv'}));"
-        "input.files = data.files;"
-        "input.dispatchEvent(new Event('change', {bubbles: true}));"
-        "})"
-    )
-    browser.wait_for(".o_import_action .o_import_data_content table")
-    browser.settle()
-    browser.evaluate(
-        "[...document.querySelectorAll('.o_control_panel button')]"
-        ".find(b => b.textContent.trim() === 'Test').click()"
-    )
-    browser.wait(
-        "!!document.querySelector('.o_import_data_content .alert-info')",
-        what="the importer's verdict",
-    )
-    browser.settle()
-    browser.screenshot(path)
-
-
-def shoot_pipeline(browser, url, path):
-    browser.resize(1440, 900)  # the five columns of Lead side by side, on a laptop screen
-    browser.goto(f"{url}/odoo")
-    browser.click(".o_navbar_apps_menu button")  # the apps menu, then CRM+ (opens Pipeline)
-    browser.click(".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']")
-    browser.wait_for(".o_kanban_renderer .o_kanban_group .o_kanban_record")
-    browser.settle()
-    browser.screenshot(path)
-
-
-def shoot_view(browser, url, action, view_type, ready, path, size=(1440, 900)):
-    """An action's view as a person opens it (the walkthrough's money screens: the list's
-    footer, the pivot's totals, the funnel analysis's conversion), at ``size``."""
-    browser.resize(*size)
-    browser.goto(f"{url}/odoo/action-{action}?view_type={view_type}")
-    browser.wait_for(ready)
-    browser.settle(1.5)
-    browser.screenshot(path)
-
-
-def shoot_winloss(browser, url, path):
-    browser.resize(1440, 820)
-    browser.goto(f"{url}/odoo/action-crm_plus.crm_plus_winloss_report_action")
-    browser.wait_for(".o_graph_renderer canvas")
-    browser.settle(1.5)  # chart.js animation
-    browser.screenshot(path)
-
-
-def shoot_overview_phone(browser, url, partner_id, path):
-    browser.resize(390, 844)
-    browser.goto(f"{url}/odoo/contacts/{partner_id}")
-    browser.wait_for(".o_form_view .o_notebook")
-    browser.settle(1.0)
-    browser.screenshot(path)
-
-
-def shoot_dashboard(browser, url, path):
-    """The manager's one-page view, from CRM+ → Reporting → Dashboard."""
-    browser.resize(1440, 900)
-    browser.goto(f"{url}/odoo/action-crm_plus.crm_plus_dashboard_action")
-    browser.wait_for(".o_crm_plus_dashboard .o_crm_plus_dashboard_phase")
-    browser.settle(1.0)
-    browser.screenshot(path)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="odoo.conf (addons path, database)")
-    parser.add_argument("--database", required=True, help="a database with crm_plus installed")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "doc/img"))
-    parser.add_argument("--ports", default=os.environ.get("CRM_PLUS_HTTP_PORTS", "18200-18299"))
-    parser.add_argument(
-        "--only", action="append", choices=SHOTS, help="take only this screenshot (repeatable)"
-    )
-    args = parser.parse_args()
-    shots = args.only or SHOTS
-
-    seed(args.config, args.database)
-    server, url = start_server(args.config, args.database, free_port(args.ports))
-    out = Path(args.out)
-    try:
-        with Chromium() as browser:
-            login(browser, url)
-            partner_id = browser.evaluate(
-                "fetch('/web/dataset/call_kw', {method: 'POST', headers: {'Content-Type': "
-                "'application/json'}, body: JSON.stringify({jsonrpc: '2.0', method: 'call', "
-                "params: {model: 'res.partner', method: 'search', args: [[['name', '=', "
-                f"{SHOWCASE!r}]]], kwargs: {{limit: 1}}}}}})}}).then(r => r.json())"
-                ".then(r => r.result[0])"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        states, ids, failed = {}, {}, []
+        rpc = "([m, d]) => fetch('/web/dataset/call_kw', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({jsonrpc: '2.0', method: 'call', params: {model: m, method: 'search_read', args: [d, ['name']], kwargs: {}}})}).then(r => r.json()).then(r => r.result)"  # noqa: E501
+        for user in ("admin", SARA):
+            context = browser.new_context()
+            context.set_default_timeout(120_000)  # a busy machine builds the assets first
+            page = context.new_page()
+            page.goto(f"{url}/web/login")
+            page.fill("#login", user)
+            page.fill("#password", user)
+            page.click("form.oe_login_form button[type=submit]")
+            page.wait_for_selector(".o_main_navbar")
+            states[user] = context.storage_state()
+            if user == "admin":
+                ids.update({r["name"]: r["id"] for r in page.evaluate(rpc, ["res.partner", []])})
+                ids["sara"] = page.evaluate(rpc, ["res.users", [["login", "=", SARA]]])[0]["id"]
+                module = [["name", "=", "crm_plus"]]
+                ids["module"] = page.evaluate(rpc, ["ir.module.module", module])[0]["id"]
+            context.close()
+        for name, (user, (width, height), steps) in SHOTS.items():
+            if only and name not in only:
+                continue
+            context = browser.new_context(
+                storage_state=states[user], viewport={"width": width, "height": height}
             )
-            won_id = browser.evaluate(
-                "fetch('/web/dataset/call_kw', {method: 'POST', headers: {'Content-Type': "
-                "'application/json'}, body: JSON.stringify({jsonrpc: '2.0', method: 'call', "
-                "params: {model: 'res.partner', method: 'search', args: [[['name', '=', "
-                f"{WON_SHOWCASE!r}]]], kwargs: {{limit: 1}}}}}})}}).then(r => r.json())"
-                ".then(r => r.result[0])"
-            )
-            funnel = "crm_plus.res_partner_action_funnel"
-            takes = {
-                "contact_overview.png": lambda path: shoot_overview(
-                    browser, url, partner_id, path
-                ),
-                "contact_closed_won.png": lambda path: shoot_closed_won(
-                    browser, url, won_id, path
-                ),
-                "pipeline_board.png": lambda path: shoot_pipeline(browser, url, path),
-                "winloss_graph.png": lambda path: shoot_winloss(browser, url, path),
-                "import_test.png": lambda path: shoot_import(browser, url, path),
-                "funnel_list.png": lambda path: shoot_view(
-                    browser, url, funnel, "list", ".o_list_footer", path
-                ),
-                "funnel_pivot.png": lambda path: shoot_view(
-                    browser, url, funnel, "pivot", ".o_pivot table", path
-                ),
-                "funnel_analysis.png": lambda path: shoot_view(
-                    browser,
-                    url,
-                    "crm_plus.crm_plus_funnel_report_action",
-                    "list",
-                    ".o_list_renderer",
-                    path,
-                ),
-                "pipeline_board_phone.png": lambda path: shoot_view(
-                    browser,
-                    url,
-                    "crm_plus.res_partner_action_pipeline",
-                    "kanban",
-                    ".o_kanban_renderer .o_kanban_record",
-                    path,
-                    size=(390, 844),
-                ),
-                "contact_overview_phone.png": lambda path: shoot_overview_phone(
-                    browser, url, partner_id, path
-                ),
-                "dashboard.png": lambda path: shoot_dashboard(browser, url, path),
-            }
-            for name in shots:
-                takes[name](out / name)
-    finally:
-        server.terminate()
-        server.wait(30)
-    for name in shots:
-        sys.stdout.write(f"{out / name}\n")
+            context.set_default_timeout(60_000)
+            page = context.new_page()
+            try:
+                for step in steps:
+                    act(page, url, ids, step)
+                page.mouse.move(width - 1, height - 1)  # no tooltip under the last click
+                page.wait_for_timeout(1500)  # the last RPCs, animations: counters, charts
+                page.screenshot(path=str(Path(out) / name))
+                sys.stdout.write(f"{Path(out) / name}\n")
+            except Exception as exc:  # the others are still worth taking
+                failed.append(name)
+                sys.stderr.write(f"{name}: {exc}\n")
+            context.close()
+        browser.close()
+    if failed:
+        raise SystemExit(f"not taken: {', '.join(failed)}")
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["seed", "shoot"])
+    parser.add_argument("--config")
+    parser.add_argument("--database")
+    parser.add_argument("--url")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "doc/img"))
+    parser.add_argument("--only", action="append", help="take only this screenshot (repeatable)")
+    args = parser.parse_args()
+    if args.step == "seed":
+        seed(args.config, args.database)
+    else:
+        shoot(args.url, args.out, args.only)

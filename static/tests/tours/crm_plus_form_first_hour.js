@@ -149,7 +149,8 @@ registry.category("web_tour.tours").add("crm_plus_tour_form_first_hour", {
         currentPhaseIs("Closing"),
         {
             content: "The Closing line is current again, without the close",
-            trigger: `${CURRENT_LINE}:has(td[name=phase_id]:contains(Closing)) td[name=close_reason_id]:not(:contains(Contract signed))`,
+            // The close reason column is optional (hidden): the row has no close either way.
+            trigger: `${CURRENT_LINE}:has(td[name=phase_id]:contains(Closing)):not(:has(td[name=close_reason_id]:contains(Contract signed)))`,
         },
         {
             content: "The funnel can be closed again",
