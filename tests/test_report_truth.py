@@ -185,7 +185,7 @@ class TestReportTruth(CrmPlusCase):
         """The daily refresh swaps the calibration's table: that takes no lock on res_partner
         that would stop other users' contact reads or writes (a table referencing res_partner
         locks it exclusively when dropped), and a deleted contact still leaves the report."""
-        self.Calibration._refresh()
+        self.CalibrationReport._refresh()
         self.env.cr.execute(
             """SELECT mode FROM pg_locks
                 WHERE pid = pg_backend_pid() AND relation = 'res_partner'::regclass
@@ -198,13 +198,13 @@ class TestReportTruth(CrmPlusCase):
         )
         self.assertEqual(self.env.cr.fetchall(), [])
         gone = self.mine.filtered(
-            lambda partner: self.Calibration.search_count([("partner_id", "=", partner.id)])
+            lambda partner: self.CalibrationReport.search_count([("partner_id", "=", partner.id)])
         )[:1]
         self.assertTrue(gone)
         gone_id = gone.id
         gone.unlink()
-        self.assertFalse(self.Calibration.search_count([("partner_id", "=", gone_id)]))
-        self.assertTrue(self.Calibration.search_count([("partner_id", "in", self.mine.ids)]))
+        self.assertFalse(self.CalibrationReport.search_count([("partner_id", "=", gone_id)]))
+        self.assertTrue(self.CalibrationReport.search_count([("partner_id", "in", self.mine.ids)]))
 
     def test_every_row_has_a_currency(self):
         main_currency = self.env.ref("base.main_company").currency_id
