@@ -85,7 +85,9 @@ class ResPartner(models.Model):
         string="Account Type",
         check_company=True,
         tracking=True,
-        index=True,
+        # Only the contacts with a type (the account types' contact counts, a filter by type,
+        # the check that a deleted type has none): a write of any other contact skips it.
+        index="btree_not_null",
         ondelete="restrict",
         default=lambda self: self._default_account_type_id(),
         group_expand="_read_group_expand_account_type",
@@ -123,7 +125,8 @@ class ResPartner(models.Model):
         check_company=True,
         **FROM_LINES_WRITABLE,
         tracking=True,
-        index=True,
+        # No index of its own: the board and the forecast read the open contacts' phases from
+        # the open-funnel index (res_partner_board.py).
         copy=False,
         ondelete="restrict",
         domain="[('account_type_id', '=', account_type_id)]",
@@ -137,7 +140,8 @@ class ResPartner(models.Model):
         FUNNEL_STATE_SELECTION,
         **FROM_LINES_WRITABLE,
         tracking=True,
-        index=True,
+        # No index of its own: "open" is the open-funnel index's condition
+        # (res_partner_board.py); the Won and Lost filters scan, as Odoo CRM's do.
         copy=False,
         groups=FUNNEL_GROUP,
         help="Empty for a partner that never entered a funnel.",

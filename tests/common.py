@@ -15,6 +15,24 @@ from odoo.tests import common as tests_common
 
 from ..compat import USER_GROUPS_FIELD
 
+# The groups of the test users (xmlids).
+USER = "crm_plus.group_crm_plus_user"
+ALL_DOCUMENTS = "crm_plus.group_crm_plus_all"
+MANAGER = "crm_plus.group_crm_plus_manager"
+PARTNER_MANAGER = "base.group_partner_manager"
+# The Funnel Analysis's measures the report tests read, grouped (with its totals and without).
+FUNNEL_MEASURES = [
+    "__count",
+    "reached:sum",
+    "moved_on:sum",
+    "deal_count:sum",
+    "won_count:sum",
+    "reached_percent:avg",
+    "phase_conversion:avg",
+    "open_forecast_value:sum",
+    "open_weighted_value:sum",
+]
+
 
 class CrmPlusCase(TransactionCase):
     """A funnel of its own (independent from seed and demo data), users and reasons."""
@@ -29,6 +47,11 @@ class CrmPlusCase(TransactionCase):
         cls.Reason = cls.env["crm.plus.close.reason"]
         cls.Line = cls.env["crm.plus.phase.line"]
         cls.Partner = cls.env["res.partner"]
+        cls.FunnelReport = cls.env["crm.plus.funnel.report"]
+        cls.WinlossReport = cls.env["crm.plus.winloss.report"]
+        cls.ForecastReport = cls.env["crm.plus.forecast.report"]
+        cls.CalibrationReport = cls.env["crm.plus.calibration.report"]
+        cls.Stat = cls.env["crm.plus.phase.stat"]
 
         cls.customer_type = cls.AccountType.create({"name": "T-Customer", "code": "T-CUST"})
         cls.lead_type = cls.AccountType.create(
@@ -91,34 +114,26 @@ class CrmPlusCase(TransactionCase):
         cls.reason_won = cls.Reason.create({"name": "T-Signed", "code": "T-W", "outcome": "won"})
         cls.reason_lost = cls.Reason.create({"name": "T-Price", "code": "T-L", "outcome": "lost"})
 
-        group_user = cls.env.ref("crm_plus.group_crm_plus_user")
-        group_manager = cls.env.ref("crm_plus.group_crm_plus_manager")
-        users = cls.env["res.users"].with_context(no_reset_password=True)
-        cls.user_sales = users.create(
-            {
-                "name": "T-Sales",
-                "login": "t_crm_plus_sales",
-                "email": "sales@example.com",
-                USER_GROUPS_FIELD: [
-                    Command.set([group_user.id, cls.env.ref("base.group_partner_manager").id])
-                ],
-            }
+        cls.user_sales = cls.make_user(
+            "T-Sales", "sales", USER, PARTNER_MANAGER, email="sales@example.com"
         )
-        cls.user_manager = users.create(
-            {
-                "name": "T-Manager",
-                "login": "t_crm_plus_manager",
-                USER_GROUPS_FIELD: [
-                    Command.set([group_manager.id, cls.env.ref("base.group_partner_manager").id])
-                ],
-            }
-        )
-        cls.user_internal = users.create(
-            {
-                "name": "T-Internal",
-                "login": "t_crm_plus_internal",
-                USER_GROUPS_FIELD: [Command.set([cls.env.ref("base.group_user").id])],
-            }
+        cls.user_manager = cls.make_user("T-Manager", "manager", MANAGER, PARTNER_MANAGER)
+        cls.user_internal = cls.make_user("T-Internal", "internal", "base.group_user")
+
+    @classmethod
+    def make_user(cls, name, login, *groups, **vals):
+        """A user ``t_crm_plus_<login>`` of exactly ``groups`` (xmlids) and what they imply."""
+        return (
+            cls.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "name": name,
+                    "login": f"t_crm_plus_{login}",
+                    USER_GROUPS_FIELD: [Command.set([cls.env.ref(xmlid).id for xmlid in groups])],
+                    **vals,
+                }
+            )
         )
 
     def make_partners(self, count=1, account_type=None, **vals):

@@ -11,8 +11,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from ..compat import USER_GROUPS_FIELD
-from .common import CrmPlusCase
+from .common import ALL_DOCUMENTS, PARTNER_MANAGER, USER, CrmPlusCase
 
 # Users (columns): portal, internal user with the default rights (Contact Creation) but no CRM+,
 # the CRM+ access levels (with Contact Creation, as new users get it): User: Own Documents Only,
@@ -25,32 +24,20 @@ USERS = ("portal", "internal", "crm_user", "crm_all", "crm_manager", "other_comp
 # -: refused, by access rights or by a funnel rule (both are acceptable).
 EXPECTED = """
 operation                            portal internal crm_user crm_all crm_manager other_company
-crm.plus.account.type read             A      A        Y        Y       Y           A
-crm.plus.account.type create           A      A        A        A       Y           A
-crm.plus.account.type write            A      A        A        A       Y           A
-crm.plus.account.type unlink           A      A        A        A       Y           A
-crm.plus.lead.phase read               A      A        Y        Y       Y           A
-crm.plus.lead.phase create             A      A        A        A       Y           A
-crm.plus.lead.phase write              A      A        A        A       Y           A
-crm.plus.lead.phase unlink             A      A        A        A       Y           A
-crm.plus.close.reason read             A      A        Y        Y       Y           A
-crm.plus.close.reason create           A      A        A        A       Y           A
-crm.plus.close.reason write            A      A        A        A       Y           A
-crm.plus.close.reason unlink           A      A        A        A       Y           A
+configuration read                     A      A        Y        Y       Y           A
+configuration create                   A      A        A        A       Y           A
+configuration write                    A      A        A        A       Y           A
+configuration unlink                   A      A        A        A       Y           A
 crm.plus.phase.line read               A      A        Y        Y       Y           A
 crm.plus.phase.line create             -      -        U        U       U           -
 crm.plus.phase.line write              A      A        Y        Y       Y           A
 crm.plus.phase.line write-state        -      -        U        U       U           -
 crm.plus.phase.line write-colleague    A      A        A        Y       Y           A
 crm.plus.phase.line unlink             A      A        A        A       U           A
-crm.plus.close.wizard read             A      A        Y        Y       Y           Y
-crm.plus.close.wizard create           A      A        Y        Y       Y           Y
-crm.plus.close.wizard write            A      A        Y        Y       Y           Y
-crm.plus.close.wizard unlink           A      A        Y        Y       Y           Y
-crm.plus.account.type.wizard read      A      A        Y        Y       Y           Y
-crm.plus.account.type.wizard create    A      A        Y        Y       Y           Y
-crm.plus.account.type.wizard write     A      A        Y        Y       Y           Y
-crm.plus.account.type.wizard unlink    A      A        Y        Y       Y           Y
+wizard read                            A      A        Y        Y       Y           Y
+wizard create                          A      A        Y        Y       Y           Y
+wizard write                           A      A        Y        Y       Y           Y
+wizard unlink                          A      A        Y        Y       Y           Y
 crm.plus.funnel.job read               A      A        A        A       Y           A
 crm.plus.funnel.job read-own           A      A        Y        Y       Y           Y
 crm.plus.funnel.job create             A      A        A        A       A           A
@@ -75,14 +62,22 @@ partner take-over-colleague            A      Y        A        Y       Y       
 """
 
 
+# The rows of "configuration" hold for each of these models, those of "wizard" for each wizard.
+GROUPS = {
+    "configuration": ("crm.plus.account.type", "crm.plus.lead.phase", "crm.plus.close.reason"),
+    "wizard": ("crm.plus.close.wizard", "crm.plus.account.type.wizard"),
+}
+
+
 def _parse(table):
     rows = [line.split() for line in table.strip().splitlines()]
     header, body = rows[0], rows[1:]
     users = header[-len(USERS) :]
     assert tuple(users) == USERS, users
     return {
-        (row[0], row[1], user): cell
+        (obj, row[1], user): cell
         for row in body
+        for obj in GROUPS.get(row[0], (row[0],))
         for user, cell in zip(users, row[2:], strict=False)
     }
 
@@ -96,48 +91,24 @@ class TestAccessMatrix(CrmPlusCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        ref = cls.env.ref
-        users = cls.env["res.users"].with_context(no_reset_password=True)
-        partner_manager = ref("base.group_partner_manager")
         cls.other_company = cls.env["res.company"].create({"name": "T-Other Company"})
         cls.users = {
-            "portal": users.create(
-                {
-                    "name": "T-Portal",
-                    "login": "t_crm_plus_portal",
-                    USER_GROUPS_FIELD: [Command.set([ref("base.group_portal").id])],
-                }
-            ),
-            "internal": users.create(
-                {
-                    "name": "T-Internal default",
-                    "login": "t_crm_plus_internal_default",
-                    USER_GROUPS_FIELD: [
-                        Command.set([ref("base.group_user").id, partner_manager.id])
-                    ],
-                }
+            "portal": cls.make_user("T-Portal", "portal", "base.group_portal"),
+            "internal": cls.make_user(
+                "T-Internal default", "internal_default", "base.group_user", PARTNER_MANAGER
             ),
             "crm_user": cls.user_sales,
-            "crm_all": users.create(
-                {
-                    "name": "T-All documents",
-                    "login": "t_crm_plus_all_documents",
-                    USER_GROUPS_FIELD: [
-                        Command.set([ref("crm_plus.group_crm_plus_all").id, partner_manager.id])
-                    ],
-                }
+            "crm_all": cls.make_user(
+                "T-All documents", "all_documents", ALL_DOCUMENTS, PARTNER_MANAGER
             ),
             "crm_manager": cls.user_manager,
-            "other_company": users.create(
-                {
-                    "name": "T-Other company sales",
-                    "login": "t_crm_plus_other_company",
-                    "company_id": cls.other_company.id,
-                    "company_ids": [Command.set([cls.other_company.id])],
-                    USER_GROUPS_FIELD: [
-                        Command.set([ref("crm_plus.group_crm_plus_user").id, partner_manager.id])
-                    ],
-                }
+            "other_company": cls.make_user(
+                "T-Other company sales",
+                "other_company",
+                USER,
+                PARTNER_MANAGER,
+                company_id=cls.other_company.id,
+                company_ids=[Command.set([cls.other_company.id])],
             ),
         }
         # Records of the main company: the other company's user must not reach them.
@@ -162,13 +133,7 @@ class TestAccessMatrix(CrmPlusCase):
             lambda line: line.state == "current"
         )
         # A deal of the main company whose salesperson is a colleague (own documents).
-        colleague = users.create(
-            {
-                "name": "T-Colleague",
-                "login": "t_crm_plus_colleague",
-                USER_GROUPS_FIELD: [Command.set([ref("crm_plus.group_crm_plus_user").id])],
-            }
-        )
+        colleague = cls.make_user("T-Colleague", "colleague", USER)
         cls.colleague_partner = cls.Partner.create(
             {
                 "name": "T-Colleague's deal",
@@ -239,17 +204,29 @@ class TestAccessMatrix(CrmPlusCase):
 
             return make
 
-        def configuration(model, record, read_fields, create_vals, write_vals, unused_vals):
+        def configuration(model, record, read_fields, vals, write_vals):
             # The four operations on a configuration model: read and write ``record``, create
-            # one, unlink an unused one (created as superuser).
+            # one, unlink an unused one (created as superuser); ``vals`` completes a name.
             return {
-                (model, "read"): lambda env: record.with_env(env).read(read_fields),
-                (model, "create"): lambda env: env[model].create(dict(create_vals)),
+                (model, "read"): lambda env: record.with_env(env).read(read_fields.split()),
+                (model, "create"): lambda env: env[model].create(dict(vals, name="T-new")),
                 (model, "write"): lambda env: record.with_env(env).write(dict(write_vals)),
-                (model, "unlink"): lambda env: fresh(model, dict(unused_vals))
+                (model, "unlink"): lambda env: fresh(model, dict(vals, name="T-unused"))
                 .with_env(env)
                 .unlink(),
             }
+
+        company = {"company_id": self.company.id}
+        spare = {"account_type_id": self.spare_type.id}
+        reason = dict(company, outcome="lost")
+        renamed, edited = {"name": "T-renamed"}, {"description": "edited"}
+        configurations = {}
+        for model, record, read_fields, vals, write_vals in (
+            ("crm.plus.account.type", self.main_type, "name code phase_ids", company, renamed),
+            ("crm.plus.lead.phase", self.main_phase_1, "name default_score", spare, edited),
+            ("crm.plus.close.reason", self.main_reason, "name outcome", reason, renamed),
+        ):
+            configurations.update(configuration(model, record, read_fields, vals, write_vals))
 
         close_wizard = own(
             "crm.plus.close.wizard",
@@ -294,30 +271,7 @@ class TestAccessMatrix(CrmPlusCase):
             ("crm.plus.funnel.job", "unlink"): lambda env: fresh("crm.plus.funnel.job", job_vals)
             .with_env(env)
             .unlink(),
-            **configuration(
-                "crm.plus.account.type",
-                self.main_type,
-                ["name", "code", "phase_ids"],
-                {"name": "T-new", "company_id": self.company.id},
-                {"name": "T-renamed"},
-                {"name": "T-unused", "company_id": self.company.id},
-            ),
-            **configuration(
-                "crm.plus.lead.phase",
-                self.main_phase_1,
-                ["name", "default_score"],
-                {"name": "T-new phase", "account_type_id": self.spare_type.id},
-                {"description": "edited"},
-                {"name": "T-unused", "account_type_id": self.spare_type.id},
-            ),
-            **configuration(
-                "crm.plus.close.reason",
-                self.main_reason,
-                ["name", "outcome"],
-                {"name": "T-new", "outcome": "won", "company_id": self.company.id},
-                {"name": "T-renamed"},
-                {"name": "T-unused", "outcome": "lost", "company_id": self.company.id},
-            ),
+            **configurations,
             ("crm.plus.phase.line", "read"): lambda env: self.main_line.with_env(env).read(
                 ["state", "score", "forecast_value"]
             ),

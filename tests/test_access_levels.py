@@ -17,9 +17,8 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from ..compat import USER_GROUPS_FIELD
 from ..models.crm_plus_funnel_job import BATCH_SIZE_PARAM, THRESHOLD_PARAM
-from .common import CrmPlusCase
+from .common import PARTNER_MANAGER, CrmPlusCase
 
 OWN = "crm_plus.group_crm_plus_user"
 ALL = "crm_plus.group_crm_plus_all"
@@ -31,17 +30,9 @@ class TestAccessLevels(CrmPlusCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        users = cls.env["res.users"].with_context(no_reset_password=True)
-        partner_manager = cls.env.ref("base.group_partner_manager")
 
         def user(login, group):
-            return users.create(
-                {
-                    "name": f"T-{login}",
-                    "login": f"t_levels_{login}",
-                    USER_GROUPS_FIELD: [Command.set([cls.env.ref(group).id, partner_manager.id])],
-                }
-            )
+            return cls.make_user(f"T-{login}", f"levels_{login}", group, PARTNER_MANAGER)
 
         # user_sales (common.py) is an own-documents user: "Sara".
         cls.user_own = cls.user_sales
@@ -312,27 +303,22 @@ class TestAccessLevels(CrmPlusCase):
             # At once, and before a background job is queued.
             self.env["ir.config_parameter"].sudo().set_param(THRESHOLD_PARAM, threshold)
             self.env["ir.config_parameter"].sudo().set_param(BATCH_SIZE_PARAM, "1")
-            for label, wizard in (
+            for model, vals, action in (
+                ("crm.plus.close.wizard", {"close_reason_id": self.reason_lost.id}, "confirm"),
                 (
-                    "close",
-                    lambda: self.env["crm.plus.close.wizard"]
-                    .with_user(self.user_own)
-                    .with_context(active_model="res.partner", active_ids=selection.ids)
-                    .create({"close_reason_id": self.reason_lost.id})
-                    .action_confirm(),
-                ),
-                (
-                    "account type",
-                    lambda: self.env["crm.plus.account.type.wizard"]
-                    .with_user(self.user_own)
-                    .with_context(active_model="res.partner", active_ids=selection.ids)
-                    .create({"account_type_id": self.prospect_type.id})
-                    .action_apply(),
+                    "crm.plus.account.type.wizard",
+                    {"account_type_id": self.prospect_type.id},
+                    "apply",
                 ),
             ):
-                with self.subTest(wizard=label, threshold=threshold):
+                wizards = (
+                    self.env[model]
+                    .with_user(self.user_own)
+                    .with_context(active_model="res.partner", active_ids=selection.ids)
+                )
+                with self.subTest(wizard=model, threshold=threshold):
                     with self.assertRaises(AccessError) as caught:
-                        wizard()
+                        getattr(wizards.create(vals), f"action_{action}")()
                     self.assertIn("T-Marc's deal", str(caught.exception))
                     self.assertEqual(self.snapshot(selection), before)
                     self.assertFalse(self.env["crm.plus.funnel.job"].search_count([]))

@@ -372,56 +372,34 @@ class TestFunnelValidation(CrmPlusCase):
                 {"name": "T-After", "account_type_id": self.lead_type.id, "sequence": 99}
             )
 
+    def type_with_phases(self, name, *phase_types):
+        """An account type created in one call, with phases A, B… of ``phase_types``."""
+        phases = [
+            Command.create({"name": chr(ord("A") + i), "sequence": i + 1, "phase_type": kind})
+            for i, kind in enumerate(phase_types)
+        ]
+        return self.AccountType.create({"name": name, "phase_ids": phases})
+
     def test_type_created_in_one_call(self):
-        account_type = self.AccountType.create(
-            {
-                "name": "T-OneCall",
-                "phase_ids": [
-                    Command.create({"name": "A", "sequence": 1}),
-                    Command.create({"name": "B", "sequence": 2, "phase_type": "closing"}),
-                ],
-            }
-        )
+        account_type = self.type_with_phases("T-OneCall", "normal", "closing")
         self.assertTrue(account_type.has_phases)
         self.assertEqual(account_type.closing_phase_id.name, "B")
-        with self.assertRaisesRegex(ValidationError, "must be the last phase"):
-            self.AccountType.create(
-                {
-                    "name": "T-Bad",
-                    "phase_ids": [
-                        Command.create({"name": "A", "sequence": 1, "phase_type": "closing"}),
-                        Command.create({"name": "B", "sequence": 2}),
-                    ],
-                }
-            )
-        with self.assertRaisesRegex(ValidationError, "only one"):
-            self.AccountType.create(
-                {
-                    "name": "T-Bad2",
-                    "phase_ids": [
-                        Command.create({"name": "A", "sequence": 1, "phase_type": "closing"}),
-                        Command.create({"name": "B", "sequence": 2, "phase_type": "closing"}),
-                    ],
-                }
-            )
+        for message, kinds in (
+            ("must be the last phase", ("closing", "normal")),
+            ("only one", ("closing", "closing")),
+        ):
+            with self.subTest(kinds=kinds), self.assertRaisesRegex(ValidationError, message):
+                self.type_with_phases("T-Bad", *kinds)
 
     def test_reorder_phases_in_one_write(self):
         # Moving the closing phase to the end in the form writes the sequences one by one.
-        account_type = self.AccountType.create(
-            {
-                "name": "T-Reorder",
-                "phase_ids": [
-                    Command.create({"name": "A", "sequence": 1}),
-                    Command.create({"name": "C", "sequence": 2, "phase_type": "normal"}),
-                ],
-            }
-        )
+        account_type = self.type_with_phases("T-Reorder", "normal", "normal")
         a, c = account_type.phase_ids.sorted("sequence")
         account_type.write(
             {
                 "phase_ids": [
                     Command.update(c.id, {"phase_type": "closing", "sequence": 5}),
-                    Command.create({"name": "B", "sequence": 3}),
+                    Command.create({"name": "Middle", "sequence": 3}),
                 ]
             }
         )

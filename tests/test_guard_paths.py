@@ -10,23 +10,13 @@
 
 import math
 
-from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from ..compat import USER_GROUPS_FIELD
-from .common import CrmPlusCase
+from ..models.crm_plus_funnel_import import HISTORY_FIELDS
+from .common import PARTNER_MANAGER, USER, CrmPlusCase
 
-FUNNEL_FIELDS = (
-    "account_type_id",
-    "lead_phase_id",
-    "funnel_state",
-    "close_reason_id",
-    "close_date",
-    "funnel_phase_date_start",
-    "funnel_score",
-    "funnel_forecast_value",
-)
+FUNNEL_FIELDS = ("account_type_id", *HISTORY_FIELDS, "funnel_score", "funnel_forecast_value")
 
 
 @tagged("post_install", "-at_install")
@@ -34,29 +24,13 @@ class TestGuardPaths(CrmPlusCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        ref = cls.env.ref
-        users = cls.env["res.users"].with_context(no_reset_password=True)
         # As the README sets a salesperson up: Internal User + CRM+ User, nothing else.
-        cls.user_plain_sales = users.create(
-            {
-                "name": "T-Plain sales",
-                "login": "t_crm_plus_plain_sales",
-                USER_GROUPS_FIELD: [
-                    Command.set(
-                        [ref("base.group_user").id, ref("crm_plus.group_crm_plus_user").id]
-                    )
-                ],
-            }
+        cls.user_plain_sales = cls.make_user(
+            "T-Plain sales", "plain_sales", "base.group_user", USER
         )
         # Without CRM+, allowed to create contacts.
-        cls.user_contacts = users.create(
-            {
-                "name": "T-Contacts only",
-                "login": "t_crm_plus_contacts_only",
-                USER_GROUPS_FIELD: [
-                    Command.set([ref("base.group_user").id, ref("base.group_partner_manager").id])
-                ],
-            }
+        cls.user_contacts = cls.make_user(
+            "T-Contacts only", "contacts_only", "base.group_user", PARTNER_MANAGER
         )
         cls.partner = cls.make_partners(cls, 1)
         cls.partner.expected_close_date = "2030-01-31"

@@ -72,6 +72,19 @@ class TestImport(CrmPlusCase):
             import_fields, preview["headers"], dict(IMPORT_OPTIONS), dryrun=dryrun
         )
 
+    def export_file(self, partners, columns, prefix):
+        """Export → "I want to update data" of ``partners``, as the CSV file the user gets (the
+        importer maps its header, the fields' labels, by itself), each name's ``prefix``
+        becoming "<prefix> copy"."""
+        exported = partners.with_context(import_compat=True).export_data(columns)["datas"]
+        labels = [self.Partner._fields[fname]._description_string(self.env) for fname in columns]
+        lines = [",".join(labels)]
+        for values in exported:
+            row = ["" if value is False else str(value) for value in values]
+            row[0] = row[0].replace(prefix, f"{prefix} copy")
+            lines.append(",".join(row))
+        return ("\n".join(lines) + "\n").encode()
+
     def errors(self, result):
         return [message for message in result["messages"] if message["type"] == "error"]
 
@@ -583,14 +596,7 @@ class TestImport(CrmPlusCase):
 
         columns = ["name", *[f for f in FIELDS[1:] if f in offered], *deal_fields]
         self.assertEqual(columns[1:-4], FIELDS[1:], "every funnel column is offered")
-        exported = partners.with_context(import_compat=True).export_data(columns)["datas"]
-        labels = [self.Partner._fields[fname]._description_string(self.env) for fname in columns]
-        lines = [",".join(labels)]
-        for values in exported:
-            row = ["" if value is False else str(value) for value in values]
-            row[0] = row[0].replace("T-FIG", "T-FIG copy")
-            lines.append(",".join(row))
-        content = ("\n".join(lines) + "\n").encode()
+        content = self.export_file(partners, columns, "T-FIG")
         self.assertEqual(self.run_importer(content, dryrun=True)["messages"], [])
         result = self.run_importer(content)
         self.assertEqual(result["messages"], [])
@@ -651,15 +657,7 @@ class TestImport(CrmPlusCase):
         self.assertEqual(won.account_type_id, self.customer_type, "type when won")
         partners = open_partner | lost | won
         columns = FIELDS
-        exported = partners.with_context(import_compat=True).export_data(columns)["datas"]
-        # As the export file: the importer maps its header (the fields' labels) by itself.
-        labels = [self.Partner._fields[fname]._description_string(self.env) for fname in columns]
-        lines = [",".join(labels)]
-        for values in exported:
-            row = ["" if value is False else str(value) for value in values]
-            row[0] = row[0].replace("T-RT", "T-RT copy")
-            lines.append(",".join(row))
-        content = ("\n".join(lines) + "\n").encode()
+        content = self.export_file(partners, columns, "T-RT")
         tested = self.run_importer(content, dryrun=True)
         self.assertEqual(tested["messages"], [])
         result = self.run_importer(content)

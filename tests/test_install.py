@@ -32,24 +32,35 @@ CRONS = {
 # Access rights (r read, w write, c create, u unlink) of each level on the module's models:
 # (an internal user without CRM+, a salesperson "Own Documents Only", the CRM+ administrator).
 ACCESS = {
-    "crm.plus.account.type": ("", "r", "rwcu"),
-    "crm.plus.lead.phase": ("", "r", "rwcu"),
-    "crm.plus.close.reason": ("", "r", "rwcu"),
-    "crm.plus.phase.line": ("", "rwc", "rwcu"),
-    "crm.plus.close.wizard": ("", "rwcu", "rwcu"),
-    "crm.plus.account.type.wizard": ("", "rwcu", "rwcu"),
-    "crm.plus.funnel.report": ("", "r", "r"),
-    "crm.plus.winloss.report": ("", "r", "r"),
-    "crm.plus.forecast.report": ("", "r", "r"),
-    "crm.plus.calibration.report": ("", "r", "r"),
-    "crm.plus.phase.stat": ("", "r", "r"),
-    "crm.plus.funnel.job": ("", "r", "ru"),
-    "crm.plus.funnel.total": ("", "", ""),
+    ("crm.plus.account.type", "crm.plus.lead.phase", "crm.plus.close.reason"): ("", "r", "rwcu"),
+    ("crm.plus.phase.line",): ("", "rwc", "rwcu"),
+    ("crm.plus.close.wizard", "crm.plus.account.type.wizard"): ("", "rwcu", "rwcu"),
+    (
+        "crm.plus.funnel.report",
+        "crm.plus.winloss.report",
+        "crm.plus.forecast.report",
+        "crm.plus.calibration.report",
+        "crm.plus.phase.stat",
+    ): ("", "r", "r"),
+    ("crm.plus.funnel.job",): ("", "r", "ru"),
+    ("crm.plus.funnel.total",): ("", "", ""),
     # Contacts: base gives every internal user read; CRM+ adds write and create (the test users
     # of CrmPlusCase are also Contact Creation, which adds unlink).
-    "res.partner": ("r", "rwcu", "rwcu"),
+    ("res.partner",): ("r", "rwcu", "rwcu"),
 }
 OPERATIONS = {"r": "read", "w": "write", "c": "create", "u": "unlink"}
+# crm_plus's indexes on res_partner: the open funnel's (the pipeline board, the forecast) and
+# the contacts with a type (the account types' counts, a filter by type).
+PARTNER_INDEXES = {
+    "res_partner__account_type_id_index": "CREATE INDEX res_partner__account_type_id_index ON"
+    " public.res_partner USING btree (account_type_id) WHERE (account_type_id IS NOT NULL)",
+    "res_partner_crm_plus_open_funnel_index": "CREATE INDEX"
+    " res_partner_crm_plus_open_funnel_index ON public.res_partner USING btree"
+    " (account_type_id, user_id, lead_phase_id) INCLUDE (active, company_id, partner_share,"
+    " funnel_score, funnel_stale_deadline, funnel_forecast_value, funnel_weighted_value,"
+    " funnel_recurring_value, funnel_open_value, funnel_open_weighted_value)"
+    " WHERE ((funnel_state)::text = 'open'::text)",
+}
 
 
 @tagged("post_install", "-at_install")
@@ -58,8 +69,18 @@ class TestInstall(CrmPlusCase):
 
     def test_version(self):
         module = self.env["ir.module.module"].search([("name", "=", "crm_plus")])
-        # The manifest says 1.1.0: Odoo prefixes the series it runs (18.0.1.1.0, 19.0.1.1.0).
-        self.assertEqual(module.latest_version, f"{release.major_version}.1.1.0")
+        # The manifest says 1.2.0: Odoo prefixes the series it runs (18.0.1.2.0, 19.0.1.2.0).
+        self.assertEqual(module.latest_version, f"{release.major_version}.1.2.0")
+
+    def test_partner_indexes_hold_funnel_contacts_only(self):
+        """crm_plus's indexes on res_partner (those naming one of its columns) are partial: a
+        write of a contact outside the funnel (a phone, another module's column) passes them
+        by, and costs what it costs without crm_plus (make tax)."""
+        self.env.cr.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'res_partner'"
+            " AND indexdef ~ '(account_type|lead_phase|funnel_)'"
+        )
+        self.assertEqual(dict(self.env.cr.fetchall()), PARTNER_INDEXES)
 
     def test_seed_data(self):
         for xmlid, (model, name, code) in SEED.items():
@@ -102,7 +123,7 @@ class TestInstall(CrmPlusCase):
 
     def test_access_rights_per_level(self):
         users = (self.user_internal, self.user_sales, self.user_manager)
-        for model, levels in ACCESS.items():
+        for model, levels in ((m, levels) for models, levels in ACCESS.items() for m in models):
             for user, allowed in zip(users, levels, strict=True):
                 with self.subTest(model=model, user=user.login):
                     granted = "".join(
@@ -117,7 +138,7 @@ class TestInstall(CrmPlusCase):
             .search([("model_id.model", "=like", "crm.plus.%")])
             .mapped("model_id.model")
         )
-        self.assertEqual(acl_models - set(ACCESS), set())
+        self.assertEqual(acl_models - {model for models in ACCESS for model in models}, set())
 
     def test_columns_empty_for_existing_contacts(self):
         """The contacts that existed before crm_plus (base's own; the demo data gives some of

@@ -17,7 +17,6 @@ class TestMergePaths(CrmPlusCase):
         super().setUpClass()
         cls.env["ir.config_parameter"].sudo().set_param("crm_plus.won_switches_type", "True")
         cls.env["ir.config_parameter"].sudo().set_param("crm_plus.suggestion_window_days", 730)
-        cls.Stat = cls.env["crm.plus.phase.stat"]
         cls.Wizard = cls.env["base.partner.merge.automatic.wizard"]
 
     def setUp(self):

@@ -47,8 +47,10 @@ from hypothesis.stateful import (
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
+from odoo.tools import SQL
 
 from ..compat import USER_GROUPS_FIELD
+from ..models.crm_plus_funnel_import import HISTORY_FIELDS
 from .common import CrmPlusCase
 
 _logger = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ _logger = logging.getLogger(__name__)
 REFUSALS = (AccessError, UserError, ValidationError)
 DEFAULT_EXAMPLES = 25
 DEFAULT_STEPS = 15
+# A contact's funnel as the snapshots compare it (with its lines).
+CONTACT_COLUMNS = ("account_type_id", *HISTORY_FIELDS, "funnel_score", "funnel_forecast_value")
 
 
 def hypothesis_settings():
@@ -213,7 +217,7 @@ class FunnelStateMachine(RuleBasedStateMachine):
 
     def rows(self, query, params=()):
         self.env.flush_all()
-        self.env.cr.execute(query, params)
+        self.env.cr.execute(query, params or None)
         return self.env.cr.dictfetchall()
 
     def funnel_rows(self):
@@ -221,10 +225,11 @@ class FunnelStateMachine(RuleBasedStateMachine):
         partners = {
             row["id"]: row
             for row in self.rows(
-                """SELECT id, active, account_type_id, lead_phase_id, funnel_state,
-                          close_reason_id, close_date, funnel_score, funnel_forecast_value
-                     FROM res_partner WHERE id > %s ORDER BY id""",
-                [self.start_id],
+                SQL(
+                    "SELECT id, active, %s FROM res_partner WHERE id > %s ORDER BY id",
+                    SQL(", ").join(SQL.identifier(fname) for fname in CONTACT_COLUMNS),
+                    self.start_id,
+                )
             )
         }
         lines = {partner_id: [] for partner_id in partners}
@@ -258,18 +263,7 @@ class FunnelStateMachine(RuleBasedStateMachine):
         partners, lines = self.funnel_rows()
         contacts = {
             partner_id: (
-                tuple(
-                    row[fname]
-                    for fname in (
-                        "account_type_id",
-                        "lead_phase_id",
-                        "funnel_state",
-                        "close_reason_id",
-                        "close_date",
-                        "funnel_score",
-                        "funnel_forecast_value",
-                    )
-                ),
+                tuple(row[fname] for fname in CONTACT_COLUMNS),
                 tuple(
                     (
                         line["phase_id"],
@@ -295,6 +289,10 @@ class FunnelStateMachine(RuleBasedStateMachine):
 
     def partner_ids(self, partners):
         return [partner_id for partner_id in partners if self.exists(partner_id)]
+
+    def existing(self, actor, partner_id):
+        """The contact as ``actor`` sees it; empty once deleted (a merge, an unlink)."""
+        return self.as_user(actor).browse(partner_id if self.exists(partner_id) else [])
 
     def exists(self, partner_id):
         self.env.cr.execute("SELECT 1 FROM res_partner WHERE id = %s", [partner_id])
@@ -392,9 +390,8 @@ class FunnelStateMachine(RuleBasedStateMachine):
 
     @rule(actor=actors_st, partner_id=partners)
     def advance(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         before = partner.sudo().lead_phase_id
         _result, done = self.attempt(actor, partner.action_advance_phase)
         if done:
@@ -425,9 +422,8 @@ class FunnelStateMachine(RuleBasedStateMachine):
 
     @rule(actor=actors_st, partner_id=partners, outcome=st.sampled_from(["won", "lost"]))
     def close(self, actor, partner_id, outcome):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         reason = self.reasons[outcome]
         _result, done = self.attempt(actor, lambda: partner.action_close(reason.id))
         if done:
@@ -435,34 +431,30 @@ class FunnelStateMachine(RuleBasedStateMachine):
 
     @rule(actor=actors_st, partner_id=partners)
     def reopen(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         _result, done = self.attempt(actor, partner.action_reopen)
         if done:
             assert partner.sudo().funnel_state == "open", "the reopen did not reopen"
 
     @rule(target=partners, actor=actors_st, partner_id=partners)
     def copy_contact(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return multiple()
-        partner = self.as_user(actor).browse(partner_id)
         copied, done = self.attempt(actor, partner.copy)
         return copied.id if done else multiple()
 
     @rule(actor=actors_st, partner_id=partners)
     def toggle_active(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         active = partner.sudo().active
         self.attempt(actor, lambda: partner.write({"active": not active}))
 
     @rule(actor=actors_st, partner_id=consumes(partners))
     def unlink_contact(self, actor, partner_id):
-        if not self.exists(partner_id):
+        if not (partner := self.existing(actor, partner_id)):
             return
-        partner = self.as_user(actor).browse(partner_id)
         self.attempt(actor, partner.unlink)
 
     @rule(actor=actors_st, source_id=consumes(partners), target_id=partners)

@@ -12,30 +12,13 @@ from lxml import etree
 from odoo.tools.safe_eval import safe_eval
 
 from ..report.crm_plus_funnel_report import READ_TOTALS
-from .common import CrmPlusCase
-
-# The Funnel Analysis's grouped reads compared with and without the totals.
-FUNNEL_MEASURES = [
-    "__count",
-    "reached:sum",
-    "moved_on:sum",
-    "deal_count:sum",
-    "won_count:sum",
-    "reached_percent:avg",
-    "phase_conversion:avg",
-    "open_forecast_value:sum",
-    "open_weighted_value:sum",
-]
+from .common import FUNNEL_MEASURES, CrmPlusCase
 
 
 class TestReportTruth(CrmPlusCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.Funnel = cls.env["crm.plus.funnel.report"]
-        cls.Forecast = cls.env["crm.plus.forecast.report"]
-        cls.Winloss = cls.env["crm.plus.winloss.report"]
-        cls.Calibration = cls.env["crm.plus.calibration.report"]
         company = cls.env.company
         lead, prospect = cls.lead_type, cls.prospect_type
         # name: (account type, company, salesperson)
@@ -108,14 +91,16 @@ class TestReportTruth(CrmPlusCase):
         self.assertTrue(all(truth.values()), truth)
         domain = self.mine_domain()
         user = self.user_manager
-        [(forecast, weighted, open_count)] = self.Forecast.with_user(user)._read_group(
+        [(forecast, weighted, open_count)] = self.ForecastReport.with_user(user)._read_group(
             domain, [], ["forecast_value:sum", "weighted_value:sum", "__count"]
         )
         self.assertAlmostEqual(forecast, truth["open"], places=2)
         self.assertAlmostEqual(weighted, truth["weighted"], places=2)
         self.assertEqual(open_count, counts["open"])
 
-        [(won, lost, won_count, lost_count, closed)] = self.Winloss.with_user(user)._read_group(
+        [(won, lost, won_count, lost_count, closed)] = self.WinlossReport.with_user(
+            user
+        )._read_group(
             domain,
             [],
             ["won_value:sum", "lost_value:sum", "won_count:sum", "lost_count:sum", "__count"],
@@ -133,9 +118,9 @@ class TestReportTruth(CrmPlusCase):
             "deal_count:sum",
             "won_count:sum",
         ]
-        self.assertTrue(self.Funnel._totals_answer(by_type, [], aggregates))
+        self.assertTrue(self.FunnelReport._totals_answer(by_type, [], aggregates))
         for label, funnel_domain in (("lines", domain), ("totals", by_type)):
-            [(open_value, open_weighted, deals, won_deals)] = self.Funnel.with_user(
+            [(open_value, open_weighted, deals, won_deals)] = self.FunnelReport.with_user(
                 user
             )._read_group(funnel_domain, [], aggregates)
             self.assertAlmostEqual(open_value, truth["open"], places=2, msg=label)
@@ -178,29 +163,29 @@ class TestReportTruth(CrmPlusCase):
     def test_archived_contacts_count_nowhere(self):
         archived = self.p["f"] | self.p["g"]
         mine = [("partner_id", "in", archived.ids)]
-        for model in (self.Funnel, self.Forecast, self.Winloss):
+        for model in (self.FunnelReport, self.ForecastReport, self.WinlossReport):
             self.assertFalse(model.search_count(mine), model._name)
-        self.Calibration._refresh()
-        self.assertFalse(self.Calibration.search_count(mine))
-        self.assertTrue(self.Calibration.search_count([("partner_id", "in", self.mine.ids)]))
+        self.CalibrationReport._refresh()
+        self.assertFalse(self.CalibrationReport.search_count(mine))
+        self.assertTrue(self.CalibrationReport.search_count([("partner_id", "in", self.mine.ids)]))
         # The totals leave them out too, and take them back when restored.
         by_type = [("account_type_id", "=", self.lead_type.id)]
 
         def lead_deals():
-            return self.Funnel._read_group(by_type, [], ["deal_count:sum", "__count"])[0]
+            return self.FunnelReport._read_group(by_type, [], ["deal_count:sum", "__count"])[0]
 
         self.assertEqual(lead_deals(), (5, 20))
         archived.action_unarchive()
         self.assertEqual(lead_deals(), (7, 28))
-        self.assertEqual(self.Calibration.search_count(mine), 4)
-        self.assertEqual(self.Forecast.search_count(mine), 1)
-        self.assertEqual(self.Winloss.search_count(mine), 1)
+        self.assertEqual(self.CalibrationReport.search_count(mine), 4)
+        self.assertEqual(self.ForecastReport.search_count(mine), 1)
+        self.assertEqual(self.WinlossReport.search_count(mine), 1)
 
     def test_calibration_refresh_leaves_contacts_unlocked(self):
         """The daily refresh swaps the calibration's table: that takes no lock on res_partner
         that would stop other users' contact reads or writes (a table referencing res_partner
         locks it exclusively when dropped), and a deleted contact still leaves the report."""
-        self.Calibration._refresh()
+        self.CalibrationReport._refresh()
         self.env.cr.execute(
             """SELECT mode FROM pg_locks
                 WHERE pid = pg_backend_pid() AND relation = 'res_partner'::regclass
@@ -213,18 +198,18 @@ class TestReportTruth(CrmPlusCase):
         )
         self.assertEqual(self.env.cr.fetchall(), [])
         gone = self.mine.filtered(
-            lambda partner: self.Calibration.search_count([("partner_id", "=", partner.id)])
+            lambda partner: self.CalibrationReport.search_count([("partner_id", "=", partner.id)])
         )[:1]
         self.assertTrue(gone)
         gone_id = gone.id
         gone.unlink()
-        self.assertFalse(self.Calibration.search_count([("partner_id", "=", gone_id)]))
-        self.assertTrue(self.Calibration.search_count([("partner_id", "in", self.mine.ids)]))
+        self.assertFalse(self.CalibrationReport.search_count([("partner_id", "=", gone_id)]))
+        self.assertTrue(self.CalibrationReport.search_count([("partner_id", "in", self.mine.ids)]))
 
     def test_every_row_has_a_currency(self):
         main_currency = self.env.ref("base.main_company").currency_id
         self.assertFalse(self.p["a"].company_id)
-        for model in (self.Funnel, self.Forecast, self.Winloss):
+        for model in (self.FunnelReport, self.ForecastReport, self.WinlossReport):
             rows = model.search_read(self.mine_domain(), ["company_id", "currency_id"])
             self.assertTrue(rows, model._name)
             for row in rows:
@@ -240,11 +225,11 @@ class TestReportTruth(CrmPlusCase):
             )
             for _company, currency in currencies:
                 self.assertEqual(len(currency), 1, model._name)
-        if hasattr(self.Funnel, "formatted_read_group"):  # 19.0's pivot, graph, list totals
+        if hasattr(self.FunnelReport, "formatted_read_group"):  # 19.0's pivot, graph, list totals
             for model, measure in (
-                (self.Funnel, "open_weighted_value"),
-                (self.Forecast, "weighted_value"),
-                (self.Winloss, "won_value"),
+                (self.FunnelReport, "open_weighted_value"),
+                (self.ForecastReport, "weighted_value"),
+                (self.WinlossReport, "won_value"),
             ):
                 [group] = model.formatted_read_group(
                     self.mine_domain(),
@@ -267,8 +252,8 @@ class TestReportTruth(CrmPlusCase):
 
     def test_conversion_per_phase_and_per_type(self):
         domain = [("account_type_id", "in", self.types.ids)]
-        lines = self.Funnel.with_context(crm_plus_funnel_read_lines=True)
-        for report in (self.Funnel, lines):
+        lines = self.FunnelReport.with_context(crm_plus_funnel_read_lines=True)
+        for report in (self.FunnelReport, lines):
             phases = self.funnel_groups(report, domain, ["phase_id"])
             first, qualif, proposal, closing = (
                 phases[(phase.id,)]
@@ -312,7 +297,7 @@ class TestReportTruth(CrmPlusCase):
 
     def test_conversion_same_from_the_totals_and_the_lines(self):
         domain = [("account_type_id", "in", self.types.ids)]
-        lines = self.Funnel.with_context(crm_plus_funnel_read_lines=True)
+        lines = self.FunnelReport.with_context(crm_plus_funnel_read_lines=True)
         for groupby in (
             [],
             ["account_type_id"],
@@ -321,16 +306,18 @@ class TestReportTruth(CrmPlusCase):
             ["user_id"],
             ["company_id", "funnel_state"],
         ):
-            self.assertTrue(self.Funnel._totals_answer(domain, groupby, FUNNEL_MEASURES))
-            totals = self.funnel_groups(self.Funnel, domain, groupby)
+            self.assertTrue(self.FunnelReport._totals_answer(domain, groupby, FUNNEL_MEASURES))
+            totals = self.funnel_groups(self.FunnelReport, domain, groupby)
             self.assertEqual(set(totals), set(self.funnel_groups(lines, domain, groupby)))
             for key, values in self.funnel_groups(lines, domain, groupby).items():
                 for measure, value in values.items():
                     self.assertAlmostEqual(totals[key][measure], value, msg=f"{groupby} {measure}")
-        if hasattr(self.Funnel, "_read_grouping_sets"):  # 19.0's pivot: one read, every level
+        if hasattr(
+            self.FunnelReport, "_read_grouping_sets"
+        ):  # 19.0's pivot: one read, every level
             sets = [[], ["account_type_id"], ["account_type_id", "phase_id"]]
             self.assertEqual(
-                self.Funnel._read_grouping_sets(domain, sets, FUNNEL_MEASURES),
+                self.FunnelReport._read_grouping_sets(domain, sets, FUNNEL_MEASURES),
                 lines._read_grouping_sets(domain, sets, FUNNEL_MEASURES),
             )
 
@@ -339,7 +326,7 @@ class TestReportTruth(CrmPlusCase):
     def test_a_client_context_key_does_not_switch_to_the_totals(self):
         """A context is data from the client: the key that makes a read sum the totals is
         honoured only with the report's own marker, not with a value JSON can send."""
-        plain = self.Funnel.with_user(self.user_sales)
+        plain = self.FunnelReport.with_user(self.user_sales)
         forged = plain.with_context(**{READ_TOTALS: True})
         fields = ["partner_id", "phase_id", "reached", "open_weighted_value"]
         domain = self.mine_domain()
@@ -354,16 +341,16 @@ class TestReportTruth(CrmPlusCase):
         return etree.fromstring(model.get_views([(False, view_type)])["views"][view_type]["arch"])
 
     def test_calibration_lines_not_stacked_and_dated(self):
-        graph = self.view_arch(self.Calibration, "graph")
+        graph = self.view_arch(self.CalibrationReport, "graph")
         self.assertIn(graph.get("stacked"), ("0", "False", "false"))
-        self.Calibration._refresh()
-        action = self.Calibration.action_open_report()
+        self.CalibrationReport._refresh()
+        action = self.CalibrationReport.action_open_report()
         # The web client titles a view with the action's display name.
         self.assertIn("as of", action["display_name"])
         self.assertEqual(action["display_name"], action["name"])
 
     def test_winloss_twelve_months_and_whole_counts(self):
-        search = self.view_arch(self.Winloss, "search")
+        search = self.view_arch(self.WinlossReport, "search")
         [last_12] = search.xpath("//filter[@name='last_12_months']")
         for today, since in (
             (date(2026, 12, 5), "2026-01-01"),
@@ -374,10 +361,10 @@ class TestReportTruth(CrmPlusCase):
                 {"context_today": lambda today=today: today, "relativedelta": relativedelta},
             )
             self.assertEqual(domain, [("close_date", ">=", since)])
-        graph = self.view_arch(self.Winloss, "graph")
+        graph = self.view_arch(self.WinlossReport, "graph")
         [measure] = graph.xpath("//field[@type='measure']")
         self.assertEqual(measure.get("widget"), "integer", "a count's axis shows no decimals")
-        [(closed,)] = self.Winloss._read_group(self.mine_domain(), [], ["closed_count:sum"])
+        [(closed,)] = self.WinlossReport._read_group(self.mine_domain(), [], ["closed_count:sum"])
         self.assertIsInstance(closed, int)
 
     def test_lost_phase_badge_is_not_green(self):

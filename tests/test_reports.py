@@ -18,9 +18,6 @@ BASE = datetime(2024, 1, 8, 9, 0, 0)
 class TestReports(CrmPlusCase):
     def setUp(self):
         super().setUp()
-        self.FunnelReport = self.env["crm.plus.funnel.report"]
-        self.WinlossReport = self.env["crm.plus.winloss.report"]
-        self.ForecastReport = self.env["crm.plus.forecast.report"]
         sales, manager = self.user_sales, self.user_manager
         lead = self.lead_type
         names_users = [
@@ -299,14 +296,8 @@ class TestReports(CrmPlusCase):
         rows = self.WinlossReport.search([("partner_id", "in", self.all_partners.ids)])
         self.assertEqual(sorted(rows.ids), sorted(closed.ids))
 
-        aggregates = [
-            "closed_count:sum",
-            "won_count:sum",
-            "lost_count:sum",
-            "won_percent:avg",
-            "won_value:sum",
-            "lost_value:sum",
-        ]
+        sums = ["closed_count:sum", "won_count:sum", "lost_count:sum", "won_value:sum"]
+        aggregates = [*sums, "lost_value:sum", "won_percent:avg"]
         for groupby, key_of in [
             ("close_reason_id", lambda line: line.close_reason_id.id),
             ("user_id", lambda line: line.partner_id.user_id.id),
@@ -364,14 +355,8 @@ class TestReports(CrmPlusCase):
         rows = self.ForecastReport.search([("partner_id", "in", self.all_partners.ids)])
         self.assertEqual(rows.partner_id, open_partners)
 
-        aggregates = [
-            "forecast_value:sum",
-            "weighted_value:sum",
-            "mrr:sum",
-            "arr:sum",
-            "score:avg",
-            "__count",
-        ]
+        aggregates = ["forecast_value:sum", "weighted_value:sum", "mrr:sum", "arr:sum"]
+        aggregates += ["score:avg", "__count"]
         for groupby, key_of in [
             ("lead_phase_id", lambda partner: partner.lead_phase_id.id),
             ("user_id", lambda partner: partner.user_id.id),
@@ -524,7 +509,9 @@ class TestReports(CrmPlusCase):
         """A salesperson's board (its columns' sums, its progress bar), record rules included,
         reads open contacts of one type from the partial index alone: every column it reads is
         in the index (an index-only scan, no visit of res_partner's wide rows). The planner's
-        other paths are switched off, as these few rows would not choose an index anyway."""
+        other paths are switched off, as these few rows would not choose an index anyway, and
+        the account types' index is dropped for the test: on these few rows it costs the same
+        as the open-funnel index, which reads no heap page at scale (make bench-scale)."""
         partners = self.Partner.with_user(self.user_sales).with_context(
             default_account_type_id=self.lead_type.id
         )
@@ -555,6 +542,7 @@ class TestReports(CrmPlusCase):
         )
         self.assertEqual(len(queries), 2, queries)
         self.assertIn("partner_share", str(queries[0]), "res.partner's company rule applies")
+        self.env.cr.execute("DROP INDEX res_partner__account_type_id_index")
         try:
             for setting in ("enable_seqscan", "enable_bitmapscan", "enable_indexscan"):
                 self.env.cr.execute(SQL("SET LOCAL %s = off", SQL.identifier(setting)))

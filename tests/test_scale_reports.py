@@ -8,7 +8,7 @@ from odoo.tools import SQL
 from ..models.crm_plus_phase_stat import FULL_RECOUNT_DAYS
 from ..models.funnel_guard import FUNNEL_OP
 from ..report.funnel_report_totals import DIMENSIONS, mismatch_query
-from .common import CrmPlusCase
+from .common import FUNNEL_MEASURES, CrmPlusCase
 
 
 @tagged("post_install", "-at_install")
@@ -23,7 +23,6 @@ class TestNightlySuggestedScore(CrmPlusCase):
         cls.params = cls.env["ir.config_parameter"].sudo()
         cls.params.set_param("crm_plus.suggestion_window_days", 730)
         cls.params.set_param("crm_plus.score_from_history", "False")
-        cls.Stat = cls.env["crm.plus.phase.stat"]
         cls.today = fields.Date.context_today(cls.Stat)
 
     def close_at(self, phase, reason, count, days_ago):
@@ -297,20 +296,12 @@ class TestFunnelAnalysisTotals(CrmPlusCase):
     after every kind of write they equal the same reads over the phase lines, folded or not."""
 
     AGGREGATES = [
-        "__count",
-        "reached:sum",
-        "moved_on:sum",
-        "deal_count:sum",
-        "won_count:sum",
-        "reached_percent:avg",
-        "phase_conversion:avg",
+        *FUNNEL_MEASURES,
         "days_in_phase:avg",
         "score:avg",
         "forecast_value:sum",
         "weighted_value:sum",
         "recurring_value_monthly:sum",
-        "open_forecast_value:sum",
-        "open_weighted_value:sum",
     ]
     GROUPINGS = [
         [],

@@ -23,7 +23,6 @@ class TestSuggestedScore(CrmPlusCase):
         # The suite's own funnel and history only.
         cls.env["ir.config_parameter"].sudo().set_param("crm_plus.suggestion_window_days", 730)
         cls.env["ir.config_parameter"].sudo().set_param("crm_plus.score_from_history", "False")
-        cls.Stat = cls.env["crm.plus.phase.stat"]
 
     def close_at(self, phase, reason, count, **vals):
         partners = self.make_partners(count, **vals)

@@ -17,10 +17,6 @@ class TestTimeInPhase(CrmPlusCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.FunnelReport = cls.env["crm.plus.funnel.report"]
-        cls.WinlossReport = cls.env["crm.plus.winloss.report"]
-        cls.ForecastReport = cls.env["crm.plus.forecast.report"]
-        cls.Stat = cls.env["crm.plus.phase.stat"]
         cls.env.cr.execute("SELECT NOW() AT TIME ZONE 'UTC'")
         cls.now = cls.env.cr.fetchone()[0]
         cls.today = cls.now.date()

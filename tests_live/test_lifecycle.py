@@ -21,6 +21,7 @@ import time
 from psycopg2 import sql
 
 from ..demo.crm_plus_demo import DEMO_BASE_COMPANIES
+from ..models.crm_plus_funnel_import import HISTORY_FIELDS
 from .live_server import (
     assert_funnel_invariants,
     odoo_shell,
@@ -241,13 +242,9 @@ def _upgrade_keeps_every_line_and_close(steps):
     funnel_columns = [
         "id",
         "account_type_id",
-        "lead_phase_id",
-        "funnel_state",
-        "close_reason_id",
-        "close_date",
+        *HISTORY_FIELDS,
         "funnel_score",
         "funnel_forecast_value",
-        "funnel_phase_date_start",
     ]
     lines_before = _rows(db, "crm_plus_phase_line", line_columns)
     partners_before = _rows(db, "res_partner", funnel_columns)

@@ -90,29 +90,24 @@ def _set_up(server, db):
         "crm.plus.close.reason", "create", {"name": "RPC archived", "outcome": "lost"}
     )
     admin.call("crm.plus.close.reason", "write", [ids["archived_reason"]], {"active": False})
+
+    def account_type(name, phases=(), closing=False, **vals):
+        # A type with ``phases`` in their order, the last one closing when ``closing``.
+        last = len(phases) - 1
+        lines = [
+            (0, 0, {"name": phase, "sequence": i + 1, "phase_type": "normal"})
+            for i, phase in enumerate(phases)
+        ]
+        if closing:
+            lines[last][2]["phase_type"] = "closing"
+        return admin.call(
+            "crm.plus.account.type", "create", {"name": name, "phase_ids": lines, **vals}
+        )
+
     # A type still being configured: phases, no closing phase yet.
-    ids["open_type"] = admin.call(
-        "crm.plus.account.type",
-        "create",
-        {
-            "name": "RPC no closing",
-            "phase_ids": [
-                (0, 0, {"name": "RPC O1", "sequence": 1}),
-                (0, 0, {"name": "RPC O2", "sequence": 2}),
-            ],
-        },
-    )
-    ids["arch_type"] = admin.call(
-        "crm.plus.account.type",
-        "create",
-        {
-            "name": "RPC with archived phase",
-            "phase_ids": [
-                (0, 0, {"name": "RPC A1", "sequence": 1}),
-                (0, 0, {"name": "RPC A2", "sequence": 2}),
-                (0, 0, {"name": "RPC A3", "sequence": 3, "phase_type": "closing"}),
-            ],
-        },
+    ids["open_type"] = account_type("RPC no closing", ["RPC O1", "RPC O2"])
+    ids["arch_type"] = account_type(
+        "RPC with archived phase", ["RPC A1", "RPC A2", "RPC A3"], closing=True
     )
     arch_phases = admin.call(
         "crm.plus.lead.phase",
@@ -124,11 +119,7 @@ def _set_up(server, db):
     admin.call("crm.plus.lead.phase", "write", [ids["archived_phase"]], {"active": False})
     main_company = admin.call("res.users", "read", [admin.uid], ["company_id"])[0]["company_id"]
     ids["main_company"] = main_company[0]
-    ids["main_only_type"] = admin.call(
-        "crm.plus.account.type",
-        "create",
-        {"name": "RPC main company only", "company_id": ids["main_company"]},
-    )
+    ids["main_only_type"] = account_type("RPC main company only", company_id=ids["main_company"])
     ids["other_company"] = admin.call("res.company", "create", {"name": "RPC Other Company"})
 
     def partner(name, account_type=False, **vals):
@@ -292,6 +283,14 @@ def json2_only(case, function):
     return case, function
 
 
+def _create_partner(**values):
+    return _admin(PARTNER, "create", vals(**values))
+
+
+def _write_partner(key, values):
+    return _admin(PARTNER, "write", ids(key), values)
+
+
 def vals(**values):
     """Values where a callable is resolved against the context (an id of the set-up)."""
     return lambda c: {k: (v(c) if callable(v) else v) for k, v in values.items()}
@@ -352,36 +351,24 @@ CASES = {
     ),
     "reopen an unknown partner id": _admin(PARTNER, "action_reopen", [UNKNOWN_ID]),
     # --- partner writes
-    "write lead_phase_id of another account type": _admin(
-        PARTNER, "write", ids("p_open"), vals(lead_phase_id=one("prospect_first"))
+    "write lead_phase_id of another account type": _write_partner(
+        "p_open", vals(lead_phase_id=one("prospect_first"))
     ),
-    "write an archived lead_phase_id": _admin(
-        PARTNER, "write", ids("p_arch"), vals(lead_phase_id=one("archived_phase"))
+    "write an archived lead_phase_id": _write_partner(
+        "p_arch", vals(lead_phase_id=one("archived_phase"))
     ),
-    "write an unknown lead_phase_id": _admin(
-        PARTNER, "write", ids("p_open"), {"lead_phase_id": UNKNOWN_ID}
+    "write an unknown lead_phase_id": _write_partner("p_open", {"lead_phase_id": UNKNOWN_ID}),
+    "write a string as lead_phase_id": _write_partner("p_open", {"lead_phase_id": "abc"}),
+    "write lead_phase_id False on an open partner": _write_partner(
+        "p_open", {"lead_phase_id": False}
     ),
-    "write a string as lead_phase_id": _admin(
-        PARTNER, "write", ids("p_open"), {"lead_phase_id": "abc"}
+    "write lead_phase_id on a closed partner": _write_partner(
+        "p_lost", vals(lead_phase_id=one("lead_second"))
     ),
-    "write lead_phase_id False on an open partner": _admin(
-        PARTNER, "write", ids("p_open"), {"lead_phase_id": False}
-    ),
-    "write lead_phase_id on a closed partner": _admin(
-        PARTNER, "write", ids("p_lost"), vals(lead_phase_id=one("lead_second"))
-    ),
-    "write funnel_state directly": _admin(
-        PARTNER, "write", ids("p_open"), {"funnel_state": "won"}
-    ),
-    "write close_reason_id directly": _admin(
-        PARTNER, "write", ids("p_open"), vals(close_reason_id=one("won"))
-    ),
-    "write close_date directly": _admin(
-        PARTNER, "write", ids("p_lost"), {"close_date": "2001-01-01"}
-    ),
-    "write an unknown account_type_id": _admin(
-        PARTNER, "write", ids("p_open"), {"account_type_id": UNKNOWN_ID}
-    ),
+    "write funnel_state directly": _write_partner("p_open", {"funnel_state": "won"}),
+    "write close_reason_id directly": _write_partner("p_open", vals(close_reason_id=one("won"))),
+    "write close_date directly": _write_partner("p_lost", {"close_date": "2001-01-01"}),
+    "write an unknown account_type_id": _write_partner("p_open", {"account_type_id": UNKNOWN_ID}),
     # --- lead phases
     "phase default_score 0": _admin(
         PHASE, "create", vals(name="RPC s0", account_type_id=one("open_type"), default_score=0)
@@ -551,17 +538,11 @@ CASES = {
         LINE, "write", ids("line_open_todo"), {"date_start": "2024-01-01 10:00:00"}
     ),
     'line start "yesterday"': _admin(LINE, "write", ids("line_open"), {"date_start": "yesterday"}),
-    "a won close reason written on a partner outside the closing phase": _admin(
-        PARTNER, "write", ids("p_open"), vals(close_reason_id=one("won"))
+    "a won close reason written on a partner outside the closing phase": _write_partner(
+        "p_open", vals(close_reason_id=one("won"))
     ),
-    "create with a won close from the first phase": _admin(
-        PARTNER,
-        "create",
-        vals(
-            name="RPC won early",
-            account_type_id=one("lead"),
-            close_reason_id=one("won"),
-        ),
+    "create with a won close from the first phase": _create_partner(
+        name="RPC won early", account_type_id=one("lead"), close_reason_id=one("won")
     ),
     "internal user without CRM+ advances a partner": _as(
         "internal", PARTNER, "action_advance_phase", ids("p_open")
@@ -592,36 +573,32 @@ CASES = {
         PARTNER, "_funnel_assign_account_type", ids("p_open"), one("prospect")
     ),
     # --- issue 30 item 15: values a JSON client sends, which the ORM would read as "no record"
-    "write a float as account_type_id": _admin(
-        PARTNER, "write", ids("p_open"), vals(account_type_id=as_float("lead"))
+    "write a float as account_type_id": _write_partner(
+        "p_open", vals(account_type_id=as_float("lead"))
     ),
-    "write another type's id as a float": _admin(
-        PARTNER, "write", ids("p_open"), vals(account_type_id=as_float("prospect"))
+    "write another type's id as a float": _write_partner(
+        "p_open", vals(account_type_id=as_float("prospect"))
     ),
-    "write True as account_type_id": _admin(
-        PARTNER, "write", ids("p_open"), {"account_type_id": True}
+    "write True as account_type_id": _write_partner("p_open", {"account_type_id": True}),
+    "write 0 as account_type_id": _write_partner("p_open", {"account_type_id": 0}),
+    "write an account_type_id beyond PostgreSQL's integer": _write_partner(
+        "p_open", vals(account_type_id=big)
     ),
-    "write 0 as account_type_id": _admin(PARTNER, "write", ids("p_open"), {"account_type_id": 0}),
-    "write an account_type_id beyond PostgreSQL's integer": _admin(
-        PARTNER, "write", ids("p_open"), vals(account_type_id=big)
+    "write a close reason's name as close_reason_id": _write_partner(
+        "p_open", {"close_reason_id": "Too expensive"}
     ),
-    "write a close reason's name as close_reason_id": _admin(
-        PARTNER, "write", ids("p_open"), {"close_reason_id": "Too expensive"}
+    "write a float as close_reason_id": _write_partner(
+        "p_closing", vals(close_reason_id=as_float("won"))
     ),
-    "write a float as close_reason_id": _admin(
-        PARTNER, "write", ids("p_closing"), vals(close_reason_id=as_float("won"))
+    "write a float as lead_phase_id": _write_partner(
+        "p_open", vals(lead_phase_id=as_float("lead_second"))
     ),
-    "write a float as lead_phase_id": _admin(
-        PARTNER, "write", ids("p_open"), vals(lead_phase_id=as_float("lead_second"))
+    "create with a float as account_type_id": _create_partner(
+        name="RPC float type", account_type_id=as_float("lead")
     ),
-    "create with a float as account_type_id": _admin(
-        PARTNER, "create", vals(name="RPC float type", account_type_id=as_float("lead"))
-    ),
-    "write a partner's score directly": _admin(
-        PARTNER, "write", ids("p_open"), {"funnel_score": 99}
-    ),
-    "write a partner's weighted forecast directly": _admin(
-        PARTNER, "write", ids("p_open"), {"funnel_weighted_value": 1e6}
+    "write a partner's score directly": _write_partner("p_open", {"funnel_score": 99}),
+    "write a partner's weighted forecast directly": _write_partner(
+        "p_open", {"funnel_weighted_value": 1e6}
     ),
     "line score infinity": _admin(LINE, "write", ids("line_open"), {"score": float("inf")}),
     "line score NaN": _admin(LINE, "write", ids("line_open"), {"score": float("nan")}),
@@ -649,11 +626,11 @@ CASES = {
         [
             json2_only(
                 "a NUL character in a partner's name",
-                _admin(PARTNER, "write", ids("p_open"), {"name": "RPC \x00 name"}),
+                _write_partner("p_open", {"name": "RPC \x00 name"}),
             ),
             json2_only(
                 "create a partner with a NUL character in its name",
-                _admin(PARTNER, "create", vals(name="RPC \x00", account_type_id=one("lead"))),
+                _create_partner(name="RPC \x00", account_type_id=one("lead")),
             ),
             json2_only(
                 "a NUL character in a type's name",
@@ -712,19 +689,11 @@ CASES = {
         vals(funnel_state="won", close_reason_id=one("won")),
         context=FUNNEL_OP,
     ),
-    "create a partner already won, without funnel": _admin(
-        PARTNER,
-        "create",
-        vals(name="RPC born won", funnel_state="won", close_reason_id=one("won")),
+    "create a partner already won, without funnel": _create_partner(
+        name="RPC born won", funnel_state="won", close_reason_id=one("won")
     ),
-    "create a partner with a lead phase of another type": _admin(
-        PARTNER,
-        "create",
-        vals(
-            name="RPC wrong phase",
-            account_type_id=one("lead"),
-            lead_phase_id=one("prospect_first"),
-        ),
+    "create a partner with a lead phase of another type": _create_partner(
+        name="RPC wrong phase", account_type_id=one("lead"), lead_phase_id=one("prospect_first")
     ),
     "create a phase line with the funnel's own context key": _as(
         "sales",

@@ -1,20 +1,23 @@
-"""Upgrade from the last release, 1.0.0, to this code (issue 32): every contact keeps its funnel.
+"""Upgrade from each release, 1.0.0 and 1.1.0, to this code (issue 32): every contact keeps
+its funnel.
 
-One test, real ``odoo-bin`` processes on a throw-away database cloned from the template:
+One test per release, real ``odoo-bin`` processes on a throw-away database cloned from the
+template:
 
-1. the 1.0.0 addon (``git archive`` of ``RELEASE_1_0_0``) in a temporary addons folder named
-   ``crm_plus``, installed with its demo data; funnel data of the test's own made with 1.0.0's
-   actions (advance, won with a type switch, lost, reopen) by a salesperson of 1.0's "User"
+1. the release's addon (``git archive`` of its commit) in a temporary addons folder named
+   ``crm_plus``, installed with its demo data; funnel data of the test's own made with its
+   actions (advance, won with a type switch, lost, reopen) by a salesperson of its "User"
    group;
-2. a snapshot in SQL: every phase line, every contact's funnel columns, 1.0's triggers;
-3. ``-u crm_plus`` with the current code (the run's own addons path), which runs
-   ``migrations/1.1.0``;
-4. every line and close kept as it was; the contacts' funnel as it was but the money, now as
-   Odoo CRM means it (won: score 100 and weighted = amount; lost: score 0 and weighted 0), and
-   the four state-pure figures, both checked against the lines; no trigger nor crm_plus
-   trigger function left; the funnel analysis's totals what the lines give; 1.0's CRM+ users
-   working every contact's funnel still ("User: All Documents"); the funnel invariants; the
-   module at 1.1.0.
+2. a snapshot in SQL: every phase line, every contact's funnel columns, the triggers (1.0.0's
+   kept the totals), the indexes;
+3. ``-u crm_plus`` with the current code (the run's own addons path), which runs the
+   ``migrations/`` scripts of the versions after the release;
+4. every line and close kept as it was; the contacts' funnel as it was; the money as Odoo CRM
+   means it (won: score 100 and weighted = amount; lost: score 0 and weighted 0; moved from
+   1.0.0, kept from 1.1.0), and the four state-pure figures, both checked against the lines;
+   no trigger nor crm_plus trigger function left; the funnel analysis's totals what the lines
+   give; the CRM+ users working the funnels they worked; crm_plus's indexes on res_partner
+   those of a new install; the funnel invariants; the module at 1.2.0.
 
 CI runs in a clone of the repository with its history: a missing release commit fails the
 test (an upgrade that is not tested is not "tested in CI").
@@ -33,24 +36,24 @@ import pytest
 
 from odoo.tools import config
 
+from ..models.crm_plus_funnel_import import HISTORY_FIELDS
 from ..models.funnel_rules import current_and_last_close
 from ..report import funnel_report_totals
-from .live_server import (
-    assert_funnel_invariants,
-    odoo_shell,
-    pg_cursor,
-    report,
-    run_odoo,
-    throwaway_database,
-)
+from . import live_server as live
 
-# The release on main before 1.1.0 (manifest version 1.0.0).
-RELEASE_1_0_0 = "762dfac"
+# The releases on main: manifest version -> commit.
+RELEASES = {"1.0.0": "762dfac", "1.1.0": "75ce315"}
+VERSION = "1.2.0"
+# crm_plus's indexes on res_partner (those that name one of its columns): after the upgrade,
+# those of a new install (tests/test_install.py says what they are).
+PARTNER_INDEXES_SQL = """
+    SELECT indexname, indexdef FROM pg_indexes
+     WHERE tablename = 'res_partner' AND indexdef ~ '(account_type|lead_phase|funnel_)'"""
 REPO = Path(__file__).resolve().parent.parent
 PREFIX = "UP Funnel "
 SALESPERSON = "up_salesperson"
 
-# 1.0.0's own actions (the only API a 1.0.0 database was made with).
+# 1.0.0's own actions (the API every release has).
 FUNNEL_DATA = f"""
 groups_field = "group_ids" if "group_ids" in env["res.users"]._fields else "groups_id"
 salesperson = env["res.users"].with_context(no_reset_password=True).create({{
@@ -106,16 +109,7 @@ LINE_COLUMNS_SQL = """
      WHERE table_schema = 'public' AND table_name = 'crm_plus_phase_line'
      ORDER BY ordinal_position"""
 # The contact's funnel, as the lines decide it (the money apart).
-FUNNEL_COLUMNS = (
-    "account_type_id",
-    "lead_phase_id",
-    "funnel_state",
-    "close_reason_id",
-    "close_date",
-    "funnel_phase_date_start",
-    "user_id",
-    "active",
-)
+FUNNEL_COLUMNS = ("account_type_id", *HISTORY_FIELDS, "user_id", "active")
 MONEY_COLUMNS = (
     "funnel_score",
     "funnel_forecast_value",
@@ -132,17 +126,17 @@ HALF_CENT = Decimal("0.005")
 
 
 def _shell_json(db, script, **kwargs):
-    output = odoo_shell(db, "import json\n" + script, **kwargs)
+    output = live.odoo_shell(db, "import json\n" + script, **kwargs)
     for line in output.splitlines():
         if line.startswith("UP "):
             return json.loads(line[3:])
     raise AssertionError(f"no result from odoo-bin shell:\n{output[-3000:]}")
 
 
-def _old_addons_path(tmp):
-    """An addons path with 1.0.0's crm_plus (extracted into ``tmp``/crm_plus) instead of the
-    checkout's: the run's folders but the one that holds crm_plus."""
-    commit = f"{RELEASE_1_0_0}^{{commit}}"
+def _old_addons_path(tmp, release):
+    """An addons path with the ``release``'s crm_plus (extracted into ``tmp``/crm_plus) instead
+    of the checkout's: the run's folders but the one that holds crm_plus."""
+    commit = f"{RELEASES[release]}^{{commit}}"
     check = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", commit],
         capture_output=True,
@@ -151,13 +145,13 @@ def _old_addons_path(tmp):
     )
     if check.returncode:
         pytest.fail(
-            f"the 1.0.0 release commit {RELEASE_1_0_0} is not in the repository {REPO}: the "
-            "upgrade test needs the project's history (a full `git clone`, not a shallow one "
+            f"the {release} release commit {RELEASES[release]} is not in the repository {REPO}: "
+            "the upgrade test needs the project's history (a full `git clone`, not a shallow one "
             "nor an exported tree)",
             pytrace=False,
         )
     archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "--format=tar", RELEASE_1_0_0],
+        ["git", "-C", str(REPO), "archive", "--format=tar", RELEASES[release]],
         capture_output=True,
         check=True,
     )
@@ -166,7 +160,7 @@ def _old_addons_path(tmp):
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(target, filter="data")
     manifest = (target / "__manifest__.py").read_text()
-    assert '"version": "1.0.0"' in manifest, "the release commit is not crm_plus 1.0.0"
+    assert f'"version": "{release}"' in manifest, f"the release commit is not crm_plus {release}"
     paths = config.get("addons_path")
     if isinstance(paths, str):
         paths = paths.split(",")
@@ -180,7 +174,7 @@ def _module(cr):
 
 
 def _snapshot(db):
-    with pg_cursor(db) as cr:
+    with live.pg_cursor(db) as cr:
         cr.execute(LINE_COLUMNS_SQL)
         line_columns = [row[0] for row in cr.fetchall()]
         cr.execute(f"SELECT {', '.join(line_columns)} FROM crm_plus_phase_line ORDER BY id")
@@ -198,7 +192,10 @@ def _snapshot(db):
         cr.execute("SELECT to_regclass(%s) IS NOT NULL", [funnel_report_totals.LEGACY_DELTAS])
         deltas = cr.fetchone()[0]
         module = _module(cr)
+        cr.execute(PARTNER_INDEXES_SQL)
+        indexes = dict(cr.fetchall())
     return {
+        "indexes": indexes,
         "line_columns": line_columns,
         "lines": lines,
         "partners": partners,
@@ -240,7 +237,8 @@ def _same_money(a, b):
     return abs(Decimal(str(a or 0)) - Decimal(str(b or 0))) <= HALF_CENT
 
 
-def test_upgrade_from_1_0_0_keeps_every_funnel(pytestconfig):
+@pytest.mark.parametrize("release", RELEASES)
+def test_upgrade_keeps_every_funnel(pytestconfig, release):
     timings = []
 
     def step(label, function, *args, **kwargs):
@@ -250,46 +248,60 @@ def test_upgrade_from_1_0_0_keeps_every_funnel(pytestconfig):
         return result
 
     with (
-        tempfile.TemporaryDirectory(prefix="crm_plus_1.0.0_") as tmp,
-        throwaway_database("upgrade", install=False) as db,
+        tempfile.TemporaryDirectory(prefix=f"crm_plus_{release}_") as tmp,
+        live.throwaway_database("upgrade", install=False) as db,
     ):
-        old_path = _old_addons_path(tmp)
+        old_path = _old_addons_path(tmp, release)
         try:
-            _upgrade(db, old_path, step)
+            _upgrade(db, old_path, step, release)
         finally:
-            report(pytestconfig, "crm_plus: upgrade 1.0.0 → this code", timings)
+            live.report(pytestconfig, f"crm_plus: upgrade {release} → this code", timings)
 
 
-def _upgrade(db, old_path, step):
-    # 1. crm_plus 1.0.0 with its demo data, and funnel data of the test's own.
-    step("install 1.0.0", run_odoo, db, "-i", "crm_plus", "--log-level=warn", addons_path=old_path)
-    with pg_cursor(db) as cr:
+def _upgrade(db, old_path, step, release):
+    # 1. crm_plus of the release with its demo data, and funnel data of the test's own.
+    step(
+        f"install {release}",
+        live.run_odoo,
+        db,
+        "-i",
+        "crm_plus",
+        "--log-level=warn",
+        addons_path=old_path,
+    )
+    with live.pg_cursor(db) as cr:
         state, version, demo = _module(cr)
-    assert state == "installed" and version.endswith("1.0.0"), (state, version)
-    assert demo, "1.0.0 was installed without its demo data"
-    made = step("funnel data (1.0.0)", _shell_json, db, FUNNEL_DATA, addons_path=old_path)
+    assert state == "installed" and version.endswith(release), (state, version)
+    assert demo, f"{release} was installed without its demo data"
+    made = step(f"funnel data ({release})", _shell_json, db, FUNNEL_DATA, addons_path=old_path)
     assert made == {
         "funnel": 36,
         "states": {"open": 18, "won": 6, "lost": 12},
         "switched": 6,
     }, made
-    old_users = _shell_json(db, CRM_PLUS_USERS, addons_path=old_path)["user"]
-    assert SALESPERSON in old_users, old_users
+    old_users = _shell_json(db, CRM_PLUS_USERS, addons_path=old_path)
+    assert SALESPERSON in old_users["user"], old_users
 
     # 2. The snapshot: 1.0.0 kept the funnel analysis's totals with triggers.
     before = _snapshot(db)
-    legacy = {name for name, _table in funnel_report_totals.LEGACY_TRIGGERS}
-    assert legacy <= {name for name, _table in before["triggers"]}, before["triggers"]
-    assert before["deltas"], "1.0.0's delta table missing: is this really 1.0.0?"
+    if release == "1.0.0":
+        legacy = {name for name, _table in funnel_report_totals.LEGACY_TRIGGERS}
+        assert legacy <= {name for name, _table in before["triggers"]}, before["triggers"]
+        assert before["deltas"], "1.0.0's delta table missing: is this really 1.0.0?"
+    else:
+        assert "res_partner__funnel_state_index" in before["indexes"], before["indexes"]
     partners_before = before["partners"]
     states = [p["funnel_state"] for p in partners_before.values()]
     assert states.count("won") >= 6 and states.count("lost") >= 12 and states.count("open") >= 18
 
     # 3. The upgrade, with the current code.
-    step("upgrade -u crm_plus", run_odoo, db, "-u", "crm_plus", "--log-level=warn")
+    step("upgrade -u crm_plus", live.run_odoo, db, "-u", "crm_plus", "--log-level=warn")
     after = _snapshot(db)
     state, version, _demo = after["module"]
-    assert state == "installed" and version.endswith("1.1.0"), (state, version)
+    assert state == "installed" and version.endswith(VERSION), (state, version)
+    with live.throwaway_database("upgrade_new") as new_db, live.pg_cursor(new_db) as cr:
+        cr.execute(PARTNER_INDEXES_SQL)
+        assert after["indexes"] == dict(cr.fetchall()), after["indexes"]
 
     # 4a. Every line and close kept as it was (1.0.0's columns, write dates included).
     assert set(before["line_columns"]) <= set(after["line_columns"])
@@ -306,7 +318,7 @@ def _upgrade(db, old_path, step):
     lines_by_partner = {}
     for line in after["lines"].values():
         lines_by_partner.setdefault(line["partner_id"], []).append(line)
-    with pg_cursor(db) as cr:
+    with live.pg_cursor(db) as cr:
         cr.execute(
             "SELECT id, funnel_open_value, funnel_open_weighted_value, funnel_won_value,"
             " funnel_lost_value FROM res_partner"
@@ -339,8 +351,11 @@ def _upgrade(db, old_path, step):
             money_moved[fstate] += 1
     assert not funnel_changed, f"the upgrade changed contacts' funnels: {funnel_changed[:10]}"
     assert not money_wrong, f"contacts' money not as the lines give it: {money_wrong[:10]}"
-    # 1.0.0 kept the closing phase's score on a won or lost contact: the upgrade moved them.
-    assert money_moved["won"] >= 6 and money_moved["lost"] >= 6, money_moved
+    if release == "1.0.0":
+        # 1.0.0 kept the closing phase's score on a won or lost contact: the upgrade moved them.
+        assert money_moved["won"] >= 6 and money_moved["lost"] >= 6, money_moved
+    else:
+        assert money_moved == {"won": 0, "lost": 0}, money_moved
 
     # 4c. No trigger, no trigger function, no delta table left.
     assert not after["triggers"], f"triggers left after the upgrade: {after['triggers']}"
@@ -348,7 +363,7 @@ def _upgrade(db, old_path, step):
     assert not after["deltas"], "1.0.0's delta table left"
 
     # 4d. The funnel analysis's totals: what the lines give, and there are some.
-    with pg_cursor(db) as cr:
+    with live.pg_cursor(db) as cr:
         cr.execute(funnel_report_totals.mismatch_query())
         mismatches = cr.fetchmany(10)
         cr.execute(
@@ -368,7 +383,7 @@ groups = env["crm.plus.funnel.report"]._read_group(
 print("UP", json.dumps({str(outcome): [count, value] for outcome, count, value in groups}))
 """,
     )
-    with pg_cursor(db) as cr:
+    with live.pg_cursor(db) as cr:
         cr.execute(
             """SELECT l.close_outcome, count(*), SUM(COALESCE(l.forecast_value, 0))
                  FROM crm_plus_phase_line l JOIN res_partner p ON p.id = l.partner_id
@@ -383,10 +398,14 @@ print("UP", json.dumps({str(outcome): [count, value] for outcome, count, value i
             (count, value),
         )
 
-    # 4e. 1.0's CRM+ users work every contact's funnel as before.
+    # 4e. The CRM+ users work the funnels they worked: 1.0's every contact's ("User: All
+    # Documents" from 1.1.0 on).
     users = _shell_json(db, CRM_PLUS_USERS)
-    missing = sorted(set(old_users) - set(users["all"]))
-    assert not missing, f"1.0 CRM+ users without 'User: All Documents': {missing}"
+    if release == "1.0.0":
+        missing = sorted(set(old_users["user"]) - set(users["all"]))
+        assert not missing, f"1.0 CRM+ users without 'User: All Documents': {missing}"
+    else:
+        assert users == old_users, (old_users, users)
 
     # 4f. The funnel invariants.
-    assert_funnel_invariants(db)
+    live.assert_funnel_invariants(db)
