@@ -1,5 +1,7 @@
 """Funnel analysis: one row per phase line, with conversion and time in phase."""
 
+from collections import defaultdict
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -20,6 +22,10 @@ from .crm_plus_report_mixin import AVERAGED, MEDIAN
 # and XML-RPC carry data, never this object). Any other value reads the lines.
 READ_TOTALS = "crm_plus_funnel_read_totals"
 TOTALS_READ = object()
+# The same key's value under which the median's read counts lines per whole days in phase
+# (crm.plus.funnel.days) instead of reading the lines.
+DAYS_READ = object()
+MEDIAN_SPEC = "days_in_phase_median:avg"
 
 
 class CrmPlusFunnelReport(models.Model):
@@ -48,8 +54,12 @@ class CrmPlusFunnelReport(models.Model):
     SQL (``_read_group_select``) gives the same from the lines and from the totals.
     * ``days_in_phase``: averaged; time spent in the phase (until completed, or until now while
       the partner is still in it); empty for phases never started or skipped;
-    * ``days_in_phase_median``: the median of the same days (``percentile_cont``, read from
-      the lines: a median cannot be summed from the totals);
+    * ``days_in_phase_median``: the median of the days in phase, in whole days (calendar
+      days from the start to the completion, or to today): a median cannot be summed from
+      the totals, so it is read from how many lines spent each number of days
+      (crm.plus.funnel.days, ``_read_group_with_medians``), or from the lines
+      (``percentile_cont``) for a read those rows cannot answer;
+    * ``whole_days_in_phase``: the same whole days of one line, to group by;
     * ``open_forecast_value`` / ``open_weighted_value``: the forecast of the phase the partner is
       in now, only while its funnel is open: the pipeline as of today.
     """
@@ -60,13 +70,14 @@ class CrmPlusFunnelReport(models.Model):
     _auto = False
     _rec_name = "phase_id"
     _order = "partner_id, phase_sequence, phase_id"
-    _medians = {"days_in_phase_median:avg": "days_in_phase"}
+    _medians = {MEDIAN_SPEC: "whole_days_in_phase"}
     # Fields the view reads: flushed before the report is queried, like any stored field.
     _depends = {
         "crm.plus.phase.line": [*totals.LINE_FIELDS, "sequence"],
         "res.partner": ["active", "funnel_state", "user_id"],
         # The totals a grouped read sums instead (_table_query).
         "crm.plus.funnel.total": [*totals.DIMENSIONS, *totals.MEASURES],
+        "crm.plus.funnel.days": [*totals.DAYS_KEPT.dimensions, *totals.DAYS_KEPT.measures],
     }
 
     phase_id = fields.Many2one("crm.plus.lead.phase", string="Lead Phase", readonly=True)
@@ -107,7 +118,16 @@ class CrmPlusFunnelReport(models.Model):
     days_in_phase_median = fields.Float(
         string="Days in Phase (median)",
         **MEDIAN,
-        help="The median of the days in phase: half the partners spent less, half more.",
+        help="The median of the days in phase, in whole days (calendar days from the start "
+        "of the phase to its completion, or to today): half the partners spent less, half "
+        "more.",
+    )
+    whole_days_in_phase = fields.Integer(
+        string="Whole Days in Phase",
+        readonly=True,
+        aggregator=None,
+        help="Calendar days from the start of the phase to its completion, or to today while "
+        "the partner is in it: group by it to see how long deals stay.",
     )
     close_reason_id = fields.Many2one(
         "crm.plus.close.reason", string="Close Reason", readonly=True
@@ -178,7 +198,8 @@ class CrmPlusFunnelReport(models.Model):
                 l.date_start AS date_start,
                 l.date_done AS date_done,
                 COALESCE(%(days_done)s, %(now_days)s - %(open_since)s) AS days_in_phase,
-                COALESCE(%(days_done)s, %(now_days)s - %(open_since)s) AS days_in_phase_median,
+                (%(whole_days)s)::float8 AS days_in_phase_median,
+                %(whole_days)s AS whole_days_in_phase,
                 l.close_reason_id AS close_reason_id,
                 l.close_outcome AS close_outcome,
                 l.partner_id AS partner_count,
@@ -200,6 +221,7 @@ class CrmPlusFunnelReport(models.Model):
             days_done=SQL(totals.DAYS_DONE_SQL),
             open_since=SQL(totals.OPEN_SINCE_SQL),
             now_days=SQL(totals.NOW_DAYS_SQL),
+            whole_days=SQL(totals.WHOLE_DAYS_SQL),
             reached=SQL(totals.REACHED_SQL),
             moved_on=SQL(totals.MOVED_ON_SQL),
             deal=SQL(totals.DEAL_SQL),
@@ -220,22 +242,70 @@ class CrmPlusFunnelReport(models.Model):
         before it reads either."""
         if self.env.context.get(READ_TOTALS) is TOTALS_READ:
             return totals.read_sql()
+        if self.env.context.get(READ_TOTALS) is DAYS_READ:
+            return totals.days_read_sql()
         return None
 
     def _totals_answer(self, domain, groupby_specs, aggregates):
         """Whether the totals answer a grouped read: grouped and filtered on their columns
         only (the record rules included), with aggregates they hold."""
-        if self.env.context.get("crm_plus_funnel_read_lines"):
-            return False
-        if set(aggregates) & self._medians.keys():  # a median is not a sum: the lines answer
-            return False
-        if not set(groupby_specs) <= totals.DIMENSIONS.keys():
+        if set(aggregates) & self._medians.keys():  # a median is not a sum
             return False
         if not set(aggregates) <= totals.SUPPORTED_AGGREGATES:
+            return False
+        return self._sums_answer(domain, groupby_specs)
+
+    def _sums_answer(self, domain, groupby_specs):
+        """Whether a grouped read's groups and filters (the record rules included) are all
+        columns of the totals and of the days in phase."""
+        if self.env.context.get("crm_plus_funnel_read_lines"):
+            return False
+        if not set(groupby_specs) <= totals.DIMENSIONS.keys():
             return False
         rules = self.env["ir.rule"]._compute_domain(self._name, "read")
         read = domain_field_names(domain) | domain_field_names(rules)
         return read <= totals.DIMENSIONS.keys()
+
+    def _medians_answer(self, domain, grouping_sets, aggregates, having=()):
+        return (
+            MEDIAN_SPEC in aggregates
+            and not having
+            and all(self._sums_answer(domain, list(groupby)) for groupby in grouping_sets)
+        )
+
+    def _read_group_with_medians(self, domain, grouping_sets, aggregates, read):
+        """``read(aggregates)`` (a list of rows per grouping set) without the median, which is
+        then put back in its place in each row: the median of the group's whole days in
+        phase, from how many lines spent each number of days (crm.plus.funnel.days, a few
+        rows per group) instead of every line."""
+        position = list(aggregates).index(MEDIAN_SPEC)
+        others = [spec for spec in aggregates if spec != MEDIAN_SPEC]
+        merged = []
+        for groupby, rows in zip(grouping_sets, read(others), strict=True):
+            width = len(groupby)
+            medians = self._days_medians(domain, list(groupby))
+            merged.append(
+                [
+                    (
+                        *row[: width + position],
+                        medians.get(_group_key(row[:width])),
+                        *row[width + position :],
+                    )
+                    for row in rows
+                ]
+            )
+        return merged
+
+    def _days_medians(self, domain, groupby):
+        """{group key: median whole days in phase} of a grouped read."""
+        days = self.with_context(**{READ_TOTALS: DAYS_READ})
+        counts = defaultdict(list)
+        for *group, whole_days, count in super(CrmPlusFunnelReport, days)._read_group(
+            domain, [*groupby, "whole_days_in_phase"], ["__count"]
+        ):
+            if count:
+                counts[_group_key(group)].append((whole_days, count))
+        return {key: median_of_counts(pairs) for key, pairs in counts.items()}
 
     def _with_totals_if_they_answer(self, domain, groupby_specs, aggregates):
         if self._totals_answer(domain, groupby_specs, aggregates):
@@ -246,6 +316,15 @@ class CrmPlusFunnelReport(models.Model):
     def _read_group(
         self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None
     ):
+        if self._medians_answer(domain, [groupby], aggregates, having):
+            return self._read_group_with_medians(
+                domain,
+                [groupby],
+                aggregates,
+                lambda others: [
+                    self._read_group(domain, groupby, others, having, offset, limit, order)
+                ],
+            )[0]
         report = self._with_totals_if_they_answer(domain, list(groupby), aggregates)
         return super(CrmPlusFunnelReport, report)._read_group(
             domain, groupby, aggregates, having, offset, limit, order
@@ -255,6 +334,15 @@ class CrmPlusFunnelReport(models.Model):
 
         @api.model
         def _read_grouping_sets(self, domain, grouping_sets, aggregates=(), order=None):
+            if self._medians_answer(domain, grouping_sets, aggregates):
+                return self._read_group_with_medians(
+                    domain,
+                    grouping_sets,
+                    aggregates,
+                    lambda others: self._read_grouping_sets(
+                        domain, grouping_sets, others, order=order
+                    ),
+                )
             specs = [spec for groupby in grouping_sets for spec in groupby]
             report = self._with_totals_if_they_answer(domain, specs, aggregates)
             return super(CrmPlusFunnelReport, report)._read_grouping_sets(
@@ -262,6 +350,8 @@ class CrmPlusFunnelReport(models.Model):
             )
 
     def _read_group_select(self, aggregate_spec, query):
+        if self.env.context.get(READ_TOTALS) is DAYS_READ and aggregate_spec == "__count":
+            return SQL("SUM(%s)", SQL.identifier(self._table, "line_count"))
         from_totals = self.env.context.get(READ_TOTALS) is TOTALS_READ
         if from_totals and aggregate_spec in totals.AGGREGATES:
             return SQL(totals.AGGREGATES[aggregate_spec])
@@ -307,8 +397,25 @@ class CrmPlusFunnelReport(models.Model):
 
     @api.model
     def _cron_fold_totals(self):
-        return self.env["crm.plus.funnel.total"]._fold()
+        return self.env["crm.plus.funnel.total"]._fold_all()
 
     @api.model
     def _cron_recount_totals(self):
-        return self.env["crm.plus.funnel.total"]._recount()
+        return self.env["crm.plus.funnel.total"]._recount_all()
+
+
+def _group_key(values):
+    """A group's values, comparable between two reads (records by their id)."""
+    return tuple(value.id if isinstance(value, models.BaseModel) else value for value in values)
+
+
+def median_of_counts(pairs):
+    """The median of values given as [(value, how many)], as PostgreSQL's percentile_cont(0.5)
+    gives it over the values repeated: the middle one, or the mean of the two middle ones."""
+    total = sum(count for _value, count in pairs)
+    ranks = ((total - 1) // 2, total // 2)  # the 0-based ranks of the middle value(s)
+    middle, seen = [], 0
+    for value, count in sorted(pairs):
+        middle += [value for rank in ranks if seen <= rank < seen + count]
+        seen += count
+    return sum(middle) / 2.0

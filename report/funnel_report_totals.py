@@ -18,6 +18,7 @@ written by hand, a restore).
 """
 
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from odoo import api, fields, models
 from odoo.tools import SQL, split_every
@@ -157,6 +158,50 @@ RATIO_AGGREGATES = frozenset(
 )
 SUPPORTED_AGGREGATES = frozenset(AGGREGATES) | ORM_AGGREGATES | RATIO_AGGREGATES
 
+# The time in phase in whole days, which its median reads: the calendar days (UTC) from the day
+# a phase started to the day it was completed, or to today while an open contact is in it.
+WHOLE_DAYS_DONE_SQL = (
+    f"CASE WHEN {_STARTED} AND l.date_done IS NOT NULL"
+    " THEN l.date_done::date - l.date_start::date END"
+)
+OPEN_SINCE_DATE_SQL = (
+    f"CASE WHEN {_STARTED} AND l.date_done IS NULL AND {LINE_IS_OPEN} THEN l.date_start::date END"
+)
+TODAY_SQL = "(NOW() AT TIME ZONE 'UTC')::date"
+WHOLE_DAYS_SQL = f"COALESCE({WHOLE_DAYS_DONE_SQL}, {TODAY_SQL} - ({OPEN_SINCE_DATE_SQL}))"
+
+
+class Kept(NamedTuple):
+    """A table of sums per group of phase lines that the funnel's write paths keep."""
+
+    model: str
+    table: str
+    # name -> (expression over the line l and the contact p, SQL type)
+    dimensions: dict
+    # name -> (value per line, SQL type of the report's read)
+    measures: dict
+    # The lines it counts: a condition on l.
+    counted: str = "TRUE"
+
+
+TOTALS_KEPT = Kept("crm.plus.funnel.total", TOTALS, DIMENSIONS, MEASURES)
+# A median cannot be summed, but it can be read from how many lines spent each number of days:
+# per group of the totals' columns, the lines per whole days of a completed phase, and per start
+# date of an open one (its days grow with today without a write).
+DAYS_KEPT = Kept(
+    "crm.plus.funnel.days",
+    "crm_plus_funnel_days",
+    {
+        **DIMENSIONS,
+        # 0 for an open line (an integer field holds no NULL): its open_since_date says it.
+        "days_done": (f"COALESCE({WHOLE_DAYS_DONE_SQL}, 0)", "integer"),
+        "open_since_date": (OPEN_SINCE_DATE_SQL, "date"),
+    },
+    {"line_count": ("1", "bigint")},
+    f"({WHOLE_DAYS_SQL}) IS NOT NULL",
+)
+KEPT = (TOTALS_KEPT, DAYS_KEPT)
+
 
 MANY2ONES = {
     "account_type_id": "crm.plus.account.type",
@@ -177,21 +222,17 @@ _FOLLOWED = {}
 _DEFERRED = {}
 
 
-def _columns():
-    return [*DIMENSIONS, *MEASURES]
-
-
-def contribution_sql(source, sign="1"):
-    """SELECT of the totals' columns from ``source`` (a FROM clause naming the line ``l`` and
-    the contact ``p``), each line counted ``sign`` times; groups that sum to nothing are
-    left out."""
-    dims = ", ".join(f"{expr} AS {name}" for name, (expr, _type) in DIMENSIONS.items())
-    sums = [f"COALESCE(SUM(({sign}) * ({expr})), 0)" for expr, _type in MEASURES.values()]
+def contribution_sql(kept=TOTALS_KEPT, condition="TRUE", sign="1"):
+    """SELECT of ``kept``'s columns from the lines that ``condition`` (on the line ``l`` and the
+    contact ``p``) and ``kept`` count, each line counted ``sign`` times; groups that sum to
+    nothing are left out."""
+    dims = ", ".join(f"{expr} AS {name}" for name, (expr, _type) in kept.dimensions.items())
+    sums = [f"COALESCE(SUM(({sign}) * ({expr})), 0)" for expr, _type in kept.measures.values()]
     return (
         f"SELECT {dims}, "
-        + ", ".join(f"{total} AS {name}" for total, name in zip(sums, MEASURES, strict=True))
-        + f" FROM {source} GROUP BY "
-        + ", ".join(str(position) for position in range(1, len(DIMENSIONS) + 1))
+        + ", ".join(f"{total} AS {name}" for total, name in zip(sums, kept.measures, strict=True))
+        + f" FROM {LINES_SOURCE} WHERE ({kept.counted}) AND ({condition}) GROUP BY "
+        + ", ".join(str(position) for position in range(1, len(kept.dimensions) + 1))
         + " HAVING "
         + " OR ".join(f"{total} <> 0" for total in sums)
     )
@@ -220,24 +261,43 @@ def read_sql():
     )
 
 
-def mismatch_query():
-    """The groups where the totals are not what the lines give (none when they are kept
-    right): what the tests, the live suites and the benches check after their runs. Counts
-    compare exactly, amounts and days within a relative 1e-9 (the totals add floats)."""
-    truth = contribution_sql(LINES_SOURCE, "1")
-    columns = ", ".join(_columns())
+def days_read_sql():
+    """The rows the report's median reads instead of its view: per group of the totals' columns
+    and whole days in phase, how many lines of contacts not archived spent them."""
+    dims = ", ".join(f"d.{name}" for name in DIMENSIONS)
+    return (
+        f"SELECT NULL::integer AS id, {dims}, d.line_count,"
+        f" COALESCE({TODAY_SQL} - d.open_since_date, d.days_done) AS whole_days_in_phase"
+        f" FROM {DAYS_KEPT.table} AS d WHERE d.partner_active"
+    )
+
+
+def _mismatch_sql(kept):
+    truth = contribution_sql(kept)
+    columns = ", ".join([*kept.dimensions, *kept.measures])
     both = (
         f"SELECT 1 AS s, {columns} FROM ({truth}) AS truth"
-        f" UNION ALL SELECT -1, {columns} FROM {TOTALS}"
+        f" UNION ALL SELECT -1, {columns} FROM {kept.table}"
     )
     differs = " OR ".join(
         f"SUM(s * {name}) <> 0"
         if sql_type == "bigint"
         else f"abs(SUM(s * {name}::numeric)) > 1e-9 * GREATEST(1, MAX(abs({name}::numeric)))"
-        for name, (_expr, sql_type) in MEASURES.items()
+        for name, (_expr, sql_type) in kept.measures.items()
     )
-    dims = ", ".join(DIMENSIONS)
-    return f"SELECT {dims} FROM ({both}) AS both_sides GROUP BY {dims} HAVING {differs}"
+    dims = ", ".join(kept.dimensions)
+    return (
+        f"SELECT '{kept.table}' AS kept, {', '.join(DIMENSIONS)} FROM (SELECT {dims}"
+        f" FROM ({both}) AS both_sides GROUP BY {dims} HAVING {differs}) AS mismatch"
+    )
+
+
+def mismatch_query():
+    """The groups where the totals or the days in phase are not what the lines give (none when
+    they are kept right): what the tests, the live suites and the benches check after their
+    runs. Counts compare exactly, amounts and days within a relative 1e-9 (the totals add
+    floats)."""
+    return " UNION ALL ".join(_mismatch_sql(kept) for kept in KEPT)
 
 
 def drop_legacy(cr):
@@ -254,14 +314,15 @@ def drop_legacy(cr):
     return had_legacy
 
 
-class CrmPlusFunnelTotal(models.Model):
-    """The funnel analysis's totals: per group of the report's columns, the sums of its
-    lines' measures. Rows are added by the funnel's write paths (the differences they make),
-    folded by a cron and recounted daily; never read but summed per group."""
+class CrmPlusFunnelSums(models.AbstractModel):
+    """Sums per group of the funnel analysis's columns (a ``Kept``: ``_kept``): rows are added
+    by the funnel's write paths (the differences they make, crm.plus.funnel.total's
+    ``_follow_contacts``), folded by a cron and recounted daily; never read but summed per
+    group."""
 
-    _name = "crm.plus.funnel.total"
-    _description = "Funnel Analysis Totals"
-    _log_access = False
+    _name = "crm.plus.funnel.sums"
+    _description = "Funnel Analysis Sums"
+    _kept = None
 
     account_type_id = fields.Many2one("crm.plus.account.type", ondelete="cascade")
     phase_id = fields.Many2one("crm.plus.lead.phase", ondelete="cascade")
@@ -270,14 +331,99 @@ class CrmPlusFunnelTotal(models.Model):
     is_active_funnel = fields.Boolean()
     funnel_state = fields.Char()
     # As the contacts' and the lines' own references: a user, company or reason deleted
-    # leaves their totals without one, as it leaves the contacts and lines.
+    # leaves their sums without one, as it leaves the contacts and lines.
     user_id = fields.Many2one("res.users", ondelete="set null")
     company_id = fields.Many2one("res.company", ondelete="set null")
     close_reason_id = fields.Many2one("crm.plus.close.reason", ondelete="set null")
     close_outcome = fields.Char()
     partner_active = fields.Boolean()
-    # Counts: integers; sums of scores, amounts and days: floats (a score sum may pass 2^31).
     line_count = fields.Integer()
+
+    @api.model
+    def _read_contribution(self, where):
+        """{group: measures} of the lines ``where`` (an SQL condition on the line ``l``) says,
+        one query; their lines and contacts flushed first."""
+        self.env["crm.plus.phase.line"].flush_model(LINE_FIELDS)
+        self.env["res.partner"].flush_model(PARTNER_FIELDS)
+        self.env.cr.execute(SQL(contribution_sql(self._kept, "%s"), where))
+        width = len(self._kept.dimensions)
+        return {row[:width]: row[width:] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _add_difference(self, before, after):
+        """A row per group whose sums changed from ``before`` to ``after``: one INSERT."""
+        width = len(self._kept.measures)
+        vals_list = []
+        for key in before.keys() | after.keys():
+            old = before.get(key) or (0,) * width
+            new = after.get(key) or (0,) * width
+            change = [b - a for a, b in zip(old, new, strict=True)]
+            if any(change):
+                vals_list.append(self._row_vals(key, change))
+        if vals_list:
+            self.sudo().create(vals_list)
+
+    @api.model
+    def _fold(self):
+        """The rows of each group summed into one (none when they sum to nothing): a read sums
+        few rows. Rows added meanwhile by other transactions are left for the next run.
+        Returns how many rows were folded away."""
+        self.flush_model()
+        dims = ", ".join(self._kept.dimensions)
+        sums = ", ".join(f"SUM({name})" for name in self._kept.measures)
+        self.env.cr.execute(
+            SQL(
+                f"SELECT {dims}, {sums}, array_agg(id) FROM {self._table} GROUP BY {dims}"
+                " HAVING count(*) > 1 OR SUM(line_count) = 0"
+            )
+        )
+        width = len(self._kept.dimensions)
+        folded, vals_list = [], []
+        for row in self.env.cr.fetchall():
+            folded += row[-1]
+            if any(row[width:-1]):
+                vals_list.append(self._row_vals(row[:width], row[width:-1]))
+        for ids in split_every(10000, folded, list):
+            self.sudo().browse(ids).unlink()
+        if vals_list:
+            self.sudo().create(vals_list)
+        return len(folded) - len(vals_list)
+
+    def _row_vals(self, key, measures):
+        vals = dict(zip(self._kept.dimensions, key, strict=True))
+        for name in MANY2ONES:
+            vals[name] = vals[name] or False
+        for name, value in zip(self._kept.measures, measures, strict=True):
+            is_float = isinstance(self._fields[name], fields.Float)
+            vals[name] = float(value or 0) if is_float else int(value or 0)
+        return vals
+
+    @api.model
+    def _recount(self):
+        """The sums counted again from the lines (the daily safety net)."""
+        self.env.flush_all()
+        self.env.cr.execute(SQL(contribution_sql(self._kept)))
+        width = len(self._kept.dimensions)
+        vals_list = [self._row_vals(row[:width], row[width:]) for row in self.env.cr.fetchall()]
+        for ids in split_every(10000, self.sudo().search([]).ids, list):
+            self.sudo().browse(ids).unlink()
+        if vals_list:
+            self.sudo().create(vals_list)
+        return True
+
+
+class CrmPlusFunnelTotal(models.Model):
+    """The funnel analysis's totals: per group of the report's columns, the sums of its
+    lines' measures. The funnel's write paths follow contacts through it (``_follow_contacts``):
+    it keeps these totals and the days in phase (crm.plus.funnel.days) in step."""
+
+    _name = "crm.plus.funnel.total"
+    _inherit = ["crm.plus.funnel.sums"]
+    _description = "Funnel Analysis Totals"
+    _log_access = False
+    _kept = TOTALS_KEPT
+
+    # Counts: integers; sums of scores, amounts and days: floats (a score sum may pass 2^31).
     reached = fields.Integer()
     moved_on = fields.Integer()
     deal_count = fields.Integer()
@@ -297,34 +443,20 @@ class CrmPlusFunnelTotal(models.Model):
     # ------------------------------------------------------------------ contributions
 
     @api.model
-    def _read_contribution(self, where):
-        """{group: measures} of the lines ``where`` (an SQL condition on the line ``l``) says,
-        one query; their lines and contacts flushed first."""
-        self.env["crm.plus.phase.line"].flush_model(LINE_FIELDS)
-        self.env["res.partner"].flush_model(PARTNER_FIELDS)
-        self.env.cr.execute(SQL(contribution_sql(f"{LINES_SOURCE} WHERE %s"), where))
-        width = len(DIMENSIONS)
-        return {row[:width]: row[width:] for row in self.env.cr.fetchall()}
+    def _read_contributions(self, where):
+        """{kept model: its contribution} of the lines ``where`` says: a query each."""
+        return {kept.model: self.env[kept.model]._read_contribution(where) for kept in KEPT}
 
     @api.model
-    def _add_difference(self, before, after):
-        """A row per group whose sums changed from ``before`` to ``after``: one INSERT."""
-        vals_list = []
-        for key in before.keys() | after.keys():
-            old = before.get(key) or (0,) * len(MEASURES)
-            new = after.get(key) or (0,) * len(MEASURES)
-            change = [b - a for a, b in zip(old, new, strict=True)]
-            if not any(change):
-                continue
-            vals_list.append(self._row_vals(key, change))
-        if vals_list:
-            self.sudo().create(vals_list)
+    def _add_differences(self, before, after):
+        for kept in KEPT:
+            self.env[kept.model]._add_difference(before[kept.model], after[kept.model])
 
     @contextmanager
     def _follow(self, where):
-        before = self._read_contribution(where)
+        before = self._read_contributions(where)
         yield
-        self._add_difference(before, self._read_contribution(where))
+        self._add_differences(before, self._read_contributions(where))
 
     @contextmanager
     def _follow_contacts(self, partner_ids):
@@ -347,7 +479,7 @@ class CrmPlusFunnelTotal(models.Model):
                 return
             # Within a contacts' create: read after it (_after_create), once their fields
             # computed from the lines are.
-            deferred.append((partner_ids, where, self._read_contribution(where)))
+            deferred.append((partner_ids, where, self._read_contributions(where)))
             yield
         finally:
             if deferred is None:
@@ -366,7 +498,7 @@ class CrmPlusFunnelTotal(models.Model):
         try:
             yield
             for _partner_ids, where, before in deferred:
-                self._add_difference(before, self._read_contribution(where))
+                self._add_differences(before, self._read_contributions(where))
         finally:
             _DEFERRED.pop(id(self.env.cr), None)
             followed = _FOLLOWED.get(id(self.env.cr), set())
@@ -384,50 +516,11 @@ class CrmPlusFunnelTotal(models.Model):
     # ------------------------------------------------------------------ crons
 
     @api.model
-    def _fold(self):
-        """The rows of each group summed into one (none when they sum to nothing): a read sums
-        few rows. Rows added meanwhile by other transactions are left for the next run.
-        Returns how many rows were folded away."""
-        self.flush_model()
-        dims = ", ".join(DIMENSIONS)
-        sums = ", ".join(f"SUM({name})" for name in MEASURES)
-        self.env.cr.execute(
-            SQL(
-                f"SELECT {dims}, {sums}, array_agg(id) FROM {TOTALS} GROUP BY {dims}"
-                " HAVING count(*) > 1 OR SUM(line_count) = 0"
-            )
-        )
-        width = len(DIMENSIONS)
-        folded, vals_list = [], []
-        for row in self.env.cr.fetchall():
-            folded += row[-1]
-            if any(row[width:-1]):
-                vals_list.append(self._row_vals(row[:width], row[width:-1]))
-        for ids in split_every(10000, folded, list):
-            self.sudo().browse(ids).unlink()
-        if vals_list:
-            self.sudo().create(vals_list)
-        return len(folded) - len(vals_list)
-
-    def _row_vals(self, key, measures):
-        vals = dict(zip(DIMENSIONS, key, strict=True))
-        for name in MANY2ONES:
-            vals[name] = vals[name] or False
-        for name, value in zip(MEASURES, measures, strict=True):
-            is_float = isinstance(self._fields[name], fields.Float)
-            vals[name] = float(value or 0) if is_float else int(value or 0)
-        return vals
+    def _fold_all(self):
+        return sum(self.env[kept.model]._fold() for kept in KEPT)
 
     @api.model
-    def _recount(self):
-        """The totals counted again from the lines (the daily safety net)."""
-        self.env.flush_all()
-        self.env.cr.execute(SQL(contribution_sql(LINES_SOURCE)))
-        width = len(DIMENSIONS)
-        vals_list = [self._row_vals(row[:width], row[width:]) for row in self.env.cr.fetchall()]
-        totals = self.sudo().search([])
-        for ids in split_every(10000, totals.ids, list):
-            self.sudo().browse(ids).unlink()
-        if vals_list:
-            self.sudo().create(vals_list)
+    def _recount_all(self):
+        for kept in KEPT:
+            self.env[kept.model]._recount()
         return True

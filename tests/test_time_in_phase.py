@@ -93,24 +93,45 @@ class TestTimeInPhase(CrmPlusCase):
         self.env.flush_all()
         self.env.cr.execute("SELECT NOW() AT TIME ZONE 'UTC'")
         now = self.env.cr.fetchone()[0]
-        days = defaultdict(list)
+        # The average over the exact days, the median over whole days: the calendar days
+        # (UTC) from the start to the completion, or to today.
+        days, whole = defaultdict(list), defaultdict(list)
         for line in (won | open_partners).phase_line_ids:
             if not line.date_start or line.state == "todo":
                 continue
             end = line.date_done or (now if line.state == "current" else None)
             if end:
                 days[line.phase_id.id].append((end - line.date_start).total_seconds() / 86400)
+                whole[line.phase_id.id].append((end.date() - line.date_start.date()).days)
         specs = ["days_in_phase:avg", "days_in_phase_median:avg"]
-        # Grouped on the totals' columns only: the totals answer the average, never a median.
+        # Grouped on the totals' columns only: the totals answer the average, the days in
+        # phase the median, never the lines.
         domain = [("account_type_id", "=", self.lead_type.id)]
         self.assertTrue(self.FunnelReport._totals_answer(domain, ["phase_id"], specs[:1]))
         self.assertFalse(self.FunnelReport._totals_answer(domain, ["phase_id"], specs))
+        self.assertTrue(self.FunnelReport._medians_answer(domain, [["phase_id"]], specs))
         rows = self.FunnelReport._read_group(domain, ["phase_id"], specs)
         self.assertEqual({phase.id for phase, _avg, _median in rows}, set(days))
         for phase, avg, med in rows:
             values = days[phase.id]
             self.assertAlmostEqual(avg, sum(values) / len(values), places=3, msg=phase.name)
-            self.assertAlmostEqual(med, median(values), places=3, msg=phase.name)
+            self.assertAlmostEqual(med, median(whole[phase.id]), places=3, msg=phase.name)
+        # The lines give the same medians (percentile_cont over the same whole days).
+        lines = self.FunnelReport.with_context(crm_plus_funnel_read_lines=True)
+        self.assertFalse(lines._medians_answer(domain, [["phase_id"]], specs))
+        self.assertEqual(
+            [(phase, med) for phase, _avg, med in lines._read_group(domain, ["phase_id"], specs)],
+            [(phase, med) for phase, _avg, med in rows],
+        )
+        # Grouped by the whole days themselves (the lines answer): how many lines spent each.
+        by_days = self.FunnelReport._read_group(
+            [*domain, ("phase_id", "=", self.phase_first.id)], ["whole_days_in_phase"], ["__count"]
+        )
+        first_whole = whole[self.phase_first.id]
+        self.assertEqual(
+            {days: count for days, count in by_days if days is not None and days is not False},
+            {days: first_whole.count(days) for days in first_whole},
+        )
         # As the web client reads it (a grouped list, the pivot of 19.0 in one query).
         medians = {phase.id: med for phase, _avg, med in rows}
         for phase_id, _count, values in grouped_rows(self.FunnelReport, domain, "phase_id", specs):
@@ -121,11 +142,11 @@ class TestTimeInPhase(CrmPlusCase):
             )
             for phase, med in by_phase:
                 self.assertAlmostEqual(med, medians[phase.id], places=3)
-            everything = [value for values in days.values() for value in values]
+            everything = [value for values in whole.values() for value in values]
             self.assertAlmostEqual(total[0][0], median(everything), places=3)
         # The first phase: the median is not the average.
         first = {phase.id: med for phase, _avg, med in rows}[self.phase_first.id]
-        self.assertAlmostEqual(first, median(days[self.phase_first.id]), places=3)
+        self.assertAlmostEqual(first, median(whole[self.phase_first.id]), places=3)
         self.assertNotAlmostEqual(
             first, sum(days[self.phase_first.id]) / len(days[self.phase_first.id]), places=1
         )

@@ -17,7 +17,7 @@ template:
    1.0.0, kept from 1.1.0), and the four state-pure figures, both checked against the lines;
    no trigger nor crm_plus trigger function left; the funnel analysis's totals what the lines
    give; the CRM+ users working the funnels they worked; crm_plus's indexes on res_partner
-   those of a new install; the funnel invariants; the module at 1.2.0.
+   those of a new install; the funnel invariants; the module at 1.3.0.
 
 CI runs in a clone of the repository with its history: a missing release commit fails the
 test (an upgrade that is not tested is not "tested in CI").
@@ -43,7 +43,7 @@ from . import live_server as live
 
 # The releases on main: manifest version -> commit.
 RELEASES = {"1.0.0": "762dfac", "1.1.0": "75ce315"}
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 # crm_plus's indexes on res_partner (those that name one of its columns): after the upgrade,
 # those of a new install (tests/test_install.py says what they are).
 PARTNER_INDEXES_SQL = """

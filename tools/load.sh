@@ -58,10 +58,12 @@ start_servers() {
 # run_locust SIDE USERS SECONDS NAME: a run on every server with its own records (LOAD_RUN). Users
 # arrive 5 a second (all at once would overflow the listen backlog of Odoo's prefork server);
 # the statistics start once they are all there. Warm-ups fill Odoo's caches, unrecorded.
-run=0 failed=0
+declare -A run=([plus]=0 [crm]=0)
+failed=0
 run_locust() {
     python3 "$REPO_DIR/tools/load_report.py" snap "$DB" > "$OUT/$4-before.json"
-    env LOAD_DATA="$OUT/data.json" LOAD_SIDE="$1" LOAD_RUN=$((run++)) LOAD_PORTS="${PORTS[*]}" \
+    env LOAD_DATA="$OUT/data.json" LOAD_SIDE="$1" LOAD_RUN=$((run[$1]++)) LOAD_RUNS="$runs_per_side" \
+        LOAD_PORTS="${PORTS[*]}" \
         LOAD_DB="$DB" "$TOOL_VENV/bin/locust" -f "$REPO_DIR/tools/locustfile.py" --headless \
         --users "$2" --spawn-rate 5 --run-time "$(($3 + $2 / 5))s" --reset-stats --only-summary \
         --stop-timeout 30 --csv "$OUT/$4" --html "$OUT/$4.html" --loglevel WARNING \
@@ -84,10 +86,20 @@ drain_jobs() {  # the background jobs left when the users stop: 15 minutes at mo
     done
 }
 
+read -ra levels <<< "${LOAD_USERS:-10 25 50}"
+# Each run of a side (its warm-up, its levels, the replica's) advances and closes records of its
+# own: refuse up front a level that could use up a sales user's share before it ends.
+runs_per_side=$((1 + ${#levels[@]})) max_users=$(printf '%s\n' "${levels[@]}" | sort -n | tail -1)
+[ "${LOAD_REPLICA:-0}" = 1 ] && runs_per_side=$((runs_per_side + 1)) \
+    && max_users=$((max_users > ${LOAD_REPLICA_USERS:-25} ? max_users : ${LOAD_REPLICA_USERS:-25}))
+for side in plus crm; do
+    env LOAD_DATA="$OUT/data.json" LOAD_SIDE=$side LOAD_RUNS="$runs_per_side" \
+        "$TOOL_VENV/bin/python" "$REPO_DIR/tools/locustfile.py" capacity "$max_users" \
+        "$((${LOAD_DURATION:-60} + max_users / 5))"
+done
 log "$LOAD_SERVERS servers on ports ${PORTS[*]}, one database ($DB)"
 start_servers
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-read -ra levels <<< "${LOAD_USERS:-10 25 50}"
 runs primary "${levels[@]}"
 if [ "${LOAD_REPLICA:-0}" = 1 ]; then
     drain_jobs && stop_servers

@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import random
+import sys
 import time
 import xmlrpc.client
 from pathlib import Path
@@ -77,11 +78,31 @@ def by_owner(ids):
 
 
 # The run's records to advance or close, each once (gevent: one thread, no lock needed), and
-# records to open in a form (any run's).
+# records to open in a form (any run's). A side's LOAD_RUNS runs (tools/load.sh plans them) share
+# its open records: run LOAD_RUN takes every LOAD_RUNS-th.
 SLICES = DATA["partner_ids" if PLUS else "lead_ids"]
-RUN = int(os.environ.get("LOAD_RUN", "0")) % len(SLICES)
-TAKE = {uid: iter(ids) for uid, ids in by_owner(SLICES[RUN]).items()}
+RUNS = int(os.environ.get("LOAD_RUNS", "1"))
+RUN = int(os.environ.get("LOAD_RUN", "0")) % RUNS
+OPEN = [record_id for ids in SLICES for record_id in ids]
+TAKE = {uid: iter(ids) for uid, ids in by_owner(OPEN[RUN::RUNS]).items()}
 READ = by_owner(record_id for ids in SLICES for record_id in ids[:5000])
+# Records a task takes, on average (advance 4 × 1, close 1 × 1, bulk close 1 × BULK, of 15).
+TAKEN_PER_TASK = (4 + 1 + BULK) / 15
+
+
+def check_capacity(users, seconds):
+    """Refuse a run that could use up a sales user's records before it ends (each is advanced or
+    closed once): at most one task a second per Locust user (the think time is 1–3 s), users
+    spread over the sales users in turn."""
+    per_sales_user = -(-users // len(UIDS))
+    needed = int(per_sales_user * seconds * TAKEN_PER_TASK) + BULK
+    have = min(len(ids) for ids in by_owner(OPEN[0::RUNS]).values())
+    if needed > have:
+        sys.exit(
+            f"make load: {users} users for {seconds} s may take up to {needed:,} records of one "
+            f"sales user in a run, and {len(OPEN):,} open records over {RUNS} runs per side give "
+            f"each {have:,}: raise LOAD_N or lower LOAD_USERS / LOAD_DURATION"
+        )
 
 
 def warm():
@@ -225,4 +246,7 @@ class SalesUser(OdooLocustUser):
 
 
 if __name__ == "__main__":
-    warm()
+    if len(sys.argv) == 4 and sys.argv[1] == "capacity":  # capacity USERS SECONDS
+        check_capacity(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        warm()
