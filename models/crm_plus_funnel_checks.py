@@ -5,9 +5,7 @@ transitions (crm_plus_funnel.py) call them before they decide anything."""
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from .funnel_rules import CLOSED_STATES, current_and_last_close
-
-FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
+from .funnel_rules import CLOSED_STATES, FUNNEL_GROUP, current_and_last_close
 
 
 class CrmPlusFunnel(models.AbstractModel):

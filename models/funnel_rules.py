@@ -2,6 +2,7 @@
 import of crm_plus's other modules, so that the models, the reports, the importer and the
 benches all call the same definition (and none of them imports another for it).
 
+- who works a funnel (its group);
 - the values a funnel field takes (the selections);
 - the line states along the phases (done before the current phase, to do after it);
 - a contact's current line and last close, in Python and in SQL;
@@ -18,6 +19,10 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo.tools import SQL
+
+# The group whose users work a funnel (CRM+ User: Own Documents Only, implied by the others):
+# the funnel's fields and actions are theirs.
+FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 
 # ------------------------------------------------------------------ the selections
 

@@ -25,6 +25,7 @@ from .crm_plus_funnel_import import HISTORY_FIELDS
 from .crm_plus_phase_line import set_funnel_currency
 from .funnel_rules import (
     CLOSED_STATES,
+    FUNNEL_GROUP,
     FUNNEL_STATE_SELECTION,
     MAIN_COMPANY_CURRENCY_SQL,
     STATE_PURE_FIELDS,
@@ -32,7 +33,6 @@ from .funnel_rules import (
     deal_money,
 )
 
-FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 MANAGER_GROUP = "crm_plus.group_crm_plus_manager"
 # The contact's funnel fields a create or a write may give (CRM+ users only); their many2ones
 # take record ids only.

@@ -16,8 +16,7 @@ from ..compat import (
     domain_positive_conditions,
     groupby_args,
 )
-from .funnel_rules import learned_close_date
-from .res_partner import FUNNEL_GROUP
+from .funnel_rules import FUNNEL_GROUP, learned_close_date
 
 # The pipeline board's and the forecast's index (see init): open funnel contacts only, so a
 # write of any other contact (a phone, an email, a module's column) does not touch it. The key

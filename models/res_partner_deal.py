@@ -13,9 +13,8 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from .funnel_guard import records_label
-from .funnel_rules import RECURRING_INTERVAL_SELECTION, current_and_last_close
+from .funnel_rules import FUNNEL_GROUP, RECURRING_INTERVAL_SELECTION, current_and_last_close
 
-FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
 # Contact field -> field of its deal line.
 DEAL_FIGURES = {
     "funnel_deal_score": "score",

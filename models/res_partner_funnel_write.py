@@ -9,7 +9,8 @@ from odoo.exceptions import AccessError, UserError
 
 from .crm_plus_funnel_import import HISTORY_FIELDS
 from .funnel_guard import checked_client_values, records_label, values_checked_by_the_orm
-from .res_partner import DERIVED_FIELDS, FUNNEL_GROUP
+from .funnel_rules import FUNNEL_GROUP
+from .res_partner import DERIVED_FIELDS
 
 # The contact's funnel fields a create or a write may give (CRM+ users only); their many2ones
 # take record ids only.

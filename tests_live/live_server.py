@@ -186,10 +186,11 @@ def _tail(text, lines=40):
 
 
 @contextlib.contextmanager
-def pg_cursor(db="postgres", autocommit=True):
-    """A psycopg2 cursor on ``db`` with the run's connection settings (not Odoo's pool)."""
+def pg_cursor(db="postgres", autocommit=True, **server):
+    """A psycopg2 cursor on ``db`` with the run's connection settings (not Odoo's pool);
+    ``server`` (host, port) points it at another server, such as a replica."""
     _name, info = connection_info_for(db)
-    info = dict(info, application_name=f"crm_plus_tests-{os.getpid()}")
+    info = dict(info, application_name=f"crm_plus_tests-{os.getpid()}", **server)
     conn = psycopg2.connect(**info)
     conn.autocommit = autocommit
     try:

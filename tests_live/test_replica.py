@@ -30,7 +30,6 @@ import psycopg2
 import pytest
 from lxml import etree
 
-from odoo.sql_db import connection_info_for
 from odoo.tests import tagged
 
 from ..compat import AT_LEAST_19, USER_GROUPS_FIELD
@@ -41,6 +40,8 @@ REPLICA_PORT = int(os.environ.get("REPLICA_PORT", "5433"))
 # What the replica's apply is held back by to show the lag (longer than a read takes).
 APPLY_DELAY = 4
 SALES_PASSWORD = "replica-sales-pw-1"
+# The records a list and an ungrouped kanban read at once, as the web client's pages.
+PAGE_SIZES = {"list": 80, "kanban": 40}
 # The request log: "POST /path HTTP/1.1" status - queries query_time other_time mode
 REQUEST = re.compile(r'"POST (\S+) HTTP/[\d.]+" (\d+) \S+ (\d+) [\d.]+ [\d.]+ (\S+)')
 # The screens a salesperson and a manager read, by their window (or server) actions.
@@ -111,16 +112,9 @@ def _literal(value, default):
         return default
 
 
-@contextlib.contextmanager
 def replica_cursor(db):
-    _name, info = connection_info_for(db)
-    conn = psycopg2.connect(**dict(info, host="127.0.0.1", port=REPLICA_PORT))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cr:
-            yield cr
-    finally:
-        conn.close()
+    """A cursor on ``db`` as the replica serves it."""
+    return pg_cursor(db, host="127.0.0.1", port=REPLICA_PORT)
 
 
 def wait_replayed(db, timeout=180):
@@ -265,24 +259,15 @@ class TestReplica(unittest.TestCase):
         for mode, view in result["views"].items():
             arch = etree.fromstring(view["arch"])
             names = [node.get("name") for node in arch.iter("field")]
-            if mode == "list":
-                client.call(
-                    model,
-                    "web_search_read",
-                    domain,
-                    self.spec(fields, names),
-                    limit=80,
-                    context=context,
-                )
-            elif mode == "kanban" and arch.get("default_group_by"):
+            if mode == "kanban" and arch.get("default_group_by"):
                 self.read_board(client, model, domain, context, arch, self.spec(fields, names))
-            elif mode == "kanban":
+            elif mode in PAGE_SIZES:
                 client.call(
                     model,
                     "web_search_read",
                     domain,
                     self.spec(fields, names),
-                    limit=40,
+                    limit=PAGE_SIZES[mode],
                     context=context,
                 )
             elif mode in ("pivot", "graph"):

@@ -10,7 +10,7 @@ refused, naming the funnels, before anything changes.
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-FUNNEL_GROUP = "crm_plus.group_crm_plus_user"
+from ..models.funnel_rules import FUNNEL_GROUP
 
 
 class BasePartnerMergeAutomaticWizard(models.TransientModel):

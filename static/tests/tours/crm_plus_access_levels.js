@@ -6,6 +6,8 @@
 
 import { registry } from "@web/core/registry";
 import {
+    backToPipeline,
+    completePhase,
     confirmClose,
     contactIsOpen,
     currentPhaseIs,
@@ -20,6 +22,8 @@ import {
 const OWN = "Level Own Deal Ltd";
 const COLLEAGUE = "Level Colleague Deal Ltd";
 const CONFIG_MENU = ".o_menu_sections [data-menu-xmlid='crm_plus.crm_plus_menu_config']";
+// The menu bar once loaded (Reporting is there), without Configuration.
+const NO_CONFIG_MENU = `.o_menu_sections:has([data-menu-xmlid='crm_plus.crm_plus_menu_reporting']):not(:has(${CONFIG_MENU}))`;
 const MY_FUNNEL_FACET = ".o_searchview_facet:contains(My Funnel)";
 const card = (name) => `.o_kanban_record:contains(${name})`;
 
@@ -33,19 +37,6 @@ function openCard(name) {
         },
         contactIsOpen(name),
         ...openOverview(),
-    ];
-}
-
-function backToBoard() {
-    return [
-        {
-            content: "Back to the Pipeline",
-            trigger: ".o_breadcrumb a:contains(Pipeline)",
-            run: "click",
-        },
-        {
-            trigger: ".o_kanban_renderer .o_kanban_group",
-        },
     ];
 }
 
@@ -67,7 +58,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_level_own", {
         ...openCrmPlusApp(),
         {
             content: "Own documents: no Configuration menu",
-            trigger: `.o_menu_sections:has([data-menu-xmlid='crm_plus.crm_plus_menu_reporting']):not(:has(${CONFIG_MENU}))`,
+            trigger: NO_CONFIG_MENU,
         },
         {
             content: "The board shows the salesperson's own deal",
@@ -75,12 +66,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_level_own", {
         },
         ...openCard(OWN),
         currentPhaseIs("First contact"),
-        {
-            content: "Complete phase",
-            trigger: "button[name=action_advance_phase]",
-            run: "click",
-        },
-        currentPhaseIs("Qualification"),
+        ...completePhase("Qualification"),
         openCloseDialog(),
         ...selectMany2one("close_reason_id", "Too expensive", ".modal"),
         ...confirmClose("Lost"),
@@ -88,7 +74,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_level_own", {
         ...reopen(),
         fieldShows("funnel_state", "Open"),
         currentPhaseIs("Qualification"),
-        ...backToBoard(),
+        ...backToPipeline(),
         ...showTeamBoard(),
         ...openCard(COLLEAGUE),
         {
@@ -123,7 +109,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_level_all", {
         ...openCrmPlusApp(),
         {
             content: "All documents: no Configuration menu either",
-            trigger: `.o_menu_sections:has([data-menu-xmlid='crm_plus.crm_plus_menu_reporting']):not(:has(${CONFIG_MENU}))`,
+            trigger: NO_CONFIG_MENU,
         },
         {
             content: "With no deal of their own, the board opens on the team's deals",
@@ -131,17 +117,13 @@ registry.category("web_tour.tours").add("crm_plus_tour_level_all", {
         },
         ...openCard(COLLEAGUE),
         currentPhaseIs("First contact"),
-        {
-            content: "The colleague's deal can be worked: Complete phase",
-            trigger: "button[name=action_advance_phase]",
-            run: "click",
-        },
-        currentPhaseIs("Qualification"),
+        // The colleague's deal can be worked.
+        ...completePhase("Qualification"),
         {
             content: "The Overview says nothing of an access level",
             trigger: ".o_form_view:not(:has(.text-muted:contains(Your access level)))",
         },
-        ...backToBoard(),
+        ...backToPipeline(),
         {
             content: "The card moved to Qualification",
             trigger: `.o_kanban_group:has(.o_column_title:contains(Qualification)) ${card(COLLEAGUE)}`,

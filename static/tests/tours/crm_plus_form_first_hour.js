@@ -16,9 +16,9 @@ import {
     currentPhaseIs,
     fieldShows,
     fillCurrentLine,
+    newContact,
     reopen,
     saveForm,
-    selectMany2one,
 } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 
 const NAME = "Tour First Hour Ltd";
@@ -46,18 +46,7 @@ function ribbonAtTopRight(title) {
 
 registry.category("web_tour.tours").add("crm_plus_tour_form_first_hour", {
     steps: () => [
-        {
-            // Contacts opens on its kanban view in 18.0, on its list view in 19.0.
-            content: "Contacts: New",
-            trigger: ".o_control_panel .o-kanban-button-new, .o_control_panel .o_list_button_add",
-            run: "click",
-        },
-        {
-            content: "Name the contact",
-            trigger: ".o_form_view .o_field_widget[name=name] input",
-            run: `edit ${NAME}`,
-        },
-        ...selectMany2one("account_type_id", "Lead"),
+        ...newContact(NAME, "Lead"),
         {
             content: "Lead has phases: the Overview page appears, and is the one shown",
             trigger: `${OVERVIEW_TAB}.active`,

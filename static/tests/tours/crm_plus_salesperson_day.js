@@ -6,12 +6,14 @@
 
 import { registry } from "@web/core/registry";
 import {
+    backToPipeline,
+    completePhase,
     contactIsOpen,
     currentPhaseIs,
     fillCurrentLine,
+    newContact,
     openCrmPlusApp,
     saveForm,
-    selectMany2one,
 } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 
 const NAME = "Day New Deal Ltd";
@@ -29,17 +31,7 @@ registry.category("web_tour.tours").add("crm_plus_tour_salesperson_day", {
             content: "Yesterday's deal is there, with its days in phase",
             trigger: `.o_kanban_record:contains(Day Old Deal Ltd) .o_crm_plus_days_in_phase:contains(3 days in phase)`,
         },
-        {
-            content: "New",
-            trigger: ".o_control_panel .o-kanban-button-new",
-            run: "click",
-        },
-        {
-            content: "Name the deal",
-            trigger: ".o_form_view .o_field_widget[name=name] input",
-            run: `edit ${NAME}`,
-        },
-        ...selectMany2one("account_type_id", "Lead"),
+        ...newContact(NAME, "Lead"),
         ...saveForm(),
         contactIsOpen(NAME),
         {
@@ -53,17 +45,8 @@ registry.category("web_tour.tours").add("crm_plus_tour_salesperson_day", {
         },
         ...fillCurrentLine({ score: 20, forecast: 15000, recurring: 0 }),
         ...saveForm(),
-        {
-            content: "Complete phase",
-            trigger: "button[name=action_advance_phase]",
-            run: "click",
-        },
-        currentPhaseIs("Qualification"),
-        {
-            content: "Back to the Pipeline",
-            trigger: ".o_breadcrumb a:contains(Pipeline)",
-            run: "click",
-        },
+        ...completePhase("Qualification"),
+        ...backToPipeline(),
         {
             content: "The new deal is theirs: on My Funnel, in Qualification",
             trigger: `${COLUMN("Qualification")} ${CARD}`,

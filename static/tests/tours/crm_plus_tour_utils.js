@@ -44,6 +44,25 @@ export function selectMany2one(fieldName, text, scope = "") {
     ];
 }
 
+/** New, from the view's button, then the contact `name` of the account type `accountType`
+ * (Contacts opens on its kanban view in 18.0, on its list view in 19.0; the Pipeline is a
+ * kanban). */
+export function newContact(name, accountType) {
+    return [
+        {
+            content: "New",
+            trigger: ".o_control_panel .o-kanban-button-new, .o_control_panel .o_list_button_add",
+            run: "click",
+        },
+        {
+            content: `Name the contact ${name}`,
+            trigger: ".o_form_view .o_field_widget[name=name] input",
+            run: `edit ${name}`,
+        },
+        ...selectMany2one("account_type_id", accountType),
+    ];
+}
+
 export function currentPhaseIs(name) {
     return {
         content: `The status bar shows ${name} as the current phase`,
@@ -163,6 +182,20 @@ export function openCrmPlusApp() {
             content: "Open the CRM+ app",
             trigger: ".o_app[data-menu-xmlid='crm_plus.crm_plus_menu_root']",
             run: "click",
+        },
+    ];
+}
+
+/** From a contact opened on the board, back to the Pipeline's board. */
+export function backToPipeline() {
+    return [
+        {
+            content: "Back to the Pipeline",
+            trigger: ".o_breadcrumb a:contains(Pipeline)",
+            run: "click",
+        },
+        {
+            trigger: ".o_kanban_renderer .o_kanban_group",
         },
     ];
 }

@@ -39,33 +39,35 @@ function outcomeColor(outcome) {
     return OUTCOME_COLORS[outcome] || OTHER_COLOR;
 }
 
+/** [dataset, its colour] for each series of a crm_plus graph that is an outcome. */
+function* outcomeSeries(renderer, data) {
+    if (!isCrmPlusModel(renderer.model.metaData.resModel)) {
+        return;
+    }
+    for (const dataset of data.datasets) {
+        const outcome = seriesOutcome(dataset);
+        if (outcome) {
+            yield [dataset, outcomeColor(outcome)];
+        }
+    }
+}
+
 patch(GraphRenderer.prototype, {
     getBarChartData() {
         const data = super.getBarChartData(...arguments);
-        if (isCrmPlusModel(this.model.metaData.resModel)) {
-            for (const dataset of data.datasets) {
-                const outcome = seriesOutcome(dataset);
-                if (outcome) {
-                    dataset.backgroundColor = outcomeColor(outcome);
-                }
-            }
+        for (const [dataset, color] of outcomeSeries(this, data)) {
+            dataset.backgroundColor = color;
         }
         return data;
     },
 
     getLineChartData() {
         const data = super.getLineChartData(...arguments);
-        if (isCrmPlusModel(this.model.metaData.resModel)) {
-            for (const dataset of data.datasets) {
-                const outcome = seriesOutcome(dataset);
-                if (outcome) {
-                    const color = outcomeColor(outcome);
-                    dataset.borderColor = color;
-                    dataset.pointBackgroundColor = color;
-                    dataset.hoverBackgroundColor = color;
-                    dataset.backgroundColor = lightenColor(color, 0.5);
-                }
-            }
+        for (const [dataset, color] of outcomeSeries(this, data)) {
+            dataset.borderColor = color;
+            dataset.pointBackgroundColor = color;
+            dataset.hoverBackgroundColor = color;
+            dataset.backgroundColor = lightenColor(color, 0.5);
         }
         return data;
     },
