@@ -277,13 +277,19 @@ class CrmPlusFunnelReport(models.Model):
         """``read(aggregates)`` (a list of rows per grouping set) without the median, which is
         then put back in its place in each row: the median of the group's whole days in
         phase, from how many lines spent each number of days (crm.plus.funnel.days, a few
-        rows per group) instead of every line."""
+        rows per group) instead of every line. One read by all the sets' columns answers
+        every set (a pivot's rows, columns and totals): each sums its counts from it."""
         position = list(aggregates).index(MEDIAN_SPEC)
         others = [spec for spec in aggregates if spec != MEDIAN_SPEC]
+        columns = list(dict.fromkeys(spec for groupby in grouping_sets for spec in groupby))
+        counts = self._days_counts(domain, columns)
         merged = []
         for groupby, rows in zip(grouping_sets, read(others), strict=True):
-            width = len(groupby)
-            medians = self._days_medians(domain, list(groupby))
+            width, picked = len(groupby), [columns.index(spec) for spec in groupby]
+            per_group = defaultdict(list)
+            for key, whole_days, count in counts:
+                per_group[tuple(key[index] for index in picked)].append((whole_days, count))
+            medians = {key: median_of_counts(pairs) for key, pairs in per_group.items()}
             merged.append(
                 [
                     (
@@ -296,16 +302,16 @@ class CrmPlusFunnelReport(models.Model):
             )
         return merged
 
-    def _days_medians(self, domain, groupby):
-        """{group key: median whole days in phase} of a grouped read."""
+    def _days_counts(self, domain, columns):
+        """[(group key by ``columns``, whole days in phase, lines)] of the lines ``domain``
+        says, from crm.plus.funnel.days."""
         days = self.with_context(**{READ_TOTALS: DAYS_READ})
-        counts = defaultdict(list)
-        for *group, whole_days, count in super(CrmPlusFunnelReport, days)._read_group(
-            domain, [*groupby, "whole_days_in_phase"], ["__count"]
-        ):
-            if count:
-                counts[_group_key(group)].append((whole_days, count))
-        return {key: median_of_counts(pairs) for key, pairs in counts.items()}
+        rows = super(CrmPlusFunnelReport, days)._read_group(
+            domain, [*columns, "whole_days_in_phase"], ["__count"]
+        )
+        return [
+            (_group_key(group), whole_days, count) for *group, whole_days, count in rows if count
+        ]
 
     def _with_totals_if_they_answer(self, domain, groupby_specs, aggregates):
         if self._totals_answer(domain, groupby_specs, aggregates):

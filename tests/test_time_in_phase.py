@@ -123,6 +123,18 @@ class TestTimeInPhase(CrmPlusCase):
             [(phase, med) for phase, _avg, med in lines._read_group(domain, ["phase_id"], specs)],
             [(phase, med) for phase, _avg, med in rows],
         )
+        # Several columns and their roll-ups, as a pivot reads them: one read of the days.
+        two = ["account_type_id", "phase_id"]
+        self.assertEqual(
+            self.FunnelReport._read_group([], two, specs[1:]),
+            lines._read_group([], two, specs[1:]),
+        )
+        if AT_LEAST_19:
+            sets = [two, ["account_type_id"], []]
+            self.assertEqual(
+                self.FunnelReport._read_grouping_sets([], sets, ["__count", specs[1]]),
+                lines._read_grouping_sets([], sets, ["__count", specs[1]]),
+            )
         # Grouped by the whole days themselves (the lines answer): how many lines spent each.
         by_days = self.FunnelReport._read_group(
             [*domain, ("phase_id", "=", self.phase_first.id)], ["whole_days_in_phase"], ["__count"]
