@@ -1,4 +1,4 @@
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 
 from ..report.funnel_report_totals import mismatch_query
 from .common import CrmPlusCase
@@ -100,3 +100,53 @@ class TestFunnelTotalsKeptByTheORM(CrmPlusCase):
         # Folded, still the same.
         self.env["crm.plus.funnel.report"]._cron_fold_totals()
         self.assertTotalsAreARecount("folded")
+
+
+@tagged("post_install", "-at_install")
+class TestFoldAndRecountGiveWay(TransactionCase):
+    """Alone in its class: a class's tests share one transaction, whose snapshot would still
+    see the row another cursor deletes here."""
+
+    def test_fold_and_recount_give_way_to_each_other(self):
+        """Two servers' cron workers may fold and recount at the same time: the one that
+        deletes a row the other deleted (and committed) since it started gives way, its work
+        undone, and runs again a minute later; no error."""
+        Days = self.env["crm.plus.funnel.days"].sudo()
+        Report = self.env["crm.plus.funnel.report"]
+        self.env.flush_all()
+        for method, xmlid in (
+            ("_cron_fold_totals", "crm_plus.crm_plus_funnel_report_cron_fold"),
+            ("_cron_recount_totals", "crm_plus.crm_plus_funnel_report_cron_recount"),
+        ):
+            with self.subTest(method=method):
+                # A row committed before this transaction began (the demo's)...
+                self.env.cr.execute("SELECT * FROM crm_plus_funnel_days ORDER BY id LIMIT 1")
+                row = self.env.cr.dictfetchone()
+                self.assertTrue(row, "the demo data has days in phase")
+                # ... and one of the same group written here: the fold deletes both.
+                created = Days.create({name: value for name, value in row.items() if name != "id"})
+                self.env.flush_all()
+                cron = self.env.ref(xmlid)
+                triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+                # The other server's recount deletes the row, and commits.
+                with self.registry.cursor() as other:
+                    other.execute("DELETE FROM crm_plus_funnel_days WHERE id = %s", [row["id"]])
+                    other.commit()
+                try:
+                    result = getattr(Report, method)()
+                finally:  # the database as it was, for the other tests
+                    with self.registry.cursor() as other:
+                        columns = ", ".join(row)
+                        other.execute(
+                            f"INSERT INTO crm_plus_funnel_days ({columns})"
+                            f" VALUES ({', '.join(['%s'] * len(row))})",
+                            list(row.values()),
+                        )
+                        other.commit()
+                self.assertIs(result, False)
+                self.assertEqual(
+                    self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
+                    triggers + 1,
+                )
+                # Its work undone: this transaction's row is still there.
+                self.assertTrue(created.exists())
