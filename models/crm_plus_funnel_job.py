@@ -209,7 +209,8 @@ class CrmPlusFunnelJob(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT COALESCE(SUM(total_count - done_count), 0) FROM crm_plus_funnel_job
+                SELECT COALESCE(SUM(total_count - COALESCE(done_count, 0)), 0)
+                  FROM crm_plus_funnel_job
                  WHERE state IN ('queued', 'running')
                 """
             )

@@ -332,6 +332,23 @@ class TestBulkJobs(CrmPlusCase):
         self.assertEqual(self.snapshot(partners), self.snapshot(immediate) * 9)
         self.assertFunnelInvariants(partners)
 
+    def test_scheduler_is_told_every_queued_contact(self):
+        """The scheduler calls the jobs' action again while it reports contacts remaining (18.0):
+        a job queued behind another counts from the start (its done count still empty), or it
+        would wait for the next hourly run."""
+        first, second = self.make_partners(6), self.make_partners(7)
+        (first | second).write({"lead_phase_id": self.phase_closing.id})
+        self.close_wizard(first, self.reason_lost).action_confirm()
+        self.close_wizard(second, self.reason_lost).action_confirm()
+        self.assertEqual(self.Job._funnel_remaining(), 13)
+        with self.scheduler_env() as env:
+            Job = env["crm.plus.funnel.job"]
+            Job._funnel_lock_next()._funnel_run_batch()
+            self.assertEqual(Job._funnel_remaining(), 9)
+        self.run_scheduler()
+        self.assertEqual(self.Job._funnel_remaining(), 0)
+        self.assertEqual(set((first | second).mapped("funnel_state")), {"lost"})
+
     def test_failed_batch_fails_the_job_and_keeps_the_done_batches(self):
         partners = self.make_partners(10)
         self.close_wizard(partners, self.reason_lost).action_confirm()
