@@ -16,8 +16,13 @@ class CrmPlusFunnelDays(models.Model):
     _name = "crm.plus.funnel.days"
     _inherit = ["crm.plus.funnel.sums"]
     _description = "Funnel Analysis Days in Phase"
-    _log_access = False
     _kept = DAYS_KEPT
 
-    days_done = fields.Integer()
-    open_since_date = fields.Date()
+    days_done = fields.Integer(
+        help="Calendar days from the start of a completed phase to its completion (0 for a "
+        "phase an open contact is in)."
+    )
+    open_since_date = fields.Date(
+        help="The day an open contact's current phase started: its days in phase are today "
+        "minus this date."
+    )

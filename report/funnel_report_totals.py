@@ -328,6 +328,8 @@ class CrmPlusFunnelSums(models.AbstractModel):
 
     _name = "crm.plus.funnel.sums"
     _description = "Funnel Analysis Sums"
+    # Rows only added and summed: who wrote one and when says nothing.
+    _log_access = False
     _kept = None
 
     account_type_id = fields.Many2one("crm.plus.account.type", ondelete="cascade")
@@ -426,7 +428,6 @@ class CrmPlusFunnelTotal(models.Model):
     _name = "crm.plus.funnel.total"
     _inherit = ["crm.plus.funnel.sums"]
     _description = "Funnel Analysis Totals"
-    _log_access = False
     _kept = TOTALS_KEPT
 
     # Counts: integers; sums of scores, amounts and days: floats (a score sum may pass 2^31).
