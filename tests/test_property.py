@@ -21,6 +21,8 @@ from the rows in the database, never with the addon's own computes:
   0 when lost;
 - the suggested-score statistics (``crm.plus.phase.stat``) equal a fresh recount
   (``_read_counts``);
+- the funnel analysis's totals and days in phase equal a recount from the lines
+  (``mismatch_query``);
 - no user without CRM+ rights changed funnel data (lines, funnel fields, statistics).
 
 ``make test`` runs a bounded, derandomized number of examples (CI is deterministic);
@@ -51,6 +53,7 @@ from odoo.tools import SQL
 
 from ..compat import USER_GROUPS_FIELD
 from ..models.crm_plus_funnel_import import HISTORY_FIELDS
+from ..report.funnel_report_totals import mismatch_query
 from .common import CrmPlusCase
 
 _logger = logging.getLogger(__name__)
@@ -586,3 +589,10 @@ class FunnelStateMachine(RuleBasedStateMachine):
         assert (
             stored == recount
         ), f"suggested-score statistics {stored} but a recount says {recount}"
+
+    @invariant()
+    def report_sums_equal_a_recount(self):
+        self.env.flush_all()
+        self.env.cr.execute(mismatch_query())
+        mismatches = self.env.cr.fetchall()
+        assert not mismatches, f"funnel analysis sums differ from the lines: {mismatches[:5]}"
