@@ -43,7 +43,7 @@ ACCESS = {
         "crm.plus.phase.stat",
     ): ("", "r", "r"),
     ("crm.plus.funnel.job",): ("", "r", "ru"),
-    ("crm.plus.funnel.total",): ("", "", ""),
+    ("crm.plus.funnel.total", "crm.plus.funnel.days"): ("", "", ""),
     # Contacts: base gives every internal user read; CRM+ adds write and create (the test users
     # of CrmPlusCase are also Contact Creation, which adds unlink).
     ("res.partner",): ("r", "rwcu", "rwcu"),
@@ -69,8 +69,8 @@ class TestInstall(CrmPlusCase):
 
     def test_version(self):
         module = self.env["ir.module.module"].search([("name", "=", "crm_plus")])
-        # The manifest says 1.2.0: Odoo prefixes the series it runs (18.0.1.2.0, 19.0.1.2.0).
-        self.assertEqual(module.latest_version, f"{release.major_version}.1.2.0")
+        # The manifest says 1.3.0: Odoo prefixes the series it runs (18.0.1.3.0, 19.0.1.3.0).
+        self.assertEqual(module.latest_version, f"{release.major_version}.1.3.0")
 
     def test_partner_indexes_hold_funnel_contacts_only(self):
         """crm_plus's indexes on res_partner (those naming one of its columns) are partial: a
