@@ -181,7 +181,6 @@ class Kept(NamedTuple):
     """A table of sums per group of phase lines that the funnel's write paths keep."""
 
     model: str
-    table: str
     # name -> (expression over the line l and the contact p, SQL type)
     dimensions: dict
     # name -> (value per line, SQL type of the report's read)
@@ -189,14 +188,17 @@ class Kept(NamedTuple):
     # The lines it counts: a condition on l.
     counted: str = "TRUE"
 
+    @property
+    def table(self):
+        return self.model.replace(".", "_")
 
-TOTALS_KEPT = Kept("crm.plus.funnel.total", TOTALS, DIMENSIONS, MEASURES)
+
+TOTALS_KEPT = Kept("crm.plus.funnel.total", DIMENSIONS, MEASURES)
 # A median cannot be summed, but it can be read from how many lines spent each number of days:
 # per group of the totals' columns, the lines per whole days of a completed phase, and per start
 # date of an open one (its days grow with today without a write).
 DAYS_KEPT = Kept(
     "crm.plus.funnel.days",
-    "crm_plus_funnel_days",
     {
         **DIMENSIONS,
         # 0 for an open line (an integer field holds no NULL): its open_since_date says it.
@@ -350,9 +352,7 @@ class CrmPlusFunnelSums(models.AbstractModel):
     @api.model
     def _read_contribution(self, where):
         """{group: measures} of the lines ``where`` (an SQL condition on the line ``l``) says,
-        one query; their lines and contacts flushed first."""
-        self.env["crm.plus.phase.line"].flush_model(LINE_FIELDS)
-        self.env["res.partner"].flush_model(PARTNER_FIELDS)
+        one query (their lines and contacts flushed: _read_contributions)."""
         self.env.cr.execute(SQL(contribution_sql(self._kept, "%s"), where))
         width = len(self._kept.dimensions)
         return {row[:width]: row[width:] for row in self.env.cr.fetchall()}
@@ -451,7 +451,10 @@ class CrmPlusFunnelTotal(models.Model):
 
     @api.model
     def _read_contributions(self, where):
-        """{kept model: its contribution} of the lines ``where`` says: a query each."""
+        """{kept model: its contribution} of the lines ``where`` says, their lines and contacts
+        flushed first: a query each."""
+        self.env["crm.plus.phase.line"].flush_model(LINE_FIELDS)
+        self.env["res.partner"].flush_model(PARTNER_FIELDS)
         return {kept.model: self.env[kept.model]._read_contribution(where) for kept in KEPT}
 
     @api.model
