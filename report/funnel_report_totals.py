@@ -247,6 +247,43 @@ def contribution_sql(kept=TOTALS_KEPT, condition="TRUE", sign="1"):
 
 
 LINES_SOURCE = LINES_WITH_CONTACT_SQL
+# Every Kept's columns, in order (each Kept's dimensions are a subset).
+ALL_DIMENSIONS = {name: spec for kept in KEPT for name, spec in kept.dimensions.items()}
+
+
+def _grouped_away(kept):
+    """The GROUPING() bit mask of ``kept``'s grouping set in contributions_sql: a bit per
+    column of ALL_DIMENSIONS, the first one the highest, set when ``kept`` does not group by
+    it."""
+    return sum(
+        1 << (len(ALL_DIMENSIONS) - 1 - position)
+        for position, name in enumerate(ALL_DIMENSIONS)
+        if name not in kept.dimensions
+    )
+
+
+def contributions_sql(condition):
+    """contribution_sql of every Kept in one SELECT over the lines ``condition`` says: a
+    grouping set per Kept (its dimensions), each measure summed over the lines its Kept
+    counts; a row's GROUPING() is its Kept's _grouped_away. The funnel's actions read their
+    contacts' contribution before and after: one query each time, not one per Kept."""
+    exprs = [expr for expr, _type in ALL_DIMENSIONS.values()]
+    grouping = f"GROUPING({', '.join(exprs)})"
+    sums, own_rows, sets = [], [], []
+    for kept in KEPT:
+        kept_sums = [
+            f"COALESCE(SUM({expr}) FILTER (WHERE {kept.counted}), 0)"
+            for expr, _type in kept.measures.values()
+        ]
+        sums += kept_sums
+        nonzero = " OR ".join(f"{total} <> 0" for total in kept_sums)
+        own_rows.append(f"({grouping} = {_grouped_away(kept)} AND ({nonzero}))")
+        sets.append(f"({', '.join(expr for expr, _type in kept.dimensions.values())})")
+    return (
+        f"SELECT {', '.join(exprs)}, {grouping}, {', '.join(sums)} FROM {LINES_SOURCE}"
+        f" WHERE {condition} GROUP BY GROUPING SETS ({', '.join(sets)})"
+        f" HAVING {' OR '.join(own_rows)}"
+    )
 
 
 def _kept_sql():
@@ -350,14 +387,6 @@ class CrmPlusFunnelSums(models.AbstractModel):
     line_count = fields.Integer()
 
     @api.model
-    def _read_contribution(self, where):
-        """{group: measures} of the lines ``where`` (an SQL condition on the line ``l``) says,
-        one query (their lines and contacts flushed: _read_contributions)."""
-        self.env.cr.execute(SQL(contribution_sql(self._kept, "%s"), where))
-        width = len(self._kept.dimensions)
-        return {row[:width]: row[width:] for row in self.env.cr.fetchall()}
-
-    @api.model
     def _add_difference(self, before, after):
         """A row per group whose sums changed from ``before`` to ``after``: one INSERT."""
         width = len(self._kept.measures)
@@ -451,11 +480,23 @@ class CrmPlusFunnelTotal(models.Model):
 
     @api.model
     def _read_contributions(self, where):
-        """{kept model: its contribution} of the lines ``where`` says, their lines and contacts
-        flushed first: a query each."""
+        """{kept model: {group: measures}} of the lines ``where`` (an SQL condition on the line
+        ``l`` and the contact ``p``) says, their lines and contacts flushed first: one query
+        (contributions_sql)."""
         self.env["crm.plus.phase.line"].flush_model(LINE_FIELDS)
         self.env["res.partner"].flush_model(PARTNER_FIELDS)
-        return {kept.model: self.env[kept.model]._read_contribution(where) for kept in KEPT}
+        self.env.cr.execute(SQL(contributions_sql("%s"), where))
+        position = {name: index for index, name in enumerate(ALL_DIMENSIONS)}
+        contributions = {kept.model: {} for kept in KEPT}
+        for row in self.env.cr.fetchall():
+            start = len(ALL_DIMENSIONS) + 1
+            for kept in KEPT:
+                measures = row[start : start + len(kept.measures)]
+                start += len(kept.measures)
+                if row[len(ALL_DIMENSIONS)] == _grouped_away(kept) and any(measures):
+                    key = tuple(row[position[name]] for name in kept.dimensions)
+                    contributions[kept.model][key] = measures
+        return contributions
 
     @api.model
     def _add_differences(self, before, after):
