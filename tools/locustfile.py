@@ -54,15 +54,35 @@ else:
     REPORT += (["expected_revenue:sum", "prorated_revenue:sum", "probability:avg"],)
 
 
-def send(self, service, method, *args):
-    """An RPC call as OdooLocust's, unrecorded (the statistics are the actions) and waiting as
-    long as Odoo's limit on a request (odoolib: 5 s)."""
-    params = {"service": service, "method": method, "args": args}
+LOGINS = {user["id"]: user["login"] for user in DATA["users"]}
+SESSIONS = {}  # {(server, uid): httpx.Client holding that user's web session on that server}
+
+
+def _rpc(client, url, params):
     payload = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}
-    result = httpx.post(self.url, json=payload, timeout=130).json()
+    result = client.post(url, json=payload, timeout=130).json()
     if result.get("error"):
         raise odoolib.tools.JsonRPCException(result["error"])
     return result.get("result", False)
+
+
+def send(self, service, method, *args):
+    """An RPC call as OdooLocust's, unrecorded (the statistics are the actions) and waiting as
+    long as Odoo's limit on a request (odoolib: 5 s). A model's method goes where the web
+    client sends it, /web/dataset/call_kw in the user's web session: Odoo runs it on the
+    read replica when the method is read-only (web's _call_kw_readonly), which /jsonrpc's
+    object service never does (it always opens a read/write cursor)."""
+    server = self.url.rsplit("/jsonrpc", 1)[0]
+    if service != "object":
+        return _rpc(httpx, self.url, {"service": service, "method": method, "args": args})
+    db, uid, password, model, model_method, call_args, kwargs = args
+    client = SESSIONS.get((server, uid))
+    if client is None:
+        client = SESSIONS[server, uid] = httpx.Client()
+        login = {"db": db, "login": LOGINS[uid], "password": password}
+        _rpc(client, f"{server}/web/session/authenticate", login)
+    params = {"model": model, "method": model_method, "args": call_args, "kwargs": kwargs}
+    return _rpc(client, f"{server}/web/dataset/call_kw/{model}/{model_method}", params)
 
 
 odoolib.JsonRPCConnector.send = send
