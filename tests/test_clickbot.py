@@ -58,18 +58,13 @@ class TestClickbot(CrmPlusTourCase):
             success_signal="clickbot test succeeded",
         )
 
-    # KNOWN FAILURE, 19.0 (issue 30 item 1, fixed by the "money" stream): Pipeline → Pivot shows
-    # "Oops!": No aggregate function has been provided for the measure 'funnel_forecast_value'
-    # (19.0 gives a Monetary field no aggregator when its currency field, funnel_currency_id,
-    # is not stored). Clean on 18.0.
+    # Issue 30 item 1: on 19.0, Pipeline → Pivot showed "Oops!" (a Monetary field of
+    # res.partner without an aggregator, its currency field not stored). Caught here.
     def test_clickbot_as_admin(self):
         self.click_everywhere("admin")
 
-    # KNOWN FAILURES (issue 30 item 4, fixed by the "guard" stream: the CRM+ User group must
-    # carry the contact rights its work needs):
-    # - 18.0: opening CRM+ (its Pipeline server action) raises "You are not allowed to modify
-    #   'Contact' (res.partner) records": ir.actions.server.run checks write access on the model
-    #   of a server action that has no groups;
-    # - 19.0: first the Pipeline pivot's missing aggregator, as for admin above.
+    # Issue 30 item 4: with Odoo's defaults for a new user (no Contact Creation on 18.0, Contact
+    # "No" on 19.0), opening CRM+ raised "You are not allowed to modify 'Contact'" (its Pipeline
+    # server action) until the CRM+ User group carried the rights its work needs. Caught here.
     def test_clickbot_as_salesperson(self):
         self.click_everywhere(self.salesperson.login)
