@@ -5,8 +5,9 @@ Hypothesis mixes the ways Odoo offers into the funnel, as three users: a CRM+ ma
 user and a user without CRM+ rights (who may create and edit contacts: Contact Creation).
 The operations: create with a phased type or none, create with context defaults (``create`` and
 ``name_create``), write the account type (also as a float id, as some JSON clients send it),
-advance, move (write ``lead_phase_id``), close won or lost, reopen, copy, archive / unarchive,
-unlink, merge, and the bulk wizard's ``_funnel_assign_account_type``.
+the form's save (``web_save``, new or existing), an import (``load``), advance, move (write
+``lead_phase_id``), close won or lost, reopen, copy, archive / unarchive, unlink, merge, and the
+bulk wizard's ``_funnel_assign_account_type``.
 
 An operation a user may not do raises AccessError / UserError / ValidationError and changes
 nothing (it runs in a savepoint). After every step the invariants are checked, recomputed here
@@ -390,6 +391,54 @@ class FunnelStateMachine(RuleBasedStateMachine):
                 f"account_type_id: {float(account_type.id)} gave "
                 f"{partner.sudo().account_type_id.name or 'no type'}, not {account_type.name}"
             )
+
+    @rule(
+        target=partners,
+        actor=actors_st,
+        partner_id=st.one_of(st.none(), partners),
+        type_name=types_st,
+        phase_name=st.sampled_from([None, "lead qualification", "lead closing", "prospect first"]),
+    )
+    def form_save(self, actor, partner_id, type_name, phase_name):
+        """The contact form's Save (``web_save``), a new contact or an existing one: the type
+        and the phase in one call, as the form sends what was edited."""
+        if partner_id is not None and not self.exists(partner_id):
+            return multiple()
+        vals = {"account_type_id": self.types[type_name].id or False}
+        if phase_name:
+            vals["lead_phase_id"] = self.phases[phase_name].id
+        if partner_id is None:
+            vals.update(name=self.new_name(), email="hp@example.com")
+        partner = self.as_user(actor).browse(partner_id or [])
+        saved, done = self.attempt(actor, lambda: partner.web_save(vals, {"display_name": {}}))
+        return saved[0]["id"] if done and partner_id is None else multiple()
+
+    @rule(
+        target=partners,
+        actor=actors_st,
+        type_name=types_st,
+        phase_name=st.sampled_from([None, "lead qualification", "prospect closing"]),
+    )
+    def import_contact(self, actor, type_name, phase_name):
+        """Contacts → Import (base_import's ``load``), the type and the phase by name. A row
+        the import refuses comes back as a message, not an exception: it changes nothing."""
+        columns, row = ["name", "email"], [self.new_name(), "hp@example.com"]
+        if account_type := self.types[type_name]:
+            columns.append("account_type_id")
+            row.append(account_type.name)
+        if phase_name:
+            columns.append("lead_phase_id")
+            row.append(self.phases[phase_name].name)
+        before = self.snapshot()
+        model = self.as_user(actor).with_context(import_file=True)
+        result, done = self.attempt(actor, lambda: model.load(columns, [row]))
+        if not done:
+            return multiple()
+        if any(message["type"] == "error" for message in result["messages"]):
+            assert not result["ids"], f"an import with errors created contacts: {result}"
+            assert self.snapshot() == before, "an import refused with a message changed data"
+            return multiple()
+        return result["ids"][0]
 
     @rule(actor=actors_st, partner_id=partners)
     def advance(self, actor, partner_id):
