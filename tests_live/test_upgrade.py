@@ -158,7 +158,10 @@ def _old_addons_path(tmp, release):
     target = Path(tmp) / "crm_plus"
     target.mkdir()
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(target, filter="data")
+        # Our own git archive; the "data" filter where this Python has it (3.11.4+: Debian
+        # 12's 3.11.2 does not, and would otherwise fail here).
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        tar.extractall(target, **safe)
     manifest = (target / "__manifest__.py").read_text()
     assert f'"version": "{release}"' in manifest, f"the release commit is not crm_plus {release}"
     paths = config.get("addons_path")

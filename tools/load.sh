@@ -61,14 +61,14 @@ start_servers() {
 declare -A run=([plus]=0 [crm]=0)
 failed=0
 run_locust() {
-    python3 "$REPO_DIR/tools/load_report.py" snap "$DB" > "$OUT/$4-before.json"
+    python3 "$REPO_DIR/tools/load_report.py" snap "$DB" "$OUT" > "$OUT/$4-before.json"
     env LOAD_DATA="$OUT/data.json" LOAD_SIDE="$1" LOAD_RUN=$((run[$1]++)) LOAD_RUNS="$runs_per_side" \
         LOAD_PORTS="${PORTS[*]}" \
         LOAD_DB="$DB" "$TOOL_VENV/bin/locust" -f "$REPO_DIR/tools/locustfile.py" --headless \
         --users "$2" --spawn-rate 5 --run-time "$(($3 + $2 / 5))s" --reset-stats --only-summary \
         --stop-timeout 30 --csv "$OUT/$4" --html "$OUT/$4.html" --loglevel WARNING \
         > "$OUT/$4.log" 2>&1 || [[ $4 == warmup* ]] || failed=1
-    python3 "$REPO_DIR/tools/load_report.py" snap "$DB" > "$OUT/$4-after.json"
+    python3 "$REPO_DIR/tools/load_report.py" snap "$DB" "$OUT" > "$OUT/$4-after.json"
 }
 runs() {  # runs VARIANT USERS...
     run_locust plus 5 15 warmup-plus && run_locust crm 5 15 warmup-crm

@@ -1,12 +1,13 @@
-"""`make load`'s figures: ``snap DB`` prints what the database servers and Odoo did so far;
-``table DIR N SERVERS LOAD_START LOAD_END CHECK`` prints the section of doc/benchmarks-scale.md
-from Locust's CSV reports and the snapshots around each run (and writes it there with
-LOAD_DOC=1). Standard library only."""
+"""`make load`'s figures: ``snap DB OUT`` prints what the database servers and Odoo (its
+logs in OUT) did so far; ``table DIR N SERVERS LOAD_START LOAD_END CHECK`` prints the section
+of doc/benchmarks-scale.md from Locust's CSV reports and the snapshots around each run (and
+writes it there with LOAD_DOC=1). Standard library only."""
 
 import csv
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,11 @@ from doc_section import write_section
 
 ACTIONS = ("open the board", "open a contact", "advance", "close (lost)", "bulk close")
 ACTIONS += ("open a report",)
+REQUEST = "a call to the server"  # tools/locustfile.py's name for every call
+# A request's line in Odoo's log: path, status, queries, SQL time, other time, cursor mode (ro
+# runs on the replica when the server has one; rw and ro->rw, a read-only call that wrote, on
+# the primary).
+REQUEST_LOG = re.compile(rb'"POST \S+ HTTP/[\d.]+" \d+ \S+ (\d+) [\d.]+ [\d.]+ (\S+)')
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -23,10 +29,11 @@ def psql(db, sql, port=None):
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
 
 
-def snap(db):
-    """{primary, replica: [transactions, rows read]; cpu: {pid: [kind, seconds]}}: the
-    database's counters on each PostgreSQL server and the CPU time of its processes (Odoo's,
-    each server's backends: counted while they live, the runs keep their connections)."""
+def snap(db, out):
+    """{primary, replica: [transactions, rows read]; cpu: {pid: [kind, seconds]}; logs:
+    {server log: size}}: the database's counters on each PostgreSQL server, the CPU time of its
+    processes (Odoo's, each server's backends: counted while they live, the runs keep their
+    connections) and how far the Odoo servers' logs (in ``out``) go."""
     sql = (
         "SELECT xact_commit + xact_rollback, tup_returned + tup_fetched FROM pg_stat_database"
         " WHERE datname = current_database()"
@@ -50,12 +57,26 @@ def snap(db):
         "replica": [int(v) for v in psql(db, sql, replica)[0].split("|")] if replica else [0, 0],
         "cpu": cpu,
         "load": Path("/proc/loadavg").read_text().split()[0],
+        "logs": {str(log): log.stat().st_size for log in Path(out).glob("server-*.log")},
     }
 
 
+def request_queries(before, after, on_replica):
+    """{primary, replica: queries} of the requests the servers logged between two snapshots,
+    by where their cursor ran."""
+    queries = {"primary": 0, "replica": 0}
+    for log, end in after.get("logs", {}).items():
+        with open(log, "rb") as file:
+            file.seek(before.get("logs", {}).get(log, 0))
+            text = file.read(end - before.get("logs", {}).get(log, 0))
+        for count, mode in REQUEST_LOG.findall(text):
+            queries["replica" if on_replica and mode == b"ro" else "primary"] += int(count)
+    return queries
+
+
 def used(directory, name):
-    """What the run ``name`` cost: CPU seconds per kind, primary and replica counters, and the
-    load average (1 min) at its end."""
+    """What the run ``name`` cost: CPU seconds per kind, primary and replica counters, the
+    queries of its requests on each, and the load average (1 min) at its end."""
     before, after = (
         json.loads((directory / f"{name}-{when}.json").read_text()) for when in ("before", "after")
     )
@@ -66,7 +87,8 @@ def used(directory, name):
         side: [a - b for a, b in zip(after[side], before[side], strict=True)]
         for side in ("primary", "replica")
     }
-    return cpu, delta, after.get("load", "–")
+    queries = request_queries(before, after, name.startswith("replica"))
+    return cpu, delta, queries, after.get("load", "–")
 
 
 def table(directory, n, servers, load_start, load_end, check):
@@ -74,26 +96,29 @@ def table(directory, n, servers, load_start, load_end, check):
         f"<!-- load test {SERIES}: written by make load LOAD_DOC=1 -->",
         f"### {SERIES}: {servers} servers, {n:,} contacts ({datetime.date.today()})",
         "",
-        "| variant | users | side | actions/s | p50 | p95 | failed | "
+        "| variant | users | side | actions/s | failed actions | request p50 | request p95 | "
         + " | ".join(f"{action} p95" for action in ACTIONS)
-        + " | Odoo CPU s | primary CPU s | primary xacts | primary rows read | replica CPU s"
-        + " | load avg |",
-        "|---|---:|---|" + "---:|" * (len(ACTIONS) + 10),
+        + " | Odoo CPU s | primary CPU s | primary xacts | primary rows read | primary queries"
+        + " | replica CPU s | replica queries | load avg |",
+        "|---|---:|---|" + "---:|" * (len(ACTIONS) + 12),
     ]
     for stats in sorted(Path(directory).glob("*-*-*_stats.csv"), key=lambda p: p.stat().st_mtime):
         name = stats.name.removesuffix("_stats.csv")
         variant, side, users = name.split("-")
         rows = {row["Name"]: row for row in csv.DictReader(stats.open(newline=""))}
-        total, (cpu, delta, load) = rows["Aggregated"], used(Path(directory), name)
+        actions = [rows[action] for action in ACTIONS if action in rows]
+        calls, (cpu, delta, queries, load) = rows[REQUEST], used(Path(directory), name)
         p95s = [f"{float(rows[a]['95%']):,.0f}" if a in rows else "–" for a in ACTIONS]
         lines.append(
             f"| {variant} | {users} | {'crm_plus' if side == 'plus' else 'Odoo CRM'} | "
-            f"{float(total['Requests/s']):.1f} | {float(total['50%']):,.0f} | "
-            f"{float(total['95%']):,.0f} | {total['Failure Count']} of "
-            f"{int(total['Request Count']):,} | "
+            f"{sum(float(row['Requests/s']) for row in actions):.1f} | "
+            f"{sum(int(row['Failure Count']) for row in actions)} of "
+            f"{sum(int(row['Request Count']) for row in actions):,} | "
+            f"{float(calls['50%']):,.0f} | {float(calls['95%']):,.0f} | "
             + " | ".join(p95s)
             + f" | {cpu['odoo']:.0f} | {cpu['primary']:.0f} | {delta['primary'][0]:,} | "
-            f"{delta['primary'][1]:,} | {cpu['replica']:.0f} | {load} |"
+            f"{delta['primary'][1]:,} | {queries['primary']:,} | {cpu['replica']:.0f} | "
+            f"{queries['replica']:,} | {load} |"
         )
     lines += [
         "",
@@ -108,7 +133,7 @@ SERIES = os.environ.get("ODOO_SERIES", "18.0")
 
 if __name__ == "__main__":
     if sys.argv[1] == "snap":
-        print(json.dumps(snap(sys.argv[2])))
+        print(json.dumps(snap(sys.argv[2], sys.argv[3])))
     else:
         text = table(sys.argv[2], int(sys.argv[3]), *sys.argv[4:8])
         print(text)

@@ -7,8 +7,8 @@ stage write, action_set_lost on one lead and on as many as the bulk close, the p
 analysis): the same mix and think time, the calls the web client sends (the views'
 specifications from tools/load_data.py). Users log in as the sales users and on the servers of
 LOAD_PORTS in turn; each advance or close takes a record of the run's slice (LOAD_RUN) that no
-other takes. Locust's statistics are user actions (a board opening: all its calls); a failed
-call fails its action.
+other takes. Locust's statistics are user actions (a board opening: all its calls; a failed
+call fails its action) and, under one name, the calls (requests) they make.
 """
 
 import itertools
@@ -66,12 +66,16 @@ def _rpc(client, url, params):
     return result.get("result", False)
 
 
+REQUEST = "a call to the server"
+
+
 def send(self, service, method, *args):
-    """An RPC call as OdooLocust's, unrecorded (the statistics are the actions) and waiting as
-    long as Odoo's limit on a request (odoolib: 5 s). A model's method goes where the web
-    client sends it, /web/dataset/call_kw in the user's web session: Odoo runs it on the
-    read replica when the method is read-only (web's _call_kw_readonly), which /jsonrpc's
-    object service never does (it always opens a read/write cursor)."""
+    """An RPC call as OdooLocust's, waiting as long as Odoo's limit on a request (odoolib:
+    5 s), counted in Locust's statistics as a request (REQUEST) beside the user actions. A
+    model's method goes where the web client sends it, /web/dataset/call_kw in the user's web
+    session: Odoo runs it on the read replica when the method is read-only (web's
+    _call_kw_readonly), which /jsonrpc's object service never does (it always opens a
+    read/write cursor)."""
     server = self.url.rsplit("/jsonrpc", 1)[0]
     if service != "object":
         return _rpc(httpx, self.url, {"service": service, "method": method, "args": args})
@@ -82,7 +86,17 @@ def send(self, service, method, *args):
         login = {"db": db, "login": LOGINS[uid], "password": password}
         _rpc(client, f"{server}/web/session/authenticate", login)
     params = {"model": model, "method": model_method, "args": call_args, "kwargs": kwargs}
-    return _rpc(client, f"{server}/web/dataset/call_kw/{model}/{model_method}", params)
+    started, error = time.perf_counter(), None
+    try:
+        return _rpc(client, f"{server}/web/dataset/call_kw/{model}/{model_method}", params)
+    except Exception as exc:
+        error = exc
+        raise
+    finally:  # each call a request of Locust's statistics, all under one name: request p95
+        events.request.fire(
+            request_type="rpc", name=REQUEST, exception=error, context={},
+            response_time=(time.perf_counter() - started) * 1000, response_length=0,
+        )  # fmt: skip
 
 
 odoolib.JsonRPCConnector.send = send
@@ -181,6 +195,9 @@ class SalesUser(OdooLocustUser):
         self.context = {"lang": "en_US", "tz": "UTC", "uid": self.user_id}
         self.context["allowed_company_ids"] = DATA["company_ids"]
         self.model = self.client.get_model(MODEL)
+        # The user's web session on its server, opened while the users arrive (Locust's
+        # statistics start once they all have): a login checks the password (~0.4 s of CPU).
+        self.client.get_model("res.users").context_get()
 
     def _take(self, count):
         return [next(TAKE[self.user_id]) for _ in range(count)]

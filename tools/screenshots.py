@@ -101,7 +101,6 @@ SHOTS = {  # name: (login, viewport, steps)
     "access_levels_colleague.png": (SARA, WIDE, ["@Adventure Works", OVERVIEW]),
     "salesperson_my_funnel.png": (SARA, WIDE, BOARD),
     "pipeline_board.png": ("admin", WIDE, BOARD),
-    "board_columns.png": ("admin", WIDE, BOARD),
     "board_columns_type_search.png": ("admin", WIDE, [*BOARD, ".o_searchview_facet .o_facet_remove", "=.o_searchview_input=Prospect", ".o_searchview_autocomplete :is(li, .o-dropdown-item):has-text('Account Type')"]),  # noqa: E501
     "contact_overview.png": ("admin", TALL, [f"@{SHOWCASE}", OVERVIEW]),
     "contact_closed_won.png": ("admin", TALL, ["@Relecloud", f"?{OVERVIEW}.active"]),
