@@ -87,10 +87,11 @@ drain_jobs() {  # the background jobs left when the users stop: 15 minutes at mo
 }
 
 read -ra levels <<< "${LOAD_USERS:-10 25 50}"
-# Each run of a side (its warm-up, its levels, the replica's) advances and closes records of its
-# own: refuse up front a level that could use up a sales user's share before it ends.
+# Each run of a side (its warm-up, its levels, the replica's warm-up and level) advances and
+# closes records of its own: refuse up front a level that could use up a sales user's share
+# before it ends.
 runs_per_side=$((1 + ${#levels[@]})) max_users=$(printf '%s\n' "${levels[@]}" | sort -n | tail -1)
-[ "${LOAD_REPLICA:-0}" = 1 ] && runs_per_side=$((runs_per_side + 1)) \
+[ "${LOAD_REPLICA:-0}" = 1 ] && runs_per_side=$((runs_per_side + 2)) \
     && max_users=$((max_users > ${LOAD_REPLICA_USERS:-25} ? max_users : ${LOAD_REPLICA_USERS:-25}))
 for side in plus crm; do
     env LOAD_DATA="$OUT/data.json" LOAD_SIDE=$side LOAD_RUNS="$runs_per_side" \
