@@ -200,6 +200,24 @@ class TestXmlRpcRoundTrip(unittest.TestCase):
             2, "already used", "crm.plus.account.type", "create", {"name": "x", "code": "lead"}
         )
 
+    def test_a_client_context_key_does_not_change_a_report_read(self):
+        """Issue 30 item 16: the funnel analysis reads its kept totals only when the addon
+        asks, with a Python object no client can send. A client's context key of the same name,
+        whatever its value, reads what the same call reads without it: never an HTTP 500."""
+        lead = self.call("crm.plus.account.type", "search", [("code", "=", "LEAD")])
+        for name in ("RPC Report A", "RPC Report B"):
+            self.call("res.partner", "create", {"name": name, "account_type_id": lead[0]})
+        report, fields = "crm.plus.funnel.report", ["phase_id", "state", "reached"]
+        rows = self.call(report, "search_read", [], fields, order="id")
+        self.assertTrue(rows)
+        for value in (True, 1, "totals", "days"):
+            context = {"crm_plus_funnel_read_totals": value}
+            with self.subTest(value=value):
+                self.assertEqual(
+                    self.call(report, "search_read", [], fields, order="id", context=context),
+                    rows,
+                )
+
 
 if AT_LEAST_19:
 
