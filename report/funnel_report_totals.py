@@ -230,16 +230,15 @@ _FOLLOWED = {}
 _DEFERRED = {}
 
 
-def contribution_sql(kept=TOTALS_KEPT, condition="TRUE", sign="1"):
-    """SELECT of ``kept``'s columns from the lines that ``condition`` (on the line ``l`` and the
-    contact ``p``) and ``kept`` count, each line counted ``sign`` times; groups that sum to
-    nothing are left out."""
+def contribution_sql(kept):
+    """SELECT of ``kept``'s columns from every line it counts (the recount); groups that sum
+    to nothing are left out."""
     dims = ", ".join(f"{expr} AS {name}" for name, (expr, _type) in kept.dimensions.items())
-    sums = [f"COALESCE(SUM(({sign}) * ({expr})), 0)" for expr, _type in kept.measures.values()]
+    sums = [f"COALESCE(SUM({expr}), 0)" for expr, _type in kept.measures.values()]
     return (
         f"SELECT {dims}, "
         + ", ".join(f"{total} AS {name}" for total, name in zip(sums, kept.measures, strict=True))
-        + f" FROM {LINES_SOURCE} WHERE ({kept.counted}) AND ({condition}) GROUP BY "
+        + f" FROM {LINES_SOURCE} WHERE {kept.counted} GROUP BY "
         + ", ".join(str(position) for position in range(1, len(kept.dimensions) + 1))
         + " HAVING "
         + " OR ".join(f"{total} <> 0" for total in sums)
@@ -252,9 +251,8 @@ ALL_DIMENSIONS = {name: spec for kept in KEPT for name, spec in kept.dimensions.
 
 
 def _grouped_away(kept):
-    """The GROUPING() bit mask of ``kept``'s grouping set in contributions_sql: a bit per
-    column of ALL_DIMENSIONS, the first one the highest, set when ``kept`` does not group by
-    it."""
+    """GROUPING() of ``kept``'s rows in contributions_sql: a bit per column of ALL_DIMENSIONS
+    (the first, the highest), set for those ``kept`` does not group by."""
     return sum(
         1 << (len(ALL_DIMENSIONS) - 1 - position)
         for position, name in enumerate(ALL_DIMENSIONS)

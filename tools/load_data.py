@@ -113,10 +113,11 @@ BATCH_LOG = re.compile(r" CRM\+ job (\d+): (\d+) of \d+ contacts done")
 CRON_LOG = re.compile(r""" Job ['"](.+)['"] \(\d+\) starting""")
 ENTRY = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )")
 ERROR = re.compile(r"\S+ \S+ \d+ (ERROR|CRITICAL) ")
-# A request's log line ends with its cursor mode: ro (the replica when there is one), rw, or
-# ro->rw (a read-only call that wrote, run again on the primary).
+# A call's log line ends with its cursor mode on a server with a replica (ro: the replica; rw,
+# or ro->rw: a read-only call that wrote, run again on the primary), with nothing without one.
 CURSOR_MODE = re.compile(
-    r'"POST /web/dataset/call_kw/\S+ HTTP/[\d.]+" \d+ .* (ro|rw|ro->rw)$', re.M
+    r'"POST /web/dataset/call_kw/\S+ HTTP/[\d.]+" \d+ \S+ \d+ [\d.]+ [\d.]+(?: (\S+))?[ \t]*$',
+    re.M,
 )
 RETRIED = re.compile(
     r"odoo.sql_db: bad query.*(could not serialize access|deadlock detected)", re.S
@@ -193,8 +194,9 @@ def check(env, logs):
             seen[key] = seen.get(key, 0) + 1
         modes = [mode for entry in entries for mode in CURSOR_MODE.findall(entry)]
         per_server.append(
-            f"server {number}: calls {modes.count('ro')} read-only, {modes.count('rw')} "
-            f"read/write, {modes.count('ro->rw')} ro->rw"
+            f"server {number}: calls {modes.count('')} without the replica, with it "
+            f"{modes.count('ro')} read-only, {modes.count('rw')} read/write, "
+            f"{modes.count('ro->rw')} ro->rw"
         )
         if modes.count("ro->rw"):
             problems.append(f"server {number}: {modes.count('ro->rw')} read-only calls wrote")

@@ -17,10 +17,12 @@ from doc_section import write_section
 ACTIONS = ("open the board", "open a contact", "advance", "close (lost)", "bulk close")
 ACTIONS += ("open a report",)
 REQUEST = "a call to the server"  # tools/locustfile.py's name for every call
-# A request's line in Odoo's log: path, status, queries, SQL time, other time, cursor mode (ro
-# runs on the replica when the server has one; rw and ro->rw, a read-only call that wrote, on
-# the primary).
-REQUEST_LOG = re.compile(rb'"POST \S+ HTTP/[\d.]+" \d+ \S+ (\d+) [\d.]+ [\d.]+ (\S+)')
+# A request's line in Odoo's log: path, status, queries, SQL time, other time and, on a server
+# with a replica, the cursor mode (ro: on the replica; rw and ro->rw, a read-only call that
+# wrote, on the primary).
+REQUEST_LOG = re.compile(
+    rb'"POST \S+ HTTP/[\d.]+" \d+ \S+ (\d+) [\d.]+ [\d.]+(?: (\S+))?[ \t]*$', re.M
+)
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
