@@ -104,11 +104,19 @@ template_db() {
     local rev
     rev=$( (git -C "$ODOO_SRC" rev-parse --short HEAD 2>/dev/null || stat -c %Y "$ODOO_SRC/odoo/release.py") | head -1)
     TEMPLATE_DB=crm_plus_tpl_${rev}_${REQ_KEY:0:6}
-    if ! psql -d "$TEMPLATE_DB" -tAc "select 1 from ir_module_module where name='mail' and state='installed'" 2>/dev/null | grep -q 1; then
-        log "building template database $TEMPLATE_DB (once)"
-        dropdb --if-exists "$TEMPLATE_DB"
-        odoo -d "$TEMPLATE_DB" -i contacts,mail --stop-after-init --log-level=warn --no-http \
-            $([ "$ODOO_SERIES" = 18.0 ] || echo --with-demo)
+    template_ready() { psql -d "$TEMPLATE_DB" -tAc "select 1 from ir_module_module where name='mail' and state='installed'" 2>/dev/null | grep -q 1; }
+    if ! template_ready; then
+        # Two targets started at once on a new machine (make test beside make load) build it
+        # once: the second waits, then finds it ready (it would drop the first one's).
+        local lock
+        mkdir -p "$CACHE_DIR" && exec {lock}>"$CACHE_DIR/$TEMPLATE_DB.lock" && flock "$lock"
+        if ! template_ready; then
+            log "building template database $TEMPLATE_DB (once)"
+            dropdb --if-exists "$TEMPLATE_DB"
+            odoo -d "$TEMPLATE_DB" -i contacts,mail --stop-after-init --log-level=warn --no-http \
+                $([ "$ODOO_SERIES" = 18.0 ] || echo --with-demo)
+        fi
+        exec {lock}>&-
     fi
     export TEMPLATE_DB
 }
