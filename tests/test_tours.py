@@ -130,3 +130,7 @@ class TestCrmPlusTours(CrmPlusTourCase):
         self.assertEqual(
             partners.user_id, self.env.ref("base.user_admin"), "who put them in the funnel"
         )
+        # Then two of them closed through the bulk Close dialog.
+        self.run_tour("/odoo/contacts", "crm_plus_tour_bulk_close")
+        self.assertEqual(partners.mapped("funnel_state"), ["lost", "lost", "open"])
+        self.assertEqual(partners[:2].close_reason_id, self.reason_lost)
