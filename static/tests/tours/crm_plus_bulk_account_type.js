@@ -2,38 +2,13 @@
 // Contacts list: select three contacts, Actions → Set Account Type → Lead.
 
 import { registry } from "@web/core/registry";
+import { contactsListSearched } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 
 const ROW = (name) => `.o_data_row:contains(${name})`;
 
 registry.category("web_tour.tours").add("crm_plus_tour_bulk_account_type", {
     steps: () => [
-        {
-            content: "Switch the contacts to the list view",
-            trigger: ".o_switch_view.o_list",
-            run: "click",
-        },
-        {
-            trigger: ".o_list_view .o_data_row",
-        },
-        {
-            content: "Search the test contacts",
-            trigger: ".o_searchview_input",
-            run: "edit Tour Bulk",
-        },
-        {
-            trigger: ".o_searchview_autocomplete",
-        },
-        {
-            trigger: ".o_searchview_input",
-            run: "press Enter",
-        },
-        {
-            trigger: ".o_searchview_facet:contains(Tour Bulk)",
-        },
-        {
-            content: "Four contacts match",
-            trigger: ".o_pager_counter .o_pager_limit:contains(/^4$/)",
-        },
+        ...contactsListSearched("Tour Bulk", 4),
         {
             trigger: `.o_list_view ${ROW("Tour Bulk Untouched")}`,
         },

@@ -3,35 +3,13 @@
 // many it will close, the notification what it did and to how many.
 
 import { registry } from "@web/core/registry";
+import { contactsListSearched } from "@crm_plus/../tests/tours/crm_plus_tour_utils";
 
 const ROW = (name) => `.o_data_row:contains(${name})`;
 
 registry.category("web_tour.tours").add("crm_plus_tour_bulk_close", {
     steps: () => [
-        {
-            content: "Switch the contacts to the list view",
-            trigger: ".o_switch_view.o_list",
-            run: "click",
-        },
-        {
-            trigger: ".o_list_view .o_data_row",
-        },
-        {
-            content: "Search the test contacts",
-            trigger: ".o_searchview_input",
-            run: "edit Tour Bulk",
-        },
-        {
-            trigger: ".o_searchview_autocomplete",
-        },
-        {
-            trigger: ".o_searchview_input",
-            run: "press Enter",
-        },
-        {
-            content: "Four contacts match",
-            trigger: ".o_pager_counter .o_pager_limit:contains(/^4$/)",
-        },
+        ...contactsListSearched("Tour Bulk", 4),
         ...["Tour Bulk A", "Tour Bulk B"].map((name) => ({
             content: `Select ${name}`,
             trigger: `.o_list_view ${ROW(name)} .o_list_record_selector input`,

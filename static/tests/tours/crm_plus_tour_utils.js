@@ -225,3 +225,37 @@ export function fillCurrentLine({ score, forecast, recurring }) {
         },
     ];
 }
+
+/** The contacts switched to the list view and searched for ``text``: ``count`` contacts match
+ * (the bulk actions' tours). */
+export function contactsListSearched(text, count) {
+    return [
+        {
+            content: "Switch the contacts to the list view",
+            trigger: ".o_switch_view.o_list",
+            run: "click",
+        },
+        {
+            trigger: ".o_list_view .o_data_row",
+        },
+        {
+            content: `Search ${text}`,
+            trigger: ".o_searchview_input",
+            run: `edit ${text}`,
+        },
+        {
+            trigger: ".o_searchview_autocomplete",
+        },
+        {
+            trigger: ".o_searchview_input",
+            run: "press Enter",
+        },
+        {
+            trigger: `.o_searchview_facet:contains(${text})`,
+        },
+        {
+            content: `${count} contacts match`,
+            trigger: `.o_pager_counter .o_pager_limit:contains(/^${count}$/)`,
+        },
+    ];
+}
