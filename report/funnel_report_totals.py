@@ -250,32 +250,39 @@ LINES_SOURCE = LINES_WITH_CONTACT_SQL
 ALL_DIMENSIONS = {name: spec for kept in KEPT for name, spec in kept.dimensions.items()}
 
 
-def _grouped_away(kept):
-    """GROUPING() of ``kept``'s rows in contributions_sql: a bit per column of ALL_DIMENSIONS
-    (the first, the highest), set for those ``kept`` does not group by."""
-    return sum(
-        1 << (len(ALL_DIMENSIONS) - 1 - position)
-        for position, name in enumerate(ALL_DIMENSIONS)
-        if name not in kept.dimensions
-    )
+def _contribution_rows():
+    """{GROUPING() of a Kept's rows in contributions_sql (a bit set per column of ALL_DIMENSIONS it
+    does not group by): (the Kept, its dimensions' positions in a row, its measures' slice)}."""
+    position = {name: index for index, name in enumerate(ALL_DIMENSIONS)}
+    rows, start = {}, len(ALL_DIMENSIONS) + 1
+    for kept in KEPT:
+        away = [
+            1 << (len(position) - 1 - i) for n, i in position.items() if n not in kept.dimensions
+        ]
+        keys = tuple(position[name] for name in kept.dimensions)
+        rows[sum(away)] = (kept, keys, slice(start, start + len(kept.measures)))
+        start += len(kept.measures)
+    return rows
+
+
+CONTRIBUTION_ROW = _contribution_rows()
 
 
 def contributions_sql(condition):
-    """contribution_sql of every Kept in one SELECT over the lines ``condition`` says: a
-    grouping set per Kept (its dimensions), each measure summed over the lines its Kept
-    counts; a row's GROUPING() is its Kept's _grouped_away. The funnel's actions read their
-    contacts' contribution before and after: one query each time, not one per Kept."""
+    """contribution_sql of every Kept in one SELECT over the lines ``condition`` says (the
+    actions' read before and after): a grouping set per Kept, each measure summed over the lines
+    its Kept counts, a row's GROUPING() saying whose it is (CONTRIBUTION_ROW)."""
     exprs = [expr for expr, _type in ALL_DIMENSIONS.values()]
     grouping = f"GROUPING({', '.join(exprs)})"
     sums, own_rows, sets = [], [], []
-    for kept in KEPT:
+    for grouped_away, (kept, _keys, _measures) in CONTRIBUTION_ROW.items():
         kept_sums = [
             f"COALESCE(SUM({expr}) FILTER (WHERE {kept.counted}), 0)"
             for expr, _type in kept.measures.values()
         ]
         sums += kept_sums
         nonzero = " OR ".join(f"{total} <> 0" for total in kept_sums)
-        own_rows.append(f"({grouping} = {_grouped_away(kept)} AND ({nonzero}))")
+        own_rows.append(f"({grouping} = {grouped_away} AND ({nonzero}))")
         sets.append(f"({', '.join(expr for expr, _type in kept.dimensions.values())})")
     return (
         f"SELECT {', '.join(exprs)}, {grouping}, {', '.join(sums)} FROM {LINES_SOURCE}"
@@ -478,22 +485,16 @@ class CrmPlusFunnelTotal(models.Model):
 
     @api.model
     def _read_contributions(self, where):
-        """{kept model: {group: measures}} of the lines ``where`` (an SQL condition on the line
-        ``l`` and the contact ``p``) says, their lines and contacts flushed first: one query
-        (contributions_sql)."""
+        """{kept model: {group: measures}} of the lines ``where`` (SQL on the line ``l`` and the
+        contact ``p``) says, their lines and contacts flushed first: one query."""
         self.env["crm.plus.phase.line"].flush_model(LINE_FIELDS)
         self.env["res.partner"].flush_model(PARTNER_FIELDS)
         self.env.cr.execute(SQL(contributions_sql("%s"), where))
-        position = {name: index for index, name in enumerate(ALL_DIMENSIONS)}
         contributions = {kept.model: {} for kept in KEPT}
         for row in self.env.cr.fetchall():
-            start = len(ALL_DIMENSIONS) + 1
-            for kept in KEPT:
-                measures = row[start : start + len(kept.measures)]
-                start += len(kept.measures)
-                if row[len(ALL_DIMENSIONS)] == _grouped_away(kept) and any(measures):
-                    key = tuple(row[position[name]] for name in kept.dimensions)
-                    contributions[kept.model][key] = measures
+            kept, keys, measures = CONTRIBUTION_ROW[row[len(ALL_DIMENSIONS)]]
+            if any(row[measures]):
+                contributions[kept.model][tuple(row[key] for key in keys)] = row[measures]
         return contributions
 
     @api.model
