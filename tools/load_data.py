@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_data import Bench, log, view_spec
 from bench_scale import check_invariants
+from load_report import REQUEST_LOG
 
 import odoo  # noqa: F401
 from odoo import SUPERUSER_ID, Command, api
@@ -113,12 +114,6 @@ BATCH_LOG = re.compile(r" CRM\+ job (\d+): (\d+) of \d+ contacts done")
 CRON_LOG = re.compile(r""" Job ['"](.+)['"] \(\d+\) starting""")
 ENTRY = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )")
 ERROR = re.compile(r"\S+ \S+ \d+ (ERROR|CRITICAL) ")
-# A call's log line ends with its cursor mode on a server with a replica (ro: the replica; rw,
-# or ro->rw: a read-only call that wrote, run again on the primary), with nothing without one.
-CURSOR_MODE = re.compile(
-    r'"POST /web/dataset/call_kw/\S+ HTTP/[\d.]+" \d+ \S+ \d+ [\d.]+ [\d.]+(?: (\S+))?[ \t]*$',
-    re.M,
-)
 RETRIED = re.compile(
     r"odoo.sql_db: bad query.*(could not serialize access|deadlock detected)", re.S
 )
@@ -192,7 +187,12 @@ def check(env, logs):
         per_server.append(f"server {number}: {len(mine)} job batches, {crons} cron runs")
         for key in mine:
             seen[key] = seen.get(key, 0) + 1
-        modes = [mode for entry in entries for mode in CURSOR_MODE.findall(entry)]
+        modes = [
+            mode
+            for entry in entries
+            for path, _queries, mode in REQUEST_LOG.findall(entry)
+            if path.startswith("/web/dataset/call_kw/")
+        ]
         per_server.append(
             f"server {number}: calls {modes.count('')} without the replica, with it "
             f"{modes.count('ro')} read-only, {modes.count('rw')} read/write, "

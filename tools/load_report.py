@@ -19,9 +19,9 @@ ACTIONS += ("open a report",)
 REQUEST = "a call to the server"  # tools/locustfile.py's name for every call
 # A request's line in Odoo's log: path, status, queries, SQL time, other time and, on a server
 # with a replica, the cursor mode (ro: on the replica; rw and ro->rw, a read-only call that
-# wrote, on the primary).
+# wrote, on the primary; nothing without a replica). tools/load_data.py checks the modes.
 REQUEST_LOG = re.compile(
-    rb'"POST \S+ HTTP/[\d.]+" \d+ \S+ (\d+) [\d.]+ [\d.]+(?: (\S+))?[ \t]*$', re.M
+    r'"POST (\S+) HTTP/[\d.]+" \d+ \S+ (\d+) [\d.]+ [\d.]+(?: (\S+))?[ \t]*$', re.M
 )
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -70,9 +70,9 @@ def request_queries(before, after, on_replica):
     for log, end in after.get("logs", {}).items():
         with open(log, "rb") as file:
             file.seek(before.get("logs", {}).get(log, 0))
-            text = file.read(end - before.get("logs", {}).get(log, 0))
-        for count, mode in REQUEST_LOG.findall(text):
-            queries["replica" if on_replica and mode == b"ro" else "primary"] += int(count)
+            text = file.read(end - before.get("logs", {}).get(log, 0)).decode(errors="replace")
+        for _path, count, mode in REQUEST_LOG.findall(text):
+            queries["replica" if on_replica and mode == "ro" else "primary"] += int(count)
     return queries
 
 
