@@ -17,6 +17,7 @@ class CrmPlusFunnelDays(models.Model):
     _inherit = ["crm.plus.funnel.sums"]
     _description = "Funnel Analysis Days in Phase"
     _kept = DAYS_KEPT
+    _log_access = False  # as crm.plus.funnel.total's
 
     days_done = fields.Integer(
         help="Calendar days from the start of a completed phase to its completion (0 for a "

@@ -41,6 +41,17 @@ class TestFunnelTotalsKeptByTheORM(CrmPlusCase):
         self.env.cr.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'crm_plus%'")
         self.assertEqual(self.env.cr.fetchall(), [])
 
+    def test_sums_rows_carry_no_author_nor_date(self):
+        """Each close adds ~30 rows: none checks a foreign key to res_users for its author."""
+        for model in ("crm.plus.funnel.total", "crm.plus.funnel.days"):
+            self.assertNotIn("create_uid", self.env[model]._fields, model)
+            self.env.cr.execute(
+                """SELECT column_name FROM information_schema.columns
+                    WHERE table_name = %s AND column_name IN ('create_uid', 'write_uid')""",
+                [self.env[model]._table],
+            )
+            self.assertEqual(self.env.cr.fetchall(), [], model)
+
     def test_unflushed_writes_are_read(self):
         partners = self.make_partners(3, user_id=self.user_sales.id)
         self.env.flush_all()

@@ -1,4 +1,4 @@
-"""Upgrade from each release, 1.0.0 and 1.1.0, to this code (issue 32): every contact keeps
+"""Upgrade from each release, 1.0.0, 1.1.0 and 1.3.0, to this code (issue 32): every contact keeps
 its funnel.
 
 One test per release, real ``odoo-bin`` processes on a throw-away database cloned from the
@@ -17,7 +17,7 @@ template:
    1.0.0, kept from 1.1.0), and the four state-pure figures, both checked against the lines;
    no trigger nor crm_plus trigger function left; the funnel analysis's totals what the lines
    give; the CRM+ users working the funnels they worked; crm_plus's indexes on res_partner
-   those of a new install; the funnel invariants; the module at 1.3.0.
+   those of a new install; the funnel invariants; the module at 1.3.1.
 
 CI runs in a clone of the repository with its history: a missing release commit fails the
 test (an upgrade that is not tested is not "tested in CI").
@@ -42,13 +42,19 @@ from ..report import funnel_report_totals
 from . import live_server as live
 
 # The releases on main: manifest version -> commit.
-RELEASES = {"1.0.0": "762dfac", "1.1.0": "75ce315"}
-VERSION = "1.3.0"
+RELEASES = {"1.0.0": "762dfac", "1.1.0": "75ce315", "1.3.0": "26b1071"}
+VERSION = "1.3.1"
 # crm_plus's indexes on res_partner (those that name one of its columns): after the upgrade,
 # those of a new install (tests/test_install.py says what they are).
 PARTNER_INDEXES_SQL = """
     SELECT indexname, indexdef FROM pg_indexes
      WHERE tablename = 'res_partner' AND indexdef ~ '(account_type|lead_phase|funnel_)'"""
+# The columns of the funnel analysis's sums tables: after the upgrade, a new install's (1.3.1
+# dropped their author and date columns, which Odoo leaves behind when it drops the fields).
+SUMS_COLUMNS_SQL = """
+    SELECT table_name, array_agg(column_name::text ORDER BY column_name::text)
+      FROM information_schema.columns
+     WHERE table_name IN ('crm_plus_funnel_total', 'crm_plus_funnel_days') GROUP BY 1"""
 REPO = Path(__file__).resolve().parent.parent
 PREFIX = "UP Funnel "
 SALESPERSON = "up_salesperson"
@@ -291,8 +297,13 @@ def _upgrade(db, old_path, step, release):
         legacy = {name for name, _table in funnel_report_totals.LEGACY_TRIGGERS}
         assert legacy <= {name for name, _table in before["triggers"]}, before["triggers"]
         assert before["deltas"], "1.0.0's delta table missing: is this really 1.0.0?"
-    else:
+    elif release == "1.1.0":
         assert "res_partner__funnel_state_index" in before["indexes"], before["indexes"]
+    else:
+        # 1.3.0's sums tables kept an author and a date on every row: 1.3.1 drops them.
+        with live.pg_cursor(db) as cr:
+            cr.execute(SUMS_COLUMNS_SQL)
+            assert "create_uid" in dict(cr.fetchall())["crm_plus_funnel_total"]
     partners_before = before["partners"]
     states = [p["funnel_state"] for p in partners_before.values()]
     assert states.count("won") >= 6 and states.count("lost") >= 12 and states.count("open") >= 18
@@ -305,6 +316,13 @@ def _upgrade(db, old_path, step, release):
     with live.throwaway_database("upgrade_new") as new_db, live.pg_cursor(new_db) as cr:
         cr.execute(PARTNER_INDEXES_SQL)
         assert after["indexes"] == dict(cr.fetchall()), after["indexes"]
+        cr.execute(SUMS_COLUMNS_SQL)
+        new_sums_columns = dict(cr.fetchall())
+    with live.pg_cursor(db) as cr:
+        cr.execute(SUMS_COLUMNS_SQL)
+        sums_columns = dict(cr.fetchall())
+    assert "create_uid" not in new_sums_columns["crm_plus_funnel_total"], new_sums_columns
+    assert sums_columns == new_sums_columns, (sums_columns, new_sums_columns)
 
     # 4a. Every line and close kept as it was (1.0.0's columns, write dates included).
     assert set(before["line_columns"]) <= set(after["line_columns"])
