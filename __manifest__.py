@@ -2,7 +2,7 @@
     "name": "CRM+ Sales Funnel",
     "summary": "Partner-based sales funnel: account types, lead phases, scores, "
     "forecasts, win/loss reporting",
-    "version": "1.3.1",
+    "version": "1.3.2",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "crm_plus developers",

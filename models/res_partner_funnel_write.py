@@ -155,17 +155,25 @@ class ResPartner(models.Model):
                     self.browse(self.sudo().filtered(lambda p: p.user_id.id != new_user_id).ids)
                 )
             if not {"account_type_id", *HISTORY_FIELDS}.intersection(vals):
-                return super().write(vals)
-            # Many contacts moved at once (the bulk wizard, won closes, a drag of a selection, an
-            # import that updates them) are logged in one batch, one message per contact, as the
-            # state machine's own actions are; one contact by mail's tracking.
-            with funnel._one_message_each(self, fnames=list(self._track_get_fields())) as funnel:
-                partners = self.with_env(funnel.env)
-                result = super(ResPartner, partners).write(vals)
-                if type_changed:
-                    funnel._sync(type_changed.with_env(funnel.env), were_open=set(were_open.ids))
-                partners._funnel_check_company()
-                self._funnel_recompute(partners)
+                result = super().write(vals)
+            else:
+                # Many contacts moved at once (the bulk wizard, won closes, a drag of a
+                # selection, an import that updates them) are logged in one batch, one message
+                # per contact, as the state machine's own actions are; one contact by mail's
+                # tracking.
+                fnames = list(self._track_get_fields())
+                with funnel._one_message_each(self, fnames=fnames) as funnel:
+                    partners = self.with_env(funnel.env)
+                    result = super(ResPartner, partners).write(vals)
+                    if type_changed:
+                        funnel._sync(
+                            type_changed.with_env(funnel.env), were_open=set(were_open.ids)
+                        )
+                    partners._funnel_check_company()
+                    self._funnel_recompute(partners)
+            if "active" in vals:
+                calibration = self.env["crm.plus.calibration.report"]
+                calibration._follow_archiving(self.ids, vals["active"])
             return result
 
     @api.ondelete(at_uninstall=False)

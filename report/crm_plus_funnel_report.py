@@ -15,7 +15,7 @@ from ..models.funnel_rules import (
     currency_sql,
 )
 from . import funnel_report_totals as totals
-from .crm_plus_report_mixin import AVERAGED, MEDIAN
+from .crm_plus_report_mixin import AVERAGED, averaged_with_median
 
 # Context key under which the report's grouped reads sum the totals instead of the lines,
 # when it holds TOTALS_READ: a Python object, which a client cannot send in its context (JSON
@@ -109,18 +109,13 @@ class CrmPlusFunnelReport(models.Model):
     )
     date_start = fields.Datetime(string="Started", readonly=True)
     date_done = fields.Datetime(string="Completed", readonly=True)
-    days_in_phase = fields.Float(
-        string="Days in Phase",
-        **AVERAGED,
-        help="From the start of the phase to its completion, or to now while the partner is "
-        "in it. Empty when the phase was never started (to do, or skipped).",
-    )
-    days_in_phase_median = fields.Float(
-        string="Days in Phase (median)",
-        **MEDIAN,
-        help="The median of the days in phase, in whole days (calendar days from the start "
-        "of the phase to its completion, or to today): half the partners spent less, half "
-        "more.",
+    days_in_phase, days_in_phase_median = averaged_with_median(
+        "Days in Phase",
+        "From the start of the phase to its completion, or to now while the partner is in it. "
+        "Empty when the phase was never started (to do, or skipped).",
+        "Days in Phase (median)",
+        "The median of the days in phase, in whole days (calendar days from the start of the "
+        "phase to its completion, or to today): half the partners spent less, half more.",
     )
     whole_days_in_phase = fields.Integer(
         string="Whole Days in Phase",

@@ -13,6 +13,15 @@ AVERAGED = {"readonly": True, "aggregator": "avg", "digits": (16, 1)}
 MEDIAN = AVERAGED
 
 
+def averaged_with_median(string, help, median_string, median_help):
+    """A count of days read two ways: its average over the group, and beside it its median
+    (the report's ``_medians`` names the column the median is taken of)."""
+    return (
+        fields.Float(string=string, help=help, **AVERAGED),
+        fields.Float(string=median_string, help=median_help, **MEDIAN),
+    )
+
+
 def win_rate_field():
     return fields.Float(
         string="Win Rate (%)",

@@ -4,7 +4,7 @@ from odoo import fields, models
 from odoo.tools import SQL
 
 from ..models.funnel_rules import FUNNEL_STATE_SELECTION, OUTCOME_SELECTION, currency_sql
-from .crm_plus_report_mixin import AVERAGED, MEDIAN, win_rate_field
+from .crm_plus_report_mixin import averaged_with_median, win_rate_field
 
 # The start of a closed line's funnel: its contact's earliest started line in the account type,
 # one lookup per close in the lines' partner index (a close is one line in five to ten).
@@ -83,16 +83,12 @@ class CrmPlusWinlossReport(models.Model):
         readonly=True, help="Forecast of the phase the partner was lost in."
     )
     recurring_value_monthly = fields.Monetary(string="Monthly Recurring", readonly=True)
-    cycle_days = fields.Float(
-        string="Cycle (days)",
-        **AVERAGED,
-        help="Days from the start of the deal's funnel (its first phase) to the close date, "
+    cycle_days, cycle_days_median = averaged_with_median(
+        "Cycle (days)",
+        "Days from the start of the deal's funnel (its first phase) to the close date, "
         "averaged. Empty when the funnel's start is unknown.",
-    )
-    cycle_days_median = fields.Float(
-        string="Cycle (days, median)",
-        **MEDIAN,
-        help="The median of the cycle: half the deals closed faster, half slower.",
+        "Cycle (days, median)",
+        "The median of the cycle: half the deals closed faster, half slower.",
     )
 
     def _select(self):

@@ -69,8 +69,8 @@ class TestInstall(CrmPlusCase):
 
     def test_version(self):
         module = self.env["ir.module.module"].search([("name", "=", "crm_plus")])
-        # The manifest says 1.3.1: Odoo prefixes the series it runs (18.0.1.3.1, 19.0.1.3.1).
-        self.assertEqual(module.latest_version, f"{release.major_version}.1.3.1")
+        # The manifest says 1.3.2: Odoo prefixes the series it runs (18.0.1.3.2, 19.0.1.3.2).
+        self.assertEqual(module.latest_version, f"{release.major_version}.1.3.2")
 
     def test_partner_indexes_hold_funnel_contacts_only(self):
         """crm_plus's indexes on res_partner (those naming one of its columns) are partial: a

@@ -180,6 +180,16 @@ class TestReportTruth(CrmPlusCase):
         self.assertEqual(self.CalibrationReport.search_count(mine), 4)
         self.assertEqual(self.ForecastReport.search_count(mine), 1)
         self.assertEqual(self.WinlossReport.search_count(mine), 1)
+        # The calibration keeps its rows' archiving itself (a table the daily job rebuilds):
+        # archived after the refresh, the contacts leave it at once, and come back.
+        won = self.p["g"]  # f is open: only g's close is in the calibration
+        won.write({"active": False})
+        self.assertEqual(self.CalibrationReport.search_count(mine), 0)
+        everyone = self.CalibrationReport.with_context(active_test=False)
+        self.assertEqual(everyone.search_count(mine), 4)
+        self.assertEqual(set(everyone.search(mine).mapped("active")), {False})
+        won.toggle_active()
+        self.assertEqual(self.CalibrationReport.search_count(mine), 4)
 
     def test_calibration_refresh_leaves_contacts_unlocked(self):
         """The daily refresh swaps the calibration's table: that takes no lock on res_partner

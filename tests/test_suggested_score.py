@@ -313,7 +313,8 @@ class TestSuggestedScore(CrmPlusCase):
     def calibration_rows(self, query):
         self.env.cr.execute(
             SQL(
-                """SELECT id, predictor, band, partner_id, account_type_id, phase_id, user_id,
+                """SELECT id, predictor, band, partner_id, active, account_type_id, phase_id,
+                          user_id,
                           company_id, close_date, close_outcome, score, closed_count,
                           round(won_percent, 6), round(brier_score, 6)
                      FROM (%s) AS q ORDER BY id""",

@@ -17,7 +17,7 @@ template:
    1.0.0, kept from 1.1.0), and the four state-pure figures, both checked against the lines;
    no trigger nor crm_plus trigger function left; the funnel analysis's totals what the lines
    give; the CRM+ users working the funnels they worked; crm_plus's indexes on res_partner
-   those of a new install; the funnel invariants; the module at 1.3.1.
+   those of a new install; the funnel invariants; the module at 1.3.2.
 
 CI runs in a clone of the repository with its history: a missing release commit fails the
 test (an upgrade that is not tested is not "tested in CI").
@@ -42,8 +42,8 @@ from ..report import funnel_report_totals
 from . import live_server as live
 
 # The releases on main: manifest version -> commit.
-RELEASES = {"1.0.0": "762dfac", "1.1.0": "75ce315", "1.3.0": "26b1071"}
-VERSION = "1.3.1"
+RELEASES = {"1.0.0": "762dfac", "1.1.0": "75ce315", "1.3.0": "26b1071", "1.3.1": "c2ed6b0"}
+VERSION = "1.3.2"
 # crm_plus's indexes on res_partner (those that name one of its columns): after the upgrade,
 # those of a new install (tests/test_install.py says what they are).
 PARTNER_INDEXES_SQL = """
@@ -109,6 +109,33 @@ print("UP", json.dumps({
         "crm_plus.group_crm_plus_all", raise_if_not_found=False) else [],
 }))
 """
+
+CALIBRATION_ARCHIVED = f"""
+env["crm.plus.calibration.report"]._refresh()
+closed = env["res.partner"].search(
+    [("name", "=like", "{PREFIX}%"), ("funnel_state", "in", ("won", "lost"))], limit=2)
+closed.action_archive()
+env.cr.commit()
+env.cr.execute("SELECT count(*) FROM crm_plus_calibration_report")
+print("UP", json.dumps({{"rows": env.cr.fetchone()[0], "archived": closed.ids}}))
+"""
+CALIBRATION_READ = """
+report = env["crm.plus.calibration.report"]
+archived = env["res.partner"].with_context(active_test=False).search(
+    [("active", "=", False)])
+print("UP", json.dumps({
+    "archived_rows": report.search_count([("partner_id", "in", archived.ids)]),
+    "rows": report.search_count([]),
+}))
+"""
+CALIBRATION_COLUMNS_SQL = """
+    SELECT column_name FROM information_schema.columns
+     WHERE table_name = 'crm_plus_calibration_report'"""
+# The calibration's rows against their contacts' archiving: (archived rows, rows that differ).
+CALIBRATION_ARCHIVING_SQL = """
+    SELECT count(*) FILTER (WHERE NOT c.active),
+           count(*) FILTER (WHERE c.active IS DISTINCT FROM p.active)
+      FROM crm_plus_calibration_report AS c JOIN res_partner AS p ON p.id = c.partner_id"""
 
 LINE_COLUMNS_SQL = """
     SELECT column_name FROM information_schema.columns
@@ -291,6 +318,15 @@ def _upgrade(db, old_path, step, release):
     old_users = _shell_json(db, CRM_PLUS_USERS, addons_path=old_path)
     assert SALESPERSON in old_users["user"], old_users
 
+    if release == "1.3.1":
+        # The score calibration as the release's daily job left it, then two of its closed
+        # contacts archived: 1.3.2 keeps their archiving on the table's rows.
+        archived = _shell_json(db, CALIBRATION_ARCHIVED, addons_path=old_path)
+        assert archived["rows"] and len(archived["archived"]) == 2, archived
+        with live.pg_cursor(db) as cr:
+            cr.execute(CALIBRATION_COLUMNS_SQL)
+            assert "active" not in {column for (column,) in cr.fetchall()}
+
     # 2. The snapshot: 1.0.0 kept the funnel analysis's totals with triggers.
     before = _snapshot(db)
     if release == "1.0.0":
@@ -299,7 +335,7 @@ def _upgrade(db, old_path, step, release):
         assert before["deltas"], "1.0.0's delta table missing: is this really 1.0.0?"
     elif release == "1.1.0":
         assert "res_partner__funnel_state_index" in before["indexes"], before["indexes"]
-    else:
+    elif release == "1.3.0":
         # 1.3.0's sums tables kept an author and a date on every row: 1.3.1 drops them.
         with live.pg_cursor(db) as cr:
             cr.execute(SUMS_COLUMNS_SQL)
@@ -323,6 +359,17 @@ def _upgrade(db, old_path, step, release):
         sums_columns = dict(cr.fetchall())
     assert "create_uid" not in new_sums_columns["crm_plus_funnel_total"], new_sums_columns
     assert sums_columns == new_sums_columns, (sums_columns, new_sums_columns)
+    with live.pg_cursor(db) as cr:
+        cr.execute(CALIBRATION_ARCHIVING_SQL)
+        archived_rows, wrong_rows = cr.fetchone()
+    assert not wrong_rows, f"{wrong_rows} calibration rows disagree with their contact's archiving"
+    if release == "1.3.1":
+        assert archived_rows, "the archived contacts' calibration rows lost their archiving"
+        left_out = _shell_json(db, CALIBRATION_READ)
+        assert left_out == {"archived_rows": 0, "rows": archived["rows"] - archived_rows}, (
+            left_out,
+            archived,
+        )
 
     # 4a. Every line and close kept as it was (1.0.0's columns, write dates included).
     assert set(before["line_columns"]) <= set(after["line_columns"])
