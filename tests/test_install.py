@@ -24,6 +24,7 @@ LEAD_PHASES = ["First contact", "Qualification", "Proposal", "Negotiation", "Clo
 # The scheduled actions: xmlid -> (interval number, interval type).
 CRONS = {
     "crm_plus_phase_stat_cron_refresh": (1, "days"),
+    "crm_plus_phase_stat_cron_close_days": (1, "days"),
     "crm_plus_funnel_job_cron": (1, "hours"),
     "crm_plus_calibration_report_cron_refresh": (1, "days"),
     "crm_plus_funnel_report_cron_fold": (5, "minutes"),

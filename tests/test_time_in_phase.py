@@ -256,6 +256,29 @@ class TestTimeInPhase(CrmPlusCase):
         new[0].action_close(self.reason_lost.id)
         self.assertFalse(new[0].funnel_learned_close_date)
 
+    def test_close_days_learned_by_their_own_daily_run(self):
+        """The suggested scores' nightly run only ages closes out; the learned days, a median
+        of the whole history, are recounted by their own daily scheduled action."""
+        self.won_history(12)
+        self.Stat._cron_refresh()  # the first run counts everything
+        stat = self.Stat.search([("phase_id", "=", self.phase_first.id)])
+        self.assertEqual((stat.close_days_sample, stat.close_days), (12, 26))
+        # Four more won closes, slower ones, then a night: last counted yesterday.
+        self.won_history(4, first_days=[100] * 4)
+        yesterday = self.today - timedelta(days=1)
+        self.Stat._set_counted(
+            yesterday, self.today - timedelta(days=self.Stat._window_days()), full=yesterday
+        )
+        self.Stat._cron_refresh()
+        self.assertEqual(self.Stat._get_counted()["on"], self.today)
+        self.assertEqual(stat.reached_won, 16)  # the closes counted as they happened
+        self.assertEqual(stat.close_days_sample, 12)
+        cron = self.env.ref("crm_plus.crm_plus_phase_stat_cron_close_days")
+        self.assertTrue(cron.active)
+        cron.ir_actions_server_id.run()
+        expected = round(median([10 + 3 * i for i in range(12)] + [100] * 4))
+        self.assertEqual((stat.close_days_sample, stat.close_days), (16, expected))
+
     def test_learned_date_needs_enough_closes_else_stale_days(self):
         self.won_history(9)  # fewer than 10: nothing learned
         self.Stat._cron_refresh()

@@ -60,7 +60,7 @@ ROWS = [
     # expected close date (its nightly learning, the board's page, Forecast by month).
     ("tip", "time in phase by type, phase", "plus_time_in_phase", "crm_days_to_close"),
     ("cycle", "cycle by outcome, salesperson", "plus_cycle", "crm_days_to_close_user"),
-    ("learn", "learned close days: nightly recount", "plus_learn_close", None),
+    ("learn", "learned close days: their daily recount", "plus_learn_close", None),
     ("page", "learned close date, 80 contacts", "plus_learned_page", None),
     ("month", "forecast by expected month", "plus_forecast_month", "crm_forecast_month"),
 ]
@@ -211,7 +211,7 @@ def measure_time_and_close(bench):
         bench.measure(key, label, grouped(model, domain, aggregates, groupby, active_test=False))
     bench.measure(
         "plus_learn_close",
-        "crm_plus learned close days recount (phase stats' close_days)",
+        "crm_plus learned close days recount (phase stats' close_days, own daily cron)",
         lambda env: env["crm.plus.phase.stat"].sudo()._refresh_close_days(),
     )
     bench.measure("plus_learned_page", "crm_plus learned close date, 80 contacts", learned_page)
