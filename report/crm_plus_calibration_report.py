@@ -53,8 +53,9 @@ class CrmPlusCalibrationReport(models.Model):
     partner_id = fields.Many2one("res.partner", string="Partner", readonly=True)
     # Archived contacts count nowhere: every read leaves their rows out (Odoo's active test),
     # whenever the table was computed. The contact's own flag is copied here, kept by the
-    # contact's archiving (_follow_archiving): related to res.partner's, every read joined the
-    # table's rows with every active contact, 4.9 s of a 1.6 s read at a million contacts.
+    # contact's archiving (_follow_archiving). Related to res.partner's, every read joined the
+    # table's rows with every active contact: at a million contacts, a grouped read took 4.9 s
+    # with that join and 1.6 s without.
     active = fields.Boolean(readonly=True)
     account_type_id = fields.Many2one(
         "crm.plus.account.type", string="Account Type", readonly=True
