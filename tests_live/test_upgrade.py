@@ -363,6 +363,13 @@ def _upgrade(db, old_path, step, release):
         cr.execute(CALIBRATION_ARCHIVING_SQL)
         archived_rows, wrong_rows = cr.fetchone()
     assert not wrong_rows, f"{wrong_rows} calibration rows disagree with their contact's archiving"
+    with live.pg_cursor(db) as cr:
+        # 1.3.2's scheduled action, created by the upgrade in its noupdate data file.
+        cr.execute(
+            "SELECT c.active FROM ir_model_data d JOIN ir_cron c ON c.id = d.res_id"
+            " WHERE d.module = 'crm_plus' AND d.name = 'crm_plus_phase_stat_cron_close_days'"
+        )
+        assert cr.fetchall() == [(True,)], "the learned days' scheduled action is missing"
     if release == "1.3.1":
         assert archived_rows, "the archived contacts' calibration rows lost their archiving"
         left_out = _shell_json(db, CALIBRATION_READ)
