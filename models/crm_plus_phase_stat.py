@@ -16,6 +16,7 @@ from .funnel_rules import (
     REACHED_BY_CLOSE_SQL,
     baseline_score,
     counted_closes_sql,
+    giving_way,
     write_grouped,
 )
 
@@ -198,7 +199,7 @@ class CrmPlusPhaseStat(models.Model):
         """{(company id or None, phase id): (median days to a won close, won closes timed)}:
         the closes counted as in ``_read_counts``, won ones only, from the day (UTC) each
         phase started to the close date. A median moves by the whole sample, not by one
-        close: the nightly run recounts it (``_cron_refresh``)."""
+        close: its own daily job recounts it (``_cron_learn_close_days``)."""
         rows = self._read_reached(
             SQL(
                 "COUNT(*), percentile_cont(0.5) WITHIN GROUP ("
@@ -360,6 +361,11 @@ class CrmPlusPhaseStat(models.Model):
 
     @api.model
     def _cron_refresh(self):
+        # Users' closes write the same rows: the nightly run gives way to them (giving_way).
+        return giving_way(self.env, "crm_plus.crm_plus_phase_stat_cron_refresh", self._age_out)
+
+    @api.model
+    def _age_out(self):
         """Daily: closes that left the window stop counting (until then, up to a day late).
 
         The stats move by the contributions of the contacts whose close left the window since
@@ -405,9 +411,13 @@ class CrmPlusPhaseStat(models.Model):
         whole sample, so unlike the counts above no close can keep it: each run reads every
         counted won close again (1.9–4.4 s at a million contacts, doc/benchmarks-scale.md).
         Its own scheduled action, an hour after the suggested scores' (data/crm_plus_cron.xml):
-        inside their nightly run it made that run, a few dozen ms otherwise, cost seconds."""
-        self._refresh_close_days()
-        return True
+        inside their nightly run it made that run, a few dozen ms otherwise, cost seconds. It
+        gives way to users' closes, which write the same rows (giving_way)."""
+        return giving_way(
+            self.env,
+            "crm_plus.crm_plus_phase_stat_cron_close_days",
+            lambda: self._refresh_close_days() or True,
+        )
 
     @api.model
     def _suggestions(self, keys):

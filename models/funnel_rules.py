@@ -10,15 +10,21 @@ benches all call the same definition (and none of them imports another for it).
 - the funnel's currency, in SQL;
 - the suggested score and the learned days to close;
 - the day boundary in the user's timezone;
-- the ORM batching every path shares (grouped writes, prefetched fields).
+- the ORM batching every path shares (grouped writes, prefetched fields);
+- how a scheduled action gives way to a concurrent write.
 """
 
+import logging
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 import pytz
+from psycopg2.errors import SerializationFailure
 
-from odoo.tools import SQL
+from odoo import fields
+from odoo.tools import SQL, mute_logger
+
+_logger = logging.getLogger(__name__)
 
 # The group whose users work a funnel (CRM+ User: Own Documents Only, implied by the others):
 # the funnel's fields and actions are theirs.
@@ -340,3 +346,24 @@ def write_grouped(records, updates):
         by_values[tuple(sorted(vals.items()))].append(record_id)
     for frozen, ids in by_values.items():
         records.browse(ids).write(dict(frozen))
+
+
+# ------------------------------------------------------------------ scheduled actions
+
+
+def giving_way(env, cron_xmlid, work):
+    """``work()`` for the scheduled action ``cron_xmlid``, giving way to a concurrent write: a
+    row it writes that another transaction wrote and committed since its own began (a user's
+    close, another server's run) cannot serialize. Its work undone, it runs again a minute
+    later (ir.cron's ``_trigger``) and returns False; failed, it would wait for its next run
+    (a day for most). Users' requests need none of this: Odoo retries them itself."""
+    try:
+        # As Odoo's own savepoints that expect a conflict (account's partner rank): the failed
+        # statement is not logged as an error; any other error still is.
+        with env.cr.savepoint(), mute_logger("odoo.sql_db"):
+            return work()
+    except SerializationFailure:
+        _logger.info("%s met a concurrent write: it runs again in a minute", cron_xmlid)
+        cron = env.ref(cron_xmlid).sudo()
+        cron._trigger(fields.Datetime.now() + timedelta(minutes=1))
+        return False

@@ -17,24 +17,19 @@ recount counts them again from the lines: the safety net for what no ORM path se
 written by hand, a restore).
 """
 
-import logging
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import NamedTuple
 
-from psycopg2.errors import SerializationFailure
-
 from odoo import api, fields, models
-from odoo.tools import SQL, mute_logger, split_every
+from odoo.tools import SQL, split_every
 
 from ..models.funnel_rules import (
     ANALYSIS_LINE_FIELDS,
     LINES_WITH_CONTACT_SQL,
     WEIGHTED_SQL,
     currency_sql,
+    giving_way,
 )
-
-_logger = logging.getLogger(__name__)
 
 TOTALS = "crm_plus_funnel_total"
 # The tables, functions and triggers of 1.0.x, which kept the totals in the database: dropped
@@ -563,34 +558,19 @@ class CrmPlusFunnelTotal(models.Model):
 
     @api.model
     def _fold_all(self):
-        return self._giving_way(
+        # The fold and the recount both delete rows of these tables: run at the same time (by
+        # two servers' cron workers), the one that deletes a row the other deleted since it
+        # started gives way. Users only add rows: they never meet either.
+        return giving_way(
+            self.env,
             "crm_plus.crm_plus_funnel_report_cron_fold",
             lambda: sum(self.env[kept.model]._fold() for kept in KEPT),
         )
 
     @api.model
     def _recount_all(self):
-        return self._giving_way(
+        return giving_way(
+            self.env,
             "crm_plus.crm_plus_funnel_report_cron_recount",
             lambda: all(self.env[kept.model]._recount() for kept in KEPT),
         )
-
-    def _giving_way(self, cron_xmlid, work):
-        """The fold and the recount both delete rows of these tables: run at the same time (by
-        two servers' cron workers), the one that deletes a row the other deleted since it
-        started cannot serialize. It gives way: its work undone, it runs again a minute later
-        (ir.cron's ``_trigger``). Users only add rows: they never meet either."""
-        try:
-            # As Odoo's own savepoints that expect a conflict (account's partner rank): the
-            # failed statement is not logged as an error; any other error still is.
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                return work()
-        except SerializationFailure:
-            _logger.info(
-                "%s met a concurrent fold or recount of the funnel analysis's sums: it runs "
-                "again in a minute",
-                cron_xmlid,
-            )
-            cron = self.env.ref(cron_xmlid).sudo()
-            cron._trigger(fields.Datetime.now() + timedelta(minutes=1))
-            return False

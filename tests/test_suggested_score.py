@@ -1,8 +1,8 @@
 from datetime import timedelta
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, format_datetime
 from odoo.tools.sql import index_exists
 
@@ -387,3 +387,58 @@ class TestSuggestedScore(CrmPlusCase):
         self.env.cr.execute("RESET enable_sort")
         self.assertIn("crm_plus_phase_line_last_close_idx", plan)
         self.assertNotIn("Sort", plan)
+
+
+@tagged("post_install", "-at_install")
+class TestLearnedDaysGiveWay(TransactionCase):
+    """Alone in its class, with cursors of its own: the scheduled action's transaction must
+    begin before another one commits a write of the same row."""
+
+    def test_learned_days_give_way_to_a_concurrent_close(self):
+        """A user's close writes a statistics row while the learned days' daily job recounts
+        it: the job gives way, its work undone, and runs again a minute later; no error."""
+        with self.registry.cursor() as setup:
+            setup.execute("SELECT id, close_days FROM crm_plus_phase_stat ORDER BY id LIMIT 1")
+            stat_id, close_days = setup.fetchone() or (None, None)
+            self.assertTrue(stat_id, "the demo data has suggested-score statistics")
+            # Days the recount corrects, committed before the job begins.
+            setup.execute(
+                "UPDATE crm_plus_phase_stat SET close_days = %s WHERE id = %s",
+                [close_days + 1000, stat_id],
+            )
+            setup.commit()
+        try:
+            with self.registry.cursor() as job_cr:
+                job = api.Environment(job_cr, SUPERUSER_ID, {})
+                cron = job.ref("crm_plus.crm_plus_phase_stat_cron_close_days")
+                triggers = job["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+                # The close, in another transaction, commits a write of the same row.
+                with self.registry.cursor() as close_cr:
+                    close_cr.execute(
+                        "UPDATE crm_plus_phase_stat SET reached_closed = reached_closed"
+                        " WHERE id = %s",
+                        [stat_id],
+                    )
+                    close_cr.commit()
+                self.assertIs(job["crm.plus.phase.stat"]._cron_learn_close_days(), False)
+                self.assertEqual(
+                    job["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
+                    triggers + 1,
+                )
+                job_cr.rollback()
+            # Once the close has committed, the job's next run learns the days.
+            with self.registry.cursor() as job_cr:
+                job = api.Environment(job_cr, SUPERUSER_ID, {})
+                self.assertIs(job["crm.plus.phase.stat"]._cron_learn_close_days(), True)
+                job_cr.execute(
+                    "SELECT close_days FROM crm_plus_phase_stat WHERE id = %s", [stat_id]
+                )
+                self.assertEqual(job_cr.fetchone()[0], close_days)
+                job_cr.rollback()
+        finally:  # the database as it was, for the other tests
+            with self.registry.cursor() as restore:
+                restore.execute(
+                    "UPDATE crm_plus_phase_stat SET close_days = %s WHERE id = %s",
+                    [close_days, stat_id],
+                )
+                restore.commit()
