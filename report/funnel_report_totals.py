@@ -558,19 +558,19 @@ class CrmPlusFunnelTotal(models.Model):
 
     @api.model
     def _fold_all(self):
-        # The fold and the recount both delete rows of these tables: run at the same time (by
-        # two servers' cron workers), the one that deletes a row the other deleted since it
-        # started gives way. Users only add rows: they never meet either.
-        return giving_way(
-            self.env,
-            "crm_plus.crm_plus_funnel_report_cron_fold",
-            lambda: sum(self.env[kept.model]._fold() for kept in KEPT),
-        )
+        return self._on_each_kept("_fold", sum, "crm_plus.crm_plus_funnel_report_cron_fold")
 
     @api.model
     def _recount_all(self):
+        return self._on_each_kept("_recount", all, "crm_plus.crm_plus_funnel_report_cron_recount")
+
+    def _on_each_kept(self, method, combine, cron_xmlid):
+        """``method`` on each sums table, its results combined, as the scheduled action
+        ``cron_xmlid``. The fold and the recount both delete rows of these tables: run at the
+        same time (by two servers' cron workers), the one that deletes a row the other deleted
+        since it started gives way (giving_way). Users only add rows: they never meet either."""
         return giving_way(
             self.env,
-            "crm_plus.crm_plus_funnel_report_cron_recount",
-            lambda: all(self.env[kept.model]._recount() for kept in KEPT),
+            cron_xmlid,
+            lambda: combine(getattr(self.env[kept.model], method)() for kept in KEPT),
         )
