@@ -359,8 +359,9 @@ def giving_way(env, cron_xmlid, work):
     (a day for most). Users' requests need none of this: Odoo retries them itself."""
     try:
         # As Odoo's own savepoints that expect a conflict (account's partner rank): the failed
-        # statement is not logged as an error; any other error still is.
-        with env.cr.savepoint(), mute_logger("odoo.sql_db"):
+        # statement is not logged as an error; any other error still is. The logger is muted
+        # around the savepoint, whose closing flush runs the ORM's pending writes.
+        with mute_logger("odoo.sql_db"), env.cr.savepoint():
             return work()
     except SerializationFailure:
         _logger.info("%s met a concurrent write: it runs again in a minute", cron_xmlid)
